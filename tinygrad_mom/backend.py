@@ -1,0 +1,180 @@
+"""Array backends: the only module that imports CuPy.
+
+Every tensor holds one array, either a ``numpy.ndarray`` (device ``"cpu"``) or a
+``cupy.ndarray`` (device ``"cuda:N"``). Code elsewhere asks ``get_array_module(x)`` for the
+module that owns an array and writes ``xp.zeros_like(...)`` and friends, so one implementation
+serves both. Where NumPy and CuPy differ (scatter-add, strided views, random generators) the
+branch lives here, once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_cupy = None  # the cupy module once imported; None until a CUDA device is first asked for
+
+_INSTALL_HINT = (
+    "install CuPy for your CUDA version: pip install 'tinygrad_mom[gpu]' (CUDA 12.x) "
+    "or pip install cupy-cuda13x (CUDA 13.x)"
+)
+
+
+def _import_cupy():
+    """Import CuPy lazily, with an error that says what to install when it is missing."""
+    global _cupy
+    if _cupy is None:
+        try:
+            import cupy
+        except ImportError as exc:
+            raise RuntimeError(f"device 'cuda' needs CuPy, which is not installed: {_INSTALL_HINT}") from exc
+        _cupy = cupy
+    return _cupy
+
+
+def cuda_is_available() -> bool:
+    """True when CuPy imports and sees at least one CUDA GPU."""
+    try:
+        cp = _import_cupy()
+        return cp.cuda.runtime.getDeviceCount() > 0
+    except Exception:  # no CuPy, no driver, no device: all mean "not available"
+        return False
+
+
+def is_cupy_array(x) -> bool:
+    return _cupy is not None and isinstance(x, _cupy.ndarray)
+
+
+def get_array_module(x):
+    """The array module (numpy or cupy) that owns array ``x``."""
+    if type(x) is np.ndarray or _cupy is None:
+        return np
+    return _cupy.get_array_module(x)
+
+
+def parse_device(device) -> str:
+    """Canonical device string: ``"cpu"`` or ``"cuda:N"``. Raises ValueError for anything else."""
+    if device is None:
+        return "cpu"
+    name = str(device).strip().lower()
+    if name == "cpu":
+        return "cpu"
+    if name == "cuda":
+        return "cuda:0"
+    if name.startswith("cuda:") and name[5:].isdigit():
+        return f"cuda:{int(name[5:])}"
+    raise ValueError(f"Invalid device {device!r}: expected 'cpu', 'cuda' or 'cuda:N'")
+
+
+def device_of(x) -> str:
+    """The canonical device string of array ``x``."""
+    if type(x) is np.ndarray:
+        return "cpu"
+    if is_cupy_array(x):
+        return f"cuda:{x.device.id}"
+    return "cpu"
+
+
+def array_module_for(device: str):
+    """The array module that serves a canonical device string, importing CuPy if needed."""
+    if device == "cpu":
+        return np
+    cp = _import_cupy()
+    count = 0
+    try:
+        count = cp.cuda.runtime.getDeviceCount()
+    except Exception as exc:
+        raise RuntimeError(f"device {device!r} was asked for but CUDA is not usable: {exc}") from exc
+    index = int(device.split(":")[1])
+    if index >= count:
+        raise RuntimeError(f"device {device!r} was asked for but only {count} CUDA device(s) exist")
+    return cp
+
+
+def to_device(x, device: str):
+    """Copy array ``x`` to ``device`` (canonical string); returns ``x`` itself if already there."""
+    if device_of(x) == device:
+        return x
+    if device == "cpu":
+        return _cupy.asnumpy(x)
+    cp = array_module_for(device)
+    with cp.cuda.Device(int(device.split(":")[1])):
+        return cp.asarray(x)
+
+
+def asarray_on(data, device: str, dtype=None):
+    """A new array holding ``data`` (copied) on ``device``."""
+    if device == "cpu":
+        if is_cupy_array(data):
+            data = _cupy.asnumpy(data)
+        return np.array(data, dtype=dtype)
+    cp = array_module_for(device)
+    with cp.cuda.Device(int(device.split(":")[1])):
+        return cp.array(data, dtype=dtype)
+
+
+def to_numpy(x) -> np.ndarray:
+    """A host copy of array ``x``."""
+    if is_cupy_array(x):
+        return _cupy.asnumpy(x)
+    return np.array(x, copy=True)
+
+
+def scatter_add(target, indices, values) -> None:
+    """``target[indices] += values`` with repeated indices accumulated (unbuffered)."""
+    if type(target) is np.ndarray:
+        np.add.at(target, indices, values)
+    else:
+        import cupyx
+
+        cupyx.scatter_add(target, indices, values)
+
+
+def as_strided(x, shape, strides):
+    """A strided view of ``x`` (strides in bytes); the caller guarantees it stays in bounds."""
+    if type(x) is np.ndarray:
+        return np.lib.stride_tricks.as_strided(x, shape=shape, strides=strides, writeable=False)
+    return _cupy.lib.stride_tricks.as_strided(x, shape=shape, strides=strides)
+
+
+# --- random numbers -------------------------------------------------------------------------
+# One generator per backend, reseeded together by manual_seed so that a seed fixes every draw.
+_seed = None
+_np_rng = np.random.default_rng()
+_cupy_rngs: dict = {}
+
+
+def manual_seed(seed: int) -> None:
+    """Seed every random generator this library uses (NumPy's, and CuPy's when in use)."""
+    global _seed, _np_rng
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"manual_seed expects an int seed, got {type(seed).__name__}")
+    _seed = int(seed)
+    _np_rng = np.random.default_rng(_seed)
+    _cupy_rngs.clear()
+
+
+def rng(device: str = "cpu"):
+    """The random generator for ``device``: a numpy Generator or a cupy Generator."""
+    if device == "cpu":
+        return _np_rng
+    gen = _cupy_rngs.get(device)
+    if gen is None:
+        cp = array_module_for(device)
+        with cp.cuda.Device(int(device.split(":")[1])):
+            gen = cp.random.default_rng(_seed)
+        _cupy_rngs[device] = gen
+    return gen
+
+
+def get_rng_state() -> dict:
+    """The CPU generator's state as plain JSON-able data (for checkpoints)."""
+    return {"seed": _seed, "bit_generator": _np_rng.bit_generator.state}
+
+
+def set_rng_state(state: dict) -> None:
+    """Restore a state returned by :func:`get_rng_state`."""
+    global _seed, _np_rng
+    gen = np.random.default_rng()
+    gen.bit_generator.state = state["bit_generator"]
+    _seed = state.get("seed")
+    _np_rng = gen

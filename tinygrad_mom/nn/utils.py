@@ -1,0 +1,1 @@
+"""Gradient utilities (``tm.nn.utils``), as ``torch.nn.utils``."""
