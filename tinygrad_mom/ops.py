@@ -322,10 +322,18 @@ class MaxDim(Function):
         return xp.where(positions == self.idx, gy, 0)
 
 
+def _stable_shift(x, axes):
+    """max over ``axes`` (kept) to subtract before exp; zeros when the reduced axes are empty."""
+    if x.size == 0:  # max of an empty axis raises in numpy/cupy; any finite shift is right here
+        kept = (axes,) if isinstance(axes, int) else axes
+        return get_array_module(x).zeros(_keepdims_shape(x.shape, kept), dtype=x.dtype)
+    return x.max(axis=axes, keepdims=True)
+
+
 class LogSumExp(Function):
     def forward(self, x, axes, keepdim):
         xp = get_array_module(x)
-        m = x.max(axis=axes, keepdims=True)
+        m = _stable_shift(x, axes)
         m = xp.where(xp.isfinite(m), m, 0)  # an all -inf row gives -inf, not nan
         out = xp.log(xp.exp(x - m).sum(axis=axes, keepdims=True)) + m
         self.save_for_backward(x, out)
@@ -342,7 +350,7 @@ class LogSumExp(Function):
 class Softmax(Function):
     def forward(self, x, dim):
         xp = get_array_module(x)
-        e = xp.exp(x - x.max(axis=dim, keepdims=True))
+        e = xp.exp(x - _stable_shift(x, dim))
         out = e / e.sum(axis=dim, keepdims=True)
         self.save_for_backward(out)
         self.dim = dim
@@ -358,7 +366,7 @@ class LogSoftmax(Function):
 
     def forward(self, x, dim):
         xp = get_array_module(x)
-        shifted = x - x.max(axis=dim, keepdims=True)
+        shifted = x - _stable_shift(x, dim)
         out = shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
         self.save_for_backward(out)
         self.dim = dim
