@@ -297,7 +297,9 @@ class MaxAll(Function):
 
     def backward(self, gy):
         x, out = self.saved
-        mask = x == out
+        xp = get_array_module(x)
+        # a NaN max is attained by the NaN elements (PyTorch sends the gradient there)
+        mask = (x == out) | (xp.isnan(x) & xp.isnan(out))
         return mask * (gy / mask.sum()).astype(gy.dtype)
 
 
@@ -548,7 +550,10 @@ def div(a, b) -> Tensor:
 
 def pow(a, b) -> Tensor:
     """a ** b elementwise, broadcasting."""
-    return Pow.apply(*_binary_operands(a, b))
+    a, b = _binary_operands(a, b)
+    if a.dtype.kind in "biu" and b.dtype.kind in "biu" and bool((b.array < 0).any()):
+        raise RuntimeError("Integers to negative integer powers are not allowed (use a float base)")
+    return Pow.apply(a, b)
 
 
 def maximum(a, b) -> Tensor:
