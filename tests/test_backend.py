@@ -96,11 +96,14 @@ def test_rng_state_round_trip():
 def test_manual_seed_makes_every_draw_reproducible(device):
     def draws():
         tm.manual_seed(7)
-        return [tm.randn(3, device=device).numpy(), tm.rand(2, 2, device=device).numpy(),
-                tm.randint(0, 10, (5,), device=device).numpy(),
-                tm.zeros(3, device=device).normal_().numpy()]
+        return [
+            tm.randn(3, device=device).numpy(),
+            tm.rand(2, 2, device=device).numpy(),
+            tm.randint(0, 10, (5,), device=device).numpy(),
+            tm.zeros(3, device=device).normal_().numpy(),
+        ]
 
-    for a, b in zip(draws(), draws()):
+    for a, b in zip(draws(), draws(), strict=True):
         np.testing.assert_array_equal(a, b)
 
 

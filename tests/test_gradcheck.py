@@ -175,7 +175,12 @@ def test_same_tensor_both_operands(device):
 
 
 def test_where(device):
-    for sc, sa, sb in [((2, 3),) * 3, ((2, 3), (3,), ()), ((2, 1), (1, 3), (2, 3)), ((), (0,), (0,))]:
+    for sc, sa, sb in [
+        ((2, 3),) * 3,
+        ((2, 3), (3,), ()),
+        ((2, 1), (1, 3), (2, 3)),
+        ((), (0,), (0,)),
+    ]:
         cond = tm.Tensor(RNG.random(sc) < 0.5, device=device)
         check(lambda a, b, c=cond: tm.where(c, a, b), [any_(sa), any_(sb)], device)
     cond = tm.Tensor(RNG.random((3, 4)) < 0.5, device=device)

@@ -110,17 +110,27 @@ FORWARD = {
     "flatten": (lambda a: a.flatten(1), lambda a: a.reshape(2, -1), [_any((2, 3, 4))]),
     "squeeze": (lambda a: a.squeeze(), np.squeeze, [_any((1, 3, 1))]),
     "unsqueeze": (lambda a: a.unsqueeze(1), lambda a: a[:, None], [_any((2, 3))]),
-    "expand": (lambda a: a.expand(2, 3, 4), lambda a: np.broadcast_to(a, (2, 3, 4)), [_any((3, 1))]),
+    "expand": (
+        lambda a: a.expand(2, 3, 4),
+        lambda a: np.broadcast_to(a, (2, 3, 4)),
+        [_any((3, 1))],
+    ),
     "getitem": (
         lambda a: a[1:, None, [2, 0, 2]],
         lambda a: a[1:, None, [2, 0, 2]],
         [_any((3, 4))],
     ),
     "getitem_mask": (lambda a: a[a > 0], lambda a: a[a > 0], [_any((3, 4))]),
-    "cat": (lambda a, b: tm.cat([a, b], 1), lambda a, b: np.concatenate([a, b], 1),
-            [_any((2, 3)), _any((2, 2))]),
-    "stack": (lambda a, b: tm.stack([a, b], -1), lambda a, b: np.stack([a, b], -1),
-              [_any((2, 3)), _any((2, 3))]),
+    "cat": (
+        lambda a, b: tm.cat([a, b], 1),
+        lambda a, b: np.concatenate([a, b], 1),
+        [_any((2, 3)), _any((2, 2))],
+    ),
+    "stack": (
+        lambda a, b: tm.stack([a, b], -1),
+        lambda a, b: np.stack([a, b], -1),
+        [_any((2, 3)), _any((2, 3))],
+    ),
     "pad": (
         lambda a: tm.pad(a, (1, 2, 0, 1), value=0.5),
         lambda a: np.pad(a, ((0, 1), (1, 2)), constant_values=0.5),
@@ -224,7 +234,7 @@ def test_dtype_promotion(device):
     assert (i64 * 1.5).dtype == np.float32  # int tensor with a float scalar -> default float
     assert (i64 + f64).dtype == np.float64
     assert (i64 / 2).dtype == np.float32  # true division of integers
-    assert (i64 ** 2).dtype == np.int64
+    assert (i64**2).dtype == np.int64
     assert (f64 @ f64).dtype == np.float64
 
 
@@ -248,16 +258,28 @@ BAD_INPUT = [
     ("broadcast", ValueError, r"\(2, 3\).*\(4,\)", lambda: tm.ones(2, 3) + tm.ones(4)),
     ("broadcast_mul", ValueError, r"\(2, 3\).*\(3, 2\)", lambda: tm.ones(2, 3) * tm.ones(3, 2)),
     ("broadcast_max", ValueError, r"\(2,\).*\(3,\)", lambda: tm.maximum(tm.ones(2), tm.ones(3))),
-    ("broadcast_where", ValueError, r"\(2,\).*\(3,\)",
-     lambda: tm.where(tm.ones(3) > 0, tm.ones(2), 0.0)),
+    (
+        "broadcast_where",
+        ValueError,
+        r"\(2,\).*\(3,\)",
+        lambda: tm.where(tm.ones(3) > 0, tm.ones(2), 0.0),
+    ),
     ("matmul", ValueError, r"\(2, 3\).*\(4, 2\)", lambda: tm.ones(2, 3) @ tm.ones(4, 2)),
     ("matmul_vec", ValueError, r"\(3,\).*\(4,\)", lambda: tm.ones(3) @ tm.ones(4)),
     ("matmul_batch", ValueError, r"\(2,\).*\(3,\)", lambda: tm.ones(2, 3, 4) @ tm.ones(3, 4, 5)),
     ("matmul_0d", ValueError, r"\(\).*\(3,\)", lambda: tm.matmul(tm.Tensor(1.0), tm.ones(3))),
-    ("requires_grad_int", TypeError, "floating point",
-     lambda: tm.Tensor([1, 2], requires_grad=True)),
-    ("requires_grad_int_factory", TypeError, "floating point",
-     lambda: tm.zeros(2, dtype=tm.int64, requires_grad=True)),
+    (
+        "requires_grad_int",
+        TypeError,
+        "floating point",
+        lambda: tm.Tensor([1, 2], requires_grad=True),
+    ),
+    (
+        "requires_grad_int_factory",
+        TypeError,
+        "floating point",
+        lambda: tm.zeros(2, dtype=tm.int64, requires_grad=True),
+    ),
     ("device", ValueError, "'gpu'", lambda: tm.Tensor([1.0], device="gpu")),
     ("device_to", ValueError, "'cuda:x'", lambda: tm.ones(2).to("cuda:x")),
     ("index_int", IndexError, "5.*size 2", lambda: tm.ones(2, 3)[5]),
@@ -284,8 +306,9 @@ BAD_INPUT = [
 ]
 
 
-@pytest.mark.parametrize("exc, pattern, make", [b[1:] for b in BAD_INPUT],
-                         ids=[b[0] for b in BAD_INPUT])
+@pytest.mark.parametrize(
+    "exc, pattern, make", [b[1:] for b in BAD_INPUT], ids=[b[0] for b in BAD_INPUT]
+)
 def test_bad_input_is_named_by_this_library(exc, pattern, make):
     with pytest.raises(exc, match=pattern) as info:
         make()
@@ -303,10 +326,23 @@ def test_bad_broadcast_changes_nothing():
 @pytest.mark.parametrize(
     "fn",
     [
-        tm.exp, tm.tanh, tm.sigmoid, tm.relu, tm.abs, lambda x: x * 2 + 1, lambda x: x**2,
-        lambda x: x.clamp(-1, 1), lambda x: x.sum(), lambda x: x.mean(), lambda x: x.var(),
-        lambda x: x.max(), lambda x: tm.softmax(x, 0), lambda x: tm.log_softmax(x, 0),
-        lambda x: tm.logsumexp(x, 0), lambda x: x @ x, lambda x: tm.maximum(x, x * 0),
+        tm.exp,
+        tm.tanh,
+        tm.sigmoid,
+        tm.relu,
+        tm.abs,
+        lambda x: x * 2 + 1,
+        lambda x: x**2,
+        lambda x: x.clamp(-1, 1),
+        lambda x: x.sum(),
+        lambda x: x.mean(),
+        lambda x: x.var(),
+        lambda x: x.max(),
+        lambda x: tm.softmax(x, 0),
+        lambda x: tm.log_softmax(x, 0),
+        lambda x: tm.logsumexp(x, 0),
+        lambda x: x @ x,
+        lambda x: tm.maximum(x, x * 0),
     ],
 )
 def test_nan_propagates_without_exception(device, fn):

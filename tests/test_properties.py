@@ -36,16 +36,36 @@ def _near_tie(a, b) -> bool:
 # name: (tm op, numpy forward, (ga, gb) local derivatives as numpy functions of a, b)
 OPS = {
     "add": (lambda a, b: a + b, np.add, (lambda a, b: np.ones_like(a * b),) * 2),
-    "sub": (lambda a, b: a - b, np.subtract,
-            (lambda a, b: np.ones_like(a * b), lambda a, b: -np.ones_like(a * b))),
-    "mul": (lambda a, b: a * b, np.multiply, (lambda a, b: b * np.ones_like(a), lambda a, b: a * np.ones_like(b))),
-    "div": (lambda a, b: a / b, np.divide, (lambda a, b: 1 / b * np.ones_like(a), lambda a, b: -a / b**2)),
-    "pow": (lambda a, b: a**b, np.power,
-            (lambda a, b: b * a ** (b - 1), lambda a, b: a**b * np.log(a))),
-    "maximum": (tm.maximum, np.maximum,
-                (lambda a, b: (a > b) * np.ones_like(b), lambda a, b: (b > a) * np.ones_like(a))),
-    "minimum": (tm.minimum, np.minimum,
-                (lambda a, b: (a < b) * np.ones_like(b), lambda a, b: (b < a) * np.ones_like(a))),
+    "sub": (
+        lambda a, b: a - b,
+        np.subtract,
+        (lambda a, b: np.ones_like(a * b), lambda a, b: -np.ones_like(a * b)),
+    ),
+    "mul": (
+        lambda a, b: a * b,
+        np.multiply,
+        (lambda a, b: b * np.ones_like(a), lambda a, b: a * np.ones_like(b)),
+    ),
+    "div": (
+        lambda a, b: a / b,
+        np.divide,
+        (lambda a, b: 1 / b * np.ones_like(a), lambda a, b: -a / b**2),
+    ),
+    "pow": (
+        lambda a, b: a**b,
+        np.power,
+        (lambda a, b: b * a ** (b - 1), lambda a, b: a**b * np.log(a)),
+    ),
+    "maximum": (
+        tm.maximum,
+        np.maximum,
+        (lambda a, b: (a > b) * np.ones_like(b), lambda a, b: (b > a) * np.ones_like(a)),
+    ),
+    "minimum": (
+        tm.minimum,
+        np.minimum,
+        (lambda a, b: (a < b) * np.ones_like(b), lambda a, b: (b < a) * np.ones_like(a)),
+    ),
 }
 
 
@@ -83,10 +103,12 @@ def test_binary_forward_and_gradients(name, shapes, data):
     out.backward(tm.Tensor(upstream))
     assert ta.grad.shape == a.shape and tb.grad.shape == b.shape
     ab, bb = np.broadcast_arrays(a, b)
-    np.testing.assert_allclose(ta.grad.numpy(), _reduce_to(upstream * da(ab, bb), a.shape),
-                               rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(tb.grad.numpy(), _reduce_to(upstream * db(ab, bb), b.shape),
-                               rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        ta.grad.numpy(), _reduce_to(upstream * da(ab, bb), a.shape), rtol=1e-10, atol=1e-12
+    )
+    np.testing.assert_allclose(
+        tb.grad.numpy(), _reduce_to(upstream * db(ab, bb), b.shape), rtol=1e-10, atol=1e-12
+    )
 
 
 @SETTINGS
@@ -95,8 +117,16 @@ def test_reflected_scalar_forms(shapes, data):
     a = data.draw(arrays(np.float64, shapes.input_shapes[0], elements=st.floats(0.5, 3)))
     s = data.draw(st.floats(0.5, 3))
     t = tm.Tensor(a)
-    for got, want in [(s + t, s + a), (s - t, s - a), (s * t, s * a), (s / t, s / a),
-                      (s**t, s**a), (t**s, a**s), (t - s, a - s), (t / s, a / s)]:
+    for got, want in [
+        (s + t, s + a),
+        (s - t, s - a),
+        (s * t, s * a),
+        (s / t, s / a),
+        (s**t, s**a),
+        (t**s, a**s),
+        (t - s, a - s),
+        (t / s, a / s),
+    ]:
         assert got.dtype == np.float64
         np.testing.assert_allclose(got.numpy(), want, rtol=1e-12)
 
