@@ -19,6 +19,10 @@ def _cuda_skip_reason():
 _CUDA_SKIP = _cuda_skip_reason()
 
 
+def pytest_report_header(config):
+    return f"cuda backend: {'skipped: ' + _CUDA_SKIP if _CUDA_SKIP else 'available'}"
+
+
 @pytest.fixture(
     params=[
         "cpu",

@@ -520,7 +520,7 @@ def _binary_operands(a, b) -> tuple[Tensor, Tensor]:
         b = _as_operand(b, a)
     if a.dtype != b.dtype:
         a, b = _promote(a, b)
-    if a.shape != b.shape:
+    if a.shape != b.shape and a.shape and b.shape:  # () broadcasts with anything
         _broadcast_shape(a.shape, b.shape)
     return a, b
 

@@ -189,13 +189,12 @@ class Function:
 
 
 def _check_same_device(inputs, arrays):
-    first = type(arrays[0])
+    # fast path: all host arrays, or host arrays and numpy-scalar constants
     for a in arrays:
-        if type(a) is not first:
+        if type(a) is not np.ndarray and not isinstance(a, np.generic):
             break
     else:
-        if first is np.ndarray or len({a.device for a in arrays}) == 1:
-            return
+        return
     # numpy scalars are constants made from Python numbers: they go with any device
     devices = [(t.device, t) for t, a in zip(inputs, arrays) if not isinstance(a, np.generic)]
     for device, _ in devices[1:]:
