@@ -20,7 +20,9 @@ class LeNet5(nn.Module):
     def __init__(self, in_channels: int = 1, num_classes: int = 10, image_size: int = 32) -> None:
         super().__init__()
         if image_size not in (28, 32):
-            raise ValueError(f"LeNet5: image_size must be 32 (the paper's) or 28 (MNIST), got {image_size}")
+            raise ValueError(
+                f"LeNet5: image_size must be 32 (the paper's) or 28 (MNIST), got {image_size}"
+            )
         padding = (32 - image_size) // 2
         self.features = nn.Sequential(
             nn.Conv2d(in_channels, 6, 5, padding=padding),

@@ -54,7 +54,10 @@ class ResNet(nn.Module):
     ) -> None:
         super().__init__()
         if len(blocks) != len(widths) or not blocks:
-            raise ValueError(f"ResNet: blocks {tuple(blocks)} and widths {tuple(widths)} need the same non-zero length")
+            raise ValueError(
+                f"ResNet: blocks {tuple(blocks)} and widths {tuple(widths)} need the same "
+                "non-zero length"
+            )
         self.stem = nn.Sequential(
             nn.Conv2d(in_channels, widths[0], 3, padding=1, bias=False),
             nn.BatchNorm2d(widths[0]),
@@ -62,7 +65,7 @@ class ResNet(nn.Module):
         )
         stages = []
         channels = widths[0]
-        for i, (count, width) in enumerate(zip(blocks, widths)):
+        for i, (count, width) in enumerate(zip(blocks, widths, strict=True)):
             for j in range(count):
                 stride = 2 if i > 0 and j == 0 else 1
                 stages.append(BasicBlock(channels, width, stride))

@@ -1,4 +1,4 @@
-"""The seed material's CIFAR-10 CNN (the TensorFlow/Keras "Convolutional Neural Network" tutorial)."""
+"""The seed material's CIFAR-10 CNN (TensorFlow/Keras "Convolutional Neural Network" tutorial)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,9 @@ class SeedCNN(nn.Module):
         super().__init__()
         final = _valid_conv_pool_size(image_size)
         if final < 1:
-            raise ValueError(f"SeedCNN: image_size={image_size} is too small; it needs at least 18 pixels")
+            raise ValueError(
+                f"SeedCNN: image_size={image_size} is too small; it needs at least 18 pixels"
+            )
         self.features = nn.Sequential(
             nn.Conv2d(in_channels, 32, 3),
             nn.ReLU(),

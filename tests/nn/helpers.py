@@ -20,8 +20,8 @@ def gradcheck_module(module, *inputs, before=None, **kwargs):
     def fn(*args):
         if before is not None:
             before()
-        xs, ps = args[: len(inputs)], args[len(inputs):]
-        for (name, _), p in zip(named, ps):
+        xs, ps = args[: len(inputs)], args[len(inputs) :]
+        for (name, _), p in zip(named, ps, strict=True):
             put(name, p)
         return module(*xs)
 

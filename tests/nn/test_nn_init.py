@@ -56,7 +56,9 @@ def test_simple_fills_and_dtype_preserved(device):
     a = p.numpy()
     assert a.min() >= -2 and a.max() < 3 and a.mean() == pytest.approx(0.5, abs=0.1)
     init.normal_(p, 1.0, 0.5)
-    assert p.numpy().mean() == pytest.approx(1.0, abs=0.05) and p.numpy().std() == pytest.approx(0.5, rel=0.05)
+    assert p.numpy().mean() == pytest.approx(1.0, abs=0.05) and p.numpy().std() == pytest.approx(
+        0.5, rel=0.05
+    )
     init.constant_(p, 0.25)
     assert np.all(p.numpy() == 0.25)
     init.ones_(p)

@@ -55,8 +55,10 @@ def test_layer_gradcheck_inputs_and_parameters(make, shape):
 
 @pytest.mark.parametrize("affine", [True, False])
 @pytest.mark.parametrize("training", [True, False])
-@pytest.mark.parametrize("layer, shape", [(nn.BatchNorm1d, (5, 3)), (nn.BatchNorm1d, (4, 3, 2)),
-                                          (nn.BatchNorm2d, (3, 2, 2, 3))])
+@pytest.mark.parametrize(
+    "layer, shape",
+    [(nn.BatchNorm1d, (5, 3)), (nn.BatchNorm1d, (4, 3, 2)), (nn.BatchNorm2d, (3, 2, 2, 3))],
+)
 def test_batchnorm_gradcheck_both_modes(layer, shape, training, affine):
     tm.manual_seed(0)
     bn = layer(shape[1], affine=affine)
@@ -90,7 +92,10 @@ def test_dropout_gradcheck_training_with_fixed_mask_and_eval():
     "fn, args",
     [
         (lambda x, w, b: F.linear(x, w, b), ((3, 4), (2, 4), (2,))),
-        (lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=1), ((1, 2, 5, 5), (3, 2, 3, 3), (3,))),
+        (
+            lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=1),
+            ((1, 2, 5, 5), (3, 2, 3, 3), (3,)),
+        ),
         (lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), ((4, 3), (3,), (3,))),
         (lambda x: F.max_pool2d(x, 2), ((1, 2, 4, 4),)),
         (lambda x: F.avg_pool2d(x, 2, 1), ((1, 2, 3, 3),)),
@@ -141,7 +146,9 @@ def test_pooling_values():
     # count_include_pad=False: a corner window with padding 1 and kernel 2 holds just one input cell
     corner = F.avg_pool2d(x, 2, stride=2, padding=1, count_include_pad=False).numpy()[0, 0, 0, 0]
     assert corner == 0.0
-    corner = F.avg_pool2d(x + 1, 2, stride=2, padding=1, count_include_pad=False).numpy()[0, 0, 0, 0]
+    corner = F.avg_pool2d(x + 1, 2, stride=2, padding=1, count_include_pad=False).numpy()[
+        0, 0, 0, 0
+    ]
     assert corner == 1.0
     # PyTorch's non-divisible adaptive windows: output 3 over 5 rows uses rows [0,2), [1,4), [3,5)
     y = tm.arange(5, dtype=tm.float32).reshape(1, 1, 5, 1)
@@ -151,7 +158,9 @@ def test_pooling_values():
 def test_activation_modules_match_ops():
     x = tm.randn(3, 4)
     np.testing.assert_array_equal(nn.ReLU()(x).numpy(), np.maximum(x.numpy(), 0))
-    np.testing.assert_allclose(nn.LeakyReLU(0.2)(x).numpy(), np.where(x.numpy() > 0, x.numpy(), 0.2 * x.numpy()))
+    np.testing.assert_allclose(
+        nn.LeakyReLU(0.2)(x).numpy(), np.where(x.numpy() > 0, x.numpy(), 0.2 * x.numpy())
+    )
     np.testing.assert_allclose(nn.Sigmoid()(x).numpy(), 1 / (1 + np.exp(-x.numpy())), rtol=1e-6)
     np.testing.assert_allclose(nn.Tanh()(x).numpy(), np.tanh(x.numpy()), rtol=1e-6)
     np.testing.assert_allclose(nn.Softmax(dim=1)(x).numpy().sum(1), 1, rtol=1e-6)
@@ -216,7 +225,8 @@ def test_batchnorm_train_normalises_and_updates_running_stats_by_hand():
     bn.eval()
     z = bn(x).numpy()
     expected = (a - bn.running_mean.numpy().reshape(1, 3, 1, 1)) / np.sqrt(
-        bn.running_var.numpy().reshape(1, 3, 1, 1) + 1e-5)
+        bn.running_var.numpy().reshape(1, 3, 1, 1) + 1e-5
+    )
     np.testing.assert_allclose(z, expected, rtol=1e-5, atol=1e-6)
     assert bn.num_batches_tracked.item() == 1  # eval does not count batches
 
@@ -272,8 +282,9 @@ def test_batchnorm_bad_input_changes_nothing():
 
 
 # --- default init -------------------------------------------------------------------------------
-@pytest.mark.parametrize("make, fan_in", [(lambda: nn.Linear(50, 400), 50),
-                                          (lambda: nn.Conv2d(8, 64, 3), 72)])
+@pytest.mark.parametrize(
+    "make, fan_in", [(lambda: nn.Linear(50, 400), 50), (lambda: nn.Conv2d(8, 64, 3), 72)]
+)
 def test_default_init_is_pytorchs(make, fan_in):
     layer = make()
     bound = 1 / math.sqrt(fan_in)  # kaiming_uniform_(a=√5) gives U(−1/√fan_in, 1/√fan_in)

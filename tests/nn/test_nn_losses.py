@@ -28,8 +28,14 @@ WEIGHT = tm.tensor([0.5, 2.0, 1.0, 1.5], dtype=tm.float64)
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @pytest.mark.parametrize(
     "kwargs",
-    [{}, {"weight": WEIGHT}, {"label_smoothing": 0.2}, {"weight": WEIGHT, "label_smoothing": 0.3},
-     {"ignore_index": 1}, {"ignore_index": 1, "weight": WEIGHT, "label_smoothing": 0.1}],
+    [
+        {},
+        {"weight": WEIGHT},
+        {"label_smoothing": 0.2},
+        {"weight": WEIGHT, "label_smoothing": 0.3},
+        {"ignore_index": 1},
+        {"ignore_index": 1, "weight": WEIGHT, "label_smoothing": 0.1},
+    ],
 )
 def test_cross_entropy_gradcheck(reduction, kwargs):
     target = labels(0, 3, 1, 2, 1)
@@ -41,8 +47,10 @@ def test_cross_entropy_spatial_and_probability_targets_gradcheck():
     tm.gradcheck(lambda x: F.cross_entropy(x, target, label_smoothing=0.1), randn(2, 3, 2, 2))
     tm.gradcheck(lambda x: F.cross_entropy(x, tm.tensor(2)), randn(4))
     probs = tm.softmax(tm.randn(3, 4, dtype=tm.float64), 1)
-    tm.gradcheck(lambda x, p: F.cross_entropy(x, p, WEIGHT, label_smoothing=0.2),
-                 [randn(3, 4), probs.requires_grad_()])
+    tm.gradcheck(
+        lambda x, p: F.cross_entropy(x, p, WEIGHT, label_smoothing=0.2),
+        [randn(3, 4), probs.requires_grad_()],
+    )
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
@@ -63,13 +71,21 @@ def test_binary_losses_gradcheck(reduction):
     probs = tm.rand(3, 4, dtype=tm.float64) * 0.9 + 0.05
     target = tm.rand(3, 4, dtype=tm.float64)  # soft targets exercise the target gradient
     weight = tm.rand(4, dtype=tm.float64) + 0.5
-    tm.gradcheck(lambda x, t: F.binary_cross_entropy(x, t, weight, reduction=reduction),
-                 [probs.requires_grad_(), target.requires_grad_()])
+    tm.gradcheck(
+        lambda x, t: F.binary_cross_entropy(x, t, weight, reduction=reduction),
+        [probs.requires_grad_(), target.requires_grad_()],
+    )
     pos_weight = (tm.rand(4, dtype=tm.float64) * 3).requires_grad_()
-    tm.gradcheck(lambda x, t, pw: F.binary_cross_entropy_with_logits(x, t, weight, reduction=reduction, pos_weight=pw),
-                 [randn(3, 4), target, pos_weight])
-    tm.gradcheck(lambda x, t: F.binary_cross_entropy_with_logits(x, t, reduction=reduction),
-                 [randn(3, 4), target])
+    tm.gradcheck(
+        lambda x, t, pw: F.binary_cross_entropy_with_logits(
+            x, t, weight, reduction=reduction, pos_weight=pw
+        ),
+        [randn(3, 4), target, pos_weight],
+    )
+    tm.gradcheck(
+        lambda x, t: F.binary_cross_entropy_with_logits(x, t, reduction=reduction),
+        [randn(3, 4), target],
+    )
 
 
 def test_bce_with_logits_gradient_at_zero_logit_is_sigmoid_minus_target():
@@ -95,7 +111,9 @@ def test_cross_entropy_values_by_hand():
     out = F.cross_entropy(tm.tensor(x), tm.tensor(y), reduction="none").numpy()
     np.testing.assert_allclose(out, picked)
     np.testing.assert_allclose(F.cross_entropy(tm.tensor(x), tm.tensor(y)).item(), picked.mean())
-    np.testing.assert_allclose(F.cross_entropy(tm.tensor(x), tm.tensor(y), reduction="sum").item(), picked.sum())
+    np.testing.assert_allclose(
+        F.cross_entropy(tm.tensor(x), tm.tensor(y), reduction="sum").item(), picked.sum()
+    )
     # weighted mean divides by the summed weights of the targets
     weighted = F.cross_entropy(tm.tensor(x), tm.tensor(y), WEIGHT).item()
     np.testing.assert_allclose(weighted, (w[y] * picked).sum() / w[y].sum())
@@ -103,7 +121,9 @@ def test_cross_entropy_values_by_hand():
     eps = 0.3
     smooth = (-(logp * w).sum(1)).sum() / w[y].sum()
     expected = (1 - eps) * (w[y] * picked).sum() / w[y].sum() + eps / 4 * smooth
-    np.testing.assert_allclose(F.cross_entropy(tm.tensor(x), tm.tensor(y), WEIGHT, label_smoothing=eps).item(), expected)
+    np.testing.assert_allclose(
+        F.cross_entropy(tm.tensor(x), tm.tensor(y), WEIGHT, label_smoothing=eps).item(), expected
+    )
     # ignore_index drops the element from the loss and from the mean's denominator
     ignored = F.cross_entropy(tm.tensor(x), tm.tensor([0, 3, -100, 2, 1])).item()
     np.testing.assert_allclose(ignored, picked[[0, 1, 3, 4]].mean())
@@ -127,9 +147,13 @@ def test_binary_losses_values_and_clamping():
     F.binary_cross_entropy(p, t).backward()
     assert np.all(np.isfinite(p.grad.numpy()))
     z = tm.tensor([-1000.0, 1000.0, 0.0])
-    out = F.binary_cross_entropy_with_logits(z, tm.tensor([1.0, 0.0, 1.0]), reduction="none").numpy()
+    out = F.binary_cross_entropy_with_logits(
+        z, tm.tensor([1.0, 0.0, 1.0]), reduction="none"
+    ).numpy()
     np.testing.assert_allclose(out, [1000.0, 1000.0, np.log(2)], rtol=1e-6)
-    pw = F.binary_cross_entropy_with_logits(tm.tensor([0.0]), tm.tensor([1.0]), pos_weight=tm.tensor([3.0]))
+    pw = F.binary_cross_entropy_with_logits(
+        tm.tensor([0.0]), tm.tensor([1.0]), pos_weight=tm.tensor([3.0])
+    )
     np.testing.assert_allclose(pw.item(), 3 * np.log(2), rtol=1e-6)
 
 
@@ -152,7 +176,9 @@ def test_loss_modules_and_their_buffers():
     bce = nn.BCEWithLogitsLoss(pos_weight=tm.tensor([2.0]))
     assert list(bce.state_dict()) == ["pos_weight"]
     p, t = tm.rand(3, 1), tm.tensor([[1.0], [0.0], [1.0]])
-    assert bce(p, t).item() == pytest.approx(F.binary_cross_entropy_with_logits(p, t, pos_weight=tm.tensor([2.0])).item())
+    assert bce(p, t).item() == pytest.approx(
+        F.binary_cross_entropy_with_logits(p, t, pos_weight=tm.tensor([2.0])).item()
+    )
     assert nn.BCELoss()(p, t).item() == pytest.approx(F.binary_cross_entropy(p, t).item())
     assert nn.L1Loss()(p, t).item() == pytest.approx(F.l1_loss(p, t).item())
     assert nn.NLLLoss()(x, y).item() == pytest.approx(F.nll_loss(x, y).item())

@@ -16,7 +16,11 @@ import tinygrad_mom.nn.functional as F
         (lambda: models.LeNet5(), (2, 1, 32, 32), 61_706),  # the paper's 60k, with full C3
         (lambda: models.LeNet5(image_size=28), (2, 1, 28, 28), 61_706),
         (lambda: models.MLP(), (2, 1, 28, 28), 669_706),  # Keras mnist_mlp.py summary
-        (lambda: models.MLP(in_features=12, hidden_sizes=(8,), num_classes=3, dropout=0.0), (4, 12), 12 * 8 + 8 + 8 * 3 + 3),
+        (
+            lambda: models.MLP(in_features=12, hidden_sizes=(8,), num_classes=3, dropout=0.0),
+            (4, 12),
+            12 * 8 + 8 + 8 * 3 + 3,
+        ),
         (lambda: models.ResNet(), (2, 3, 32, 32), None),
     ],
 )
@@ -41,7 +45,9 @@ def test_seed_cnn_flatten_size_and_layers():
     model = models.SeedCNN()
     assert model.classifier[1].in_features == 64 * 4 * 4
     text = repr(model)
-    assert text.count("Conv2d(") == 3 and text.count("MaxPool2d(") == 2 and text.count("Linear(") == 2
+    assert (
+        text.count("Conv2d(") == 3 and text.count("MaxPool2d(") == 2 and text.count("Linear(") == 2
+    )
     with pytest.raises(ValueError, match="image_size"):
         models.SeedCNN(image_size=10)
 

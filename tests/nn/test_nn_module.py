@@ -59,10 +59,19 @@ def test_parameter_of_integer_data_is_refused():
 def test_registration_by_assignment_in_insertion_order():
     m = Net()
     assert [n for n, _ in m.named_parameters()] == [
-        "scale", "fc1.weight", "fc1.bias", "bn.weight", "bn.bias", "fc2.weight",
+        "scale",
+        "fc1.weight",
+        "fc1.bias",
+        "bn.weight",
+        "bn.bias",
+        "fc2.weight",
     ]
     assert [n for n, _ in m.named_buffers()] == [
-        "steps", "cache", "bn.running_mean", "bn.running_var", "bn.num_batches_tracked",
+        "steps",
+        "cache",
+        "bn.running_mean",
+        "bn.running_var",
+        "bn.num_batches_tracked",
     ]
     assert [n for n, _ in m.named_children()] == ["fc1", "bn", "fc2"]
     assert list(m.children()) == [m.fc1, m.bn, m.fc2]
@@ -78,8 +87,15 @@ def test_registration_by_assignment_in_insertion_order():
 def test_state_dict_order_matches_pytorch_and_skips_non_persistent_and_none():
     m = Net()
     assert list(m.state_dict()) == [
-        "scale", "steps", "fc1.weight", "fc1.bias",
-        "bn.weight", "bn.bias", "bn.running_mean", "bn.running_var", "bn.num_batches_tracked",
+        "scale",
+        "steps",
+        "fc1.weight",
+        "fc1.bias",
+        "bn.weight",
+        "bn.bias",
+        "bn.running_mean",
+        "bn.running_var",
+        "bn.num_batches_tracked",
         "fc2.weight",
     ]
     sd = m.state_dict()
@@ -286,20 +302,29 @@ def test_state_dict_shares_memory_like_pytorch():
     "corrupt, message",
     [
         (lambda sd: sd.pop("fc1.bias"), 'Missing key\\(s\\) in state_dict: "fc1.bias"'),
-        (lambda sd: sd.__setitem__("extra.w", tm.zeros(1)), 'Unexpected key\\(s\\) in state_dict: "extra.w"'),
+        (
+            lambda sd: sd.__setitem__("extra.w", tm.zeros(1)),
+            'Unexpected key\\(s\\) in state_dict: "extra.w"',
+        ),
         (lambda sd: sd.__setitem__("fc1.weight", tm.zeros(4, 3)), "size mismatch for fc1.weight"),
-        (lambda sd: sd.__setitem__("bn.running_var", tm.zeros(3, dtype=tm.float64)),
-         "dtype mismatch for bn.running_var"),
-        (lambda sd: sd.__setitem__("bn.num_batches_tracked", tm.zeros((), dtype=tm.float32)),
-         "dtype mismatch for bn.num_batches_tracked"),
+        (
+            lambda sd: sd.__setitem__("bn.running_var", tm.zeros(3, dtype=tm.float64)),
+            "dtype mismatch for bn.running_var",
+        ),
+        (
+            lambda sd: sd.__setitem__("bn.num_batches_tracked", tm.zeros((), dtype=tm.float32)),
+            "dtype mismatch for bn.num_batches_tracked",
+        ),
         (lambda sd: sd.__setitem__("scale", [1.0]), 'parameter named "scale"'),
     ],
 )
 def test_load_state_dict_errors_leave_the_model_untouched(corrupt, message):
     tm.manual_seed(3)
     source = Net()
-    sd = OrderedDict((k, tm.Tensor(v.numpy() + 1 if v.dtype.kind == "f" else v.numpy()))
-                     for k, v in source.state_dict().items())
+    sd = OrderedDict(
+        (k, tm.Tensor(v.numpy() + 1 if v.dtype.kind == "f" else v.numpy()))
+        for k, v in source.state_dict().items()
+    )
     corrupt(sd)
     target = Net()
     before = snapshot(target)
@@ -336,12 +361,22 @@ def test_load_state_dict_non_strict_returns_keys_but_still_checks_shapes():
 
 # --- repr ---------------------------------------------------------------------------------------
 def test_repr_is_pytorch_like_with_parameter_count():
-    m = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU(),
-                      nn.Flatten(), nn.Linear(8, 2))
+    m = nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1, bias=False),
+        nn.BatchNorm2d(8),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(8, 2),
+    )
     text = repr(m)
     assert text.splitlines()[0] == "Sequential("
-    assert "  (0): Conv2d(3, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), bias=False)" in text
-    assert "  (1): BatchNorm2d(8, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)" in text
+    assert (
+        "  (0): Conv2d(3, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), bias=False)" in text
+    )
+    assert (
+        "  (1): BatchNorm2d(8, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)"
+        in text
+    )
     assert "  (2): ReLU()" in text
     assert "  (4): Linear(in_features=8, out_features=2, bias=True)" in text
     total = 3 * 8 * 9 + 16 + 8 * 2 + 2

@@ -1,4 +1,6 @@
-"""Stateless layer functions, as ``torch.nn.functional``: ``import tinygrad_mom.nn.functional as F``.
+"""Stateless layer functions, as ``torch.nn.functional``.
+
+``import tinygrad_mom.nn.functional as F`` works as ``import torch.nn.functional as F``.
 
 Most are thin, validating wrappers over the core primitives (``tinygrad_mom.ops``,
 ``tinygrad_mom.conv``); batch normalisation is one primitive here (:class:`BatchNormFunction`)
@@ -26,10 +28,27 @@ from .losses import (
 )
 
 __all__ = [
-    "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "conv2d", "cross_entropy", "dropout", "flatten",
-    "l1_loss", "leaky_relu", "linear", "log_softmax", "max_pool2d", "mse_loss", "nll_loss",
-    "pad", "relu", "sigmoid", "softmax", "tanh",
+    "adaptive_avg_pool2d",
+    "avg_pool2d",
+    "batch_norm",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "conv2d",
+    "cross_entropy",
+    "dropout",
+    "flatten",
+    "l1_loss",
+    "leaky_relu",
+    "linear",
+    "log_softmax",
+    "max_pool2d",
+    "mse_loss",
+    "nll_loss",
+    "pad",
+    "relu",
+    "sigmoid",
+    "softmax",
+    "tanh",
 ]
 
 
@@ -43,10 +62,12 @@ def _check_tensor(x, name: str, arg: str = "input") -> None:
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """``input @ weight.T + bias`` over the last dimension; weight is (out_features, in_features)."""
+    """``input @ weight.T + bias`` over the last dim; weight is (out_features, in_features)."""
     _check_tensor(input, "linear")
     if weight.ndim != 2:
-        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape {weight.shape}")
+        raise ValueError(
+            f"linear: weight must be 2-D (out_features, in_features), got shape {weight.shape}"
+        )
     if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
         got = input.shape[-1] if input.ndim else "no"
         raise ValueError(
@@ -74,7 +95,9 @@ def conv2d(
     return conv.conv2d(input, weight, bias, stride, padding, dilation)
 
 
-def _check_pool_options(name: str, dilation=1, ceil_mode: bool = False, return_indices: bool = False):
+def _check_pool_options(
+    name: str, dilation=1, ceil_mode: bool = False, return_indices: bool = False
+):
     if dilation not in (1, (1, 1)):
         raise ValueError(f"{name}: dilation={dilation!r} is not supported; only 1 is")
     if ceil_mode:
@@ -106,13 +129,19 @@ def avg_pool2d(
     count_include_pad: bool = True,
     divisor_override: int | None = None,
 ) -> Tensor:
-    """Average pooling over (N, C, H, W), with PyTorch's ``count_include_pad`` and ``divisor_override``."""
+    """Average pooling over (N, C, H, W) with ``count_include_pad`` and ``divisor_override``."""
     _check_pool_options("avg_pool2d", ceil_mode=ceil_mode)
     out = conv.avg_pool2d(input, kernel_size, stride, padding)
     kh, kw = conv._pair(kernel_size, "kernel_size")
     if divisor_override is not None:
-        if isinstance(divisor_override, bool) or not isinstance(divisor_override, int) or divisor_override < 1:
-            raise ValueError(f"avg_pool2d: divisor_override must be a positive int, got {divisor_override!r}")
+        if (
+            isinstance(divisor_override, bool)
+            or not isinstance(divisor_override, int)
+            or divisor_override < 1
+        ):
+            raise ValueError(
+                f"avg_pool2d: divisor_override must be a positive int, got {divisor_override!r}"
+            )
         return out * (kh * kw / divisor_override)
     if not count_include_pad and conv._pair(padding, "padding") != (0, 0):
         # divide each window's sum by how many of its cells are real input, not padding
@@ -133,15 +162,19 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     conv._check_input(input, "adaptive_avg_pool2d")
     if isinstance(output_size, (tuple, list)):
         if len(output_size) != 2:
-            raise ValueError(f"adaptive_avg_pool2d: output_size must be an int or a pair, got {output_size!r}")
+            raise ValueError(
+                f"adaptive_avg_pool2d: output_size must be an int or a pair, got {output_size!r}"
+            )
         sizes = tuple(output_size)
     else:
         sizes = (output_size, output_size)
     h, w = input.shape[2:]
-    sizes = tuple(s if s is not None else full for s, full in zip(sizes, (h, w)))
+    sizes = tuple(s if s is not None else full for s, full in zip(sizes, (h, w), strict=True))
     for s in sizes:
         if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1:
-            raise ValueError(f"adaptive_avg_pool2d: output sizes must be positive ints, got {output_size!r}")
+            raise ValueError(
+                f"adaptive_avg_pool2d: output sizes must be positive ints, got {output_size!r}"
+            )
     oh, ow = int(sizes[0]), int(sizes[1])
     if h == 0 or w == 0:
         raise ValueError(f"adaptive_avg_pool2d: input spatial size {(h, w)} must be non-empty")
@@ -192,7 +225,8 @@ def tanh(input: Tensor) -> Tensor:
 def _softmax_dim(name: str, ndim: int) -> int:
     # PyTorch's legacy rule for an omitted dim, with the same warning
     warnings.warn(
-        f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X as an argument.",
+        f"Implicit dimension choice for {name} has been deprecated. Change the call to include "
+        "dim=X as an argument.",
         UserWarning,
         stacklevel=3,
     )
@@ -222,7 +256,11 @@ def log_softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
 
 
 def _check_p(p, name: str = "dropout") -> float:
-    if isinstance(p, bool) or not isinstance(p, (int, float, np.floating, np.integer)) or not 0.0 <= p <= 1.0:
+    if (
+        isinstance(p, bool)
+        or not isinstance(p, (int, float, np.floating, np.integer))
+        or not 0.0 <= p <= 1.0
+    ):
         raise ValueError(f"{name} probability has to be between 0 and 1, but got {p!r}")
     return float(p)
 
@@ -324,11 +362,18 @@ def batch_norm(
     """
     _check_tensor(input, "batch_norm")
     if input.ndim < 2:
-        raise ValueError(f"batch_norm: input must have shape (N, C, ...), got shape {tuple(input.shape)}")
+        raise ValueError(
+            f"batch_norm: input must have shape (N, C, ...), got shape {tuple(input.shape)}"
+        )
     if not is_floating(input.dtype):
         raise TypeError(f"batch_norm needs a floating point input, got dtype {input.dtype}")
     c = input.shape[1]
-    for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias)):
+    for name, t in (
+        ("running_mean", running_mean),
+        ("running_var", running_var),
+        ("weight", weight),
+        ("bias", bias),
+    ):
         if t is not None and tuple(t.shape) != (c,):
             raise ValueError(
                 f"batch_norm: {name} has shape {tuple(t.shape)} but the input has {c} channels "
@@ -338,10 +383,13 @@ def batch_norm(
     count = input.numel() // c if c else 0
     if training and count <= 1:
         raise ValueError(
-            f"Expected more than 1 value per channel when training, got input size {tuple(input.shape)}"
+            "Expected more than 1 value per channel when training, got input size "
+            f"{tuple(input.shape)}"
         )
     if not training and (running_mean is None or running_var is None):
-        raise ValueError("batch_norm: running_mean and running_var are required when training=False")
+        raise ValueError(
+            "batch_norm: running_mean and running_var are required when training=False"
+        )
     shape = (1, c) + (1,) * (input.ndim - 2)
     affine = tuple(t for t in (weight, bias) if t is not None)
     out = BatchNormFunction.apply(
@@ -374,4 +422,3 @@ def batch_norm(
                 new = (1 - momentum) * running_var.array + momentum * unbiased
                 running_var.array[...] = new.astype(running_var.dtype, copy=False)
     return out
-

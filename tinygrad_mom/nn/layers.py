@@ -14,9 +14,23 @@ from . import init
 from .module import Module, Parameter
 
 __all__ = [
-    "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "Dense", "Dropout",
-    "Flatten", "Identity", "LeakyReLU", "Linear", "LogSoftmax", "MaxPool2d", "ReLU", "Sigmoid",
-    "Softmax", "Tanh",
+    "AdaptiveAvgPool2d",
+    "AvgPool2d",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "Conv2d",
+    "Dense",
+    "Dropout",
+    "Flatten",
+    "Identity",
+    "LeakyReLU",
+    "Linear",
+    "LogSoftmax",
+    "MaxPool2d",
+    "ReLU",
+    "Sigmoid",
+    "Softmax",
+    "Tanh",
 ]
 
 
@@ -67,7 +81,9 @@ class Linear(Module):
     b ~ U(−1/√in, 1/√in).
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, device=None, dtype=None) -> None:
+    def __init__(
+        self, in_features: int, out_features: int, bias: bool = True, device=None, dtype=None
+    ) -> None:
         super().__init__()
         self.in_features = _count(in_features, "in_features", "Linear", minimum=0)
         self.out_features = _count(out_features, "out_features", "Linear", minimum=0)
@@ -90,7 +106,8 @@ class Linear(Module):
         return F.linear(input, self.weight, self.bias)
 
     def extra_repr(self) -> str:
-        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+        bias = self.bias is not None
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={bias}"
 
 
 #: Keras's name for a fully connected layer. ``Dense(in_features, out_features)`` *is* Linear
@@ -126,16 +143,25 @@ class Conv2d(Module):
         if groups != 1:
             raise ValueError(f"Conv2d: groups={groups} is not supported; only groups=1 is")
         if padding_mode != "zeros":
-            raise ValueError(f"Conv2d: padding_mode={padding_mode!r} is not supported; only 'zeros' is")
+            raise ValueError(
+                f"Conv2d: padding_mode={padding_mode!r} is not supported; only 'zeros' is"
+            )
         self.kernel_size = _pair(kernel_size, "kernel_size")
         self.stride = _pair(stride, "stride")
         self.dilation = _pair(dilation, "dilation")
-        for name, pair in (("kernel_size", self.kernel_size), ("stride", self.stride), ("dilation", self.dilation)):
+        for name, pair in (
+            ("kernel_size", self.kernel_size),
+            ("stride", self.stride),
+            ("dilation", self.dilation),
+        ):
             if min(pair) < 1:
                 raise ValueError(f"Conv2d: {name} must be >= 1, got {pair}")
         if isinstance(padding, str):
             if padding not in ("same", "valid"):
-                raise ValueError(f"Conv2d: invalid padding string {padding!r}, should be one of {{'valid', 'same'}}")
+                raise ValueError(
+                    f"Conv2d: invalid padding string {padding!r}, should be one of "
+                    f"{{'valid', 'same'}}"
+                )
             if padding == "same" and self.stride != (1, 1):
                 raise ValueError("Conv2d: padding='same' is not supported for strided convolutions")
             self.padding = padding
@@ -145,7 +171,9 @@ class Conv2d(Module):
                 raise ValueError(f"Conv2d: padding must be non-negative, got {padding!r}")
         self.groups = groups
         self.padding_mode = padding_mode
-        self.weight = Parameter(_empty((out_channels, in_channels, *self.kernel_size), device, dtype))
+        self.weight = Parameter(
+            _empty((out_channels, in_channels, *self.kernel_size), device, dtype)
+        )
         if bias:
             self.bias = Parameter(_empty((out_channels,), device, dtype))
         else:
@@ -164,9 +192,14 @@ class Conv2d(Module):
         return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation)
 
     def extra_repr(self) -> str:
-        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
+        s += f", stride={self.stride}"
         if self.padding != (0, 0):
-            s += f", padding={self.padding!r}" if isinstance(self.padding, str) else f", padding={self.padding}"
+            s += (
+                f", padding={self.padding!r}"
+                if isinstance(self.padding, str)
+                else f", padding={self.padding}"
+            )
         if self.dilation != (1, 1):
             s += f", dilation={self.dilation}"
         if self.bias is None:
@@ -177,8 +210,15 @@ class Conv2d(Module):
 class MaxPool2d(Module):
     """Max pooling; ``stride`` defaults to ``kernel_size``."""
 
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices: bool = False,
-                 ceil_mode: bool = False) -> None:
+    def __init__(
+        self,
+        kernel_size,
+        stride=None,
+        padding=0,
+        dilation=1,
+        return_indices: bool = False,
+        ceil_mode: bool = False,
+    ) -> None:
         super().__init__()
         F._check_pool_options("MaxPool2d", dilation, ceil_mode, return_indices)
         self.kernel_size = kernel_size
@@ -199,8 +239,15 @@ class MaxPool2d(Module):
 class AvgPool2d(Module):
     """Average pooling; ``stride`` defaults to ``kernel_size``; PyTorch's count_include_pad."""
 
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
-                 count_include_pad: bool = True, divisor_override: int | None = None) -> None:
+    def __init__(
+        self,
+        kernel_size,
+        stride=None,
+        padding=0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+        divisor_override: int | None = None,
+    ) -> None:
         super().__init__()
         F._check_pool_options("AvgPool2d", ceil_mode=ceil_mode)
         self.kernel_size = kernel_size
@@ -212,8 +259,12 @@ class AvgPool2d(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         return F.avg_pool2d(
-            input, self.kernel_size, self.stride, self.padding,
-            count_include_pad=self.count_include_pad, divisor_override=self.divisor_override,
+            input,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            count_include_pad=self.count_include_pad,
+            divisor_override=self.divisor_override,
         )
 
     def extra_repr(self) -> str:
@@ -221,7 +272,7 @@ class AvgPool2d(Module):
 
 
 class AdaptiveAvgPool2d(Module):
-    """Average pooling to a fixed output size; ``AdaptiveAvgPool2d(1)`` is global average pooling."""
+    """Average pooling to a fixed output size; ``AdaptiveAvgPool2d(1)`` is global pooling."""
 
     def __init__(self, output_size) -> None:
         super().__init__()
@@ -309,7 +360,7 @@ class LogSoftmax(Module):
 
 
 class Dropout(Module):
-    """Inverted dropout in training mode (zero with probability p, scale by 1/(1−p)); identity in eval."""
+    """Inverted dropout when training (zero with prob. p, scale by 1/(1−p)); identity in eval."""
 
     def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
@@ -385,7 +436,9 @@ class _BatchNorm(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         if not isinstance(input, Tensor):
-            raise TypeError(f"{type(self).__name__}: input must be a Tensor, got {type(input).__name__}")
+            raise TypeError(
+                f"{type(self).__name__}: input must be a Tensor, got {type(input).__name__}"
+            )
         self._check_input_dim(input)
         if input.shape[1] != self.num_features:
             raise ValueError(
@@ -394,7 +447,8 @@ class _BatchNorm(Module):
             )
         if self.training and input.numel() // input.shape[1] <= 1:
             raise ValueError(
-                f"Expected more than 1 value per channel when training, got input size {tuple(input.shape)}"
+                "Expected more than 1 value per channel when training, got input size "
+                f"{tuple(input.shape)}"
             )
         # PyTorch's logic: momentum None means a cumulative average over num_batches_tracked
         factor = 0.0 if self.momentum is None else self.momentum
@@ -423,11 +477,14 @@ class _BatchNorm(Module):
 
 
 class BatchNorm1d(_BatchNorm):
-    """Batch normalisation over (N, C) or (N, C, L) inputs, exactly PyTorch's train/eval behaviour."""
+    """Batch normalisation over (N, C) or (N, C, L), exactly PyTorch's train/eval behaviour."""
 
     def _check_input_dim(self, input: Tensor) -> None:
         if input.ndim not in (2, 3):
-            raise ValueError(f"BatchNorm1d: expected 2D or 3D input (got {input.ndim}D input of shape {tuple(input.shape)})")
+            raise ValueError(
+                f"BatchNorm1d: expected 2D or 3D input (got {input.ndim}D input of shape "
+                f"{tuple(input.shape)})"
+            )
 
 
 class BatchNorm2d(_BatchNorm):
@@ -435,4 +492,7 @@ class BatchNorm2d(_BatchNorm):
 
     def _check_input_dim(self, input: Tensor) -> None:
         if input.ndim != 4:
-            raise ValueError(f"BatchNorm2d: expected 4D input (got {input.ndim}D input of shape {tuple(input.shape)})")
+            raise ValueError(
+                f"BatchNorm2d: expected 4D input (got {input.ndim}D input of shape "
+                f"{tuple(input.shape)})"
+            )

@@ -17,9 +17,18 @@ from ..tensor import Function, Tensor, is_floating
 from .module import Module
 
 __all__ = [
-    "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "L1Loss", "MSELoss", "NLLLoss",
-    "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "l1_loss",
-    "mse_loss", "nll_loss",
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "CrossEntropyLoss",
+    "L1Loss",
+    "MSELoss",
+    "NLLLoss",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "l1_loss",
+    "mse_loss",
+    "nll_loss",
 ]
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -66,10 +75,13 @@ def _check_class_weight(weight, n_classes: int, input: Tensor, name: str) -> Non
         raise TypeError(f"{name}: weight must be a Tensor or None, got {type(weight).__name__}")
     if tuple(weight.shape) != (n_classes,):
         raise ValueError(
-            f"{name}: weight must have shape ({n_classes},), one value per class, got {tuple(weight.shape)}"
+            f"{name}: weight must have shape ({n_classes},), one value per class, got "
+            f"{tuple(weight.shape)}"
         )
     if weight.device != input.device:
-        raise RuntimeError(f"{name}: weight is on device {weight.device} but input is on {input.device}")
+        raise RuntimeError(
+            f"{name}: weight is on device {weight.device} but input is on {input.device}"
+        )
 
 
 def _check_class_target(input: Tensor, target: Tensor, ignore_index: int, name: str) -> int:
@@ -107,7 +119,9 @@ def _check_class_target(input: Tensor, target: Tensor, ignore_index: int, name: 
                 f"{tuple(input.shape)}; expected {(input.shape[0], *input.shape[2:])}"
             )
         if input.shape[0] == 0:
-            raise ValueError(f"{name}: empty batch (input shape {tuple(input.shape)}); the loss is undefined")
+            raise ValueError(
+                f"{name}: empty batch (input shape {tuple(input.shape)}); the loss is undefined"
+            )
         n_classes = input.shape[1]
     if n_classes == 0:
         raise ValueError(f"{name}: input has 0 classes (shape {tuple(input.shape)})")
@@ -141,7 +155,11 @@ def _picked_nll(logp: Tensor, target: Tensor, weight: Tensor | None, ignore_inde
     valid = labels != ignore_index
     safe = xp.where(valid, labels, 0).astype(np.int64)  # ignored rows read class 0, weighted 0
     picked = rows[xp.arange(rows.shape[0]), safe]
-    w = weight.array[safe].astype(logp.dtype) if weight is not None else xp.ones(safe.shape, logp.dtype)
+    w = (
+        weight.array[safe].astype(logp.dtype)
+        if weight is not None
+        else xp.ones(safe.shape, logp.dtype)
+    )
     w = w * valid
     loss = ops.reshape(-(picked * Tensor._wrap(w)), *target.shape)
     return loss, w.sum()
@@ -203,7 +221,9 @@ def cross_entropy(
         or not isinstance(label_smoothing, (int, float, np.floating))
         or not 0.0 <= label_smoothing <= 1.0
     ):
-        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing!r}")
+        raise ValueError(
+            f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing!r}"
+        )
     class_dim = 0 if input.ndim == 1 else 1
     if target.dtype.kind == "f" and tuple(target.shape) == tuple(input.shape) and input.ndim >= 1:
         return _cross_entropy_probs(input, target, weight, reduction, label_smoothing, class_dim)
@@ -235,7 +255,9 @@ def cross_entropy(
 def _cross_entropy_probs(input, target, weight, reduction, label_smoothing, class_dim) -> Tensor:
     """Cross-entropy against class probabilities (PyTorch's soft-target branch)."""
     if input.ndim >= 2 and input.shape[0] == 0:
-        raise ValueError(f"cross_entropy: empty batch (input shape {tuple(input.shape)}); the loss is undefined")
+        raise ValueError(
+            f"cross_entropy: empty batch (input shape {tuple(input.shape)}); the loss is undefined"
+        )
     n_classes = input.shape[class_dim]
     _check_class_weight(weight, n_classes, input, "cross_entropy")
     if label_smoothing > 0.0:
@@ -294,7 +316,9 @@ def _clamped_log(x):
     """log(x) clamped to >= -100 as PyTorch's BCE does, without evaluating log(0)."""
     xp = get_array_module(x)
     positive = x > 0
-    return xp.maximum(xp.where(positive, xp.log(xp.where(positive, x, 1)), -100), -100).astype(x.dtype)
+    return xp.maximum(xp.where(positive, xp.log(xp.where(positive, x, 1)), -100), -100).astype(
+        x.dtype
+    )
 
 
 class BinaryCrossEntropyFunction(Function):
@@ -323,7 +347,10 @@ def _check_binary(input, target, name: str) -> Tensor:
             f"({tuple(input.shape)})"
         )
     if not is_floating(target.dtype):
-        raise TypeError(f"{name}: target must be a floating point tensor of 0/1 values, got dtype {target.dtype}")
+        raise TypeError(
+            f"{name}: target must be a floating point tensor of 0/1 values, got dtype "
+            f"{target.dtype}"
+        )
     return target.type(input.dtype)
 
 
@@ -357,7 +384,9 @@ class BCEWithLogitsFunction(Function):
         else:
             log_weight = None
             out = (1 - t) * x + softplus_neg
-        self.save_for_backward(x, t, softplus_neg, log_weight, pos_weight[0] if pos_weight else None)
+        self.save_for_backward(
+            x, t, softplus_neg, log_weight, pos_weight[0] if pos_weight else None
+        )
         return out
 
     def backward(self, gy):
@@ -392,7 +421,10 @@ def binary_cross_entropy_with_logits(
     target = _check_binary(input, target, "binary_cross_entropy_with_logits")
     if pos_weight is not None:
         if not isinstance(pos_weight, Tensor):
-            raise TypeError(f"binary_cross_entropy_with_logits: pos_weight must be a Tensor, got {type(pos_weight).__name__}")
+            raise TypeError(
+                "binary_cross_entropy_with_logits: pos_weight must be a Tensor, got "
+                f"{type(pos_weight).__name__}"
+            )
         try:
             shape = ops._broadcast_shape(tuple(pos_weight.shape), tuple(input.shape))
         except ValueError:
@@ -428,7 +460,10 @@ class _WeightedLoss(_Loss):
     def __init__(self, weight: Tensor | None = None, reduction: str = "mean") -> None:
         super().__init__(reduction)
         if weight is not None and not isinstance(weight, Tensor):
-            raise TypeError(f"{type(self).__name__}: weight must be a Tensor or None, got {type(weight).__name__}")
+            raise TypeError(
+                f"{type(self).__name__}: weight must be a Tensor or None, got "
+                f"{type(weight).__name__}"
+            )
         self.register_buffer("weight", weight)  # a buffer, so it follows .to() and state_dict
 
 
@@ -445,26 +480,36 @@ class CrossEntropyLoss(_WeightedLoss):
     ) -> None:
         super().__init__(weight, reduction)
         if not 0.0 <= label_smoothing <= 1.0:
-            raise ValueError(f"CrossEntropyLoss: label_smoothing must be in [0, 1], got {label_smoothing!r}")
+            raise ValueError(
+                f"CrossEntropyLoss: label_smoothing must be in [0, 1], got {label_smoothing!r}"
+            )
         self.ignore_index = ignore_index
         self.label_smoothing = label_smoothing
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return cross_entropy(
-            input, target, self.weight, ignore_index=self.ignore_index,
-            reduction=self.reduction, label_smoothing=self.label_smoothing,
+            input,
+            target,
+            self.weight,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+            label_smoothing=self.label_smoothing,
         )
 
 
 class NLLLoss(_WeightedLoss):
     """Module form of :func:`nll_loss` (pair it with LogSoftmax)."""
 
-    def __init__(self, weight: Tensor | None = None, *, ignore_index: int = -100, reduction: str = "mean") -> None:
+    def __init__(
+        self, weight: Tensor | None = None, *, ignore_index: int = -100, reduction: str = "mean"
+    ) -> None:
         super().__init__(weight, reduction)
         self.ignore_index = ignore_index
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return nll_loss(input, target, self.weight, ignore_index=self.ignore_index, reduction=self.reduction)
+        return nll_loss(
+            input, target, self.weight, ignore_index=self.ignore_index, reduction=self.reduction
+        )
 
 
 class MSELoss(_Loss):
@@ -492,11 +537,18 @@ class BCEWithLogitsLoss(_WeightedLoss):
     """Module form of :func:`binary_cross_entropy_with_logits` (inputs are logits)."""
 
     def __init__(
-        self, weight: Tensor | None = None, *, reduction: str = "mean", pos_weight: Tensor | None = None
+        self,
+        weight: Tensor | None = None,
+        *,
+        reduction: str = "mean",
+        pos_weight: Tensor | None = None,
     ) -> None:
         super().__init__(weight, reduction)
         if pos_weight is not None and not isinstance(pos_weight, Tensor):
-            raise TypeError(f"BCEWithLogitsLoss: pos_weight must be a Tensor or None, got {type(pos_weight).__name__}")
+            raise TypeError(
+                "BCEWithLogitsLoss: pos_weight must be a Tensor or None, got "
+                f"{type(pos_weight).__name__}"
+            )
         self.register_buffer("pos_weight", pos_weight)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:

@@ -81,7 +81,9 @@ class Module:
 
     def forward(self, *args, **kwargs):
         """The computation; every subclass defines it."""
-        raise NotImplementedError(f"Module [{type(self).__name__}] is missing the required 'forward' function")
+        raise NotImplementedError(
+            f"Module [{type(self).__name__}] is missing the required 'forward' function"
+        )
 
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
@@ -96,7 +98,7 @@ class Module:
         if not isinstance(name, str):
             raise TypeError(f"{kind} name should be a string, got {type(name).__name__}")
         if name == "" or "." in name:
-            raise KeyError(f"{kind} name can't be empty or contain \".\", got {name!r}")
+            raise KeyError(f'{kind} name can\'t be empty or contain ".", got {name!r}')
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Add a parameter (or None, a declared-but-absent parameter such as a disabled bias)."""
@@ -112,14 +114,15 @@ class Module:
         self._parameters[name] = param
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
-        """Add a buffer: state that is not a parameter (running statistics); in state_dict if persistent."""
+        """Add a buffer: non-parameter state (running stats); in state_dict if persistent."""
         self._check_initialised("buffers")
         self._check_name(name, "buffer")
         if hasattr(self, name) and name not in self._buffers:
             raise KeyError(f"attribute '{name}' already exists")
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(
-                f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' (Tensor or None required)"
+                f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' (Tensor or "
+                "None required)"
             )
         self._buffers[name] = tensor
         if persistent:
@@ -167,7 +170,8 @@ class Module:
         elif d.get("_buffers") is not None and name in d["_buffers"]:
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(
-                    f"cannot assign '{type(value).__name__}' as buffer '{name}' (Tensor or None expected)"
+                    f"cannot assign '{type(value).__name__}' as buffer '{name}' (Tensor or "
+                    "None expected)"
                 )
             d["_buffers"][name] = value
         else:
@@ -201,7 +205,9 @@ class Module:
         return sorted(set(keys))
 
     # --- traversal ----------------------------------------------------------------------------
-    def named_modules(self, memo: set | None = None, prefix: str = "", remove_duplicate: bool = True):
+    def named_modules(
+        self, memo: set | None = None, prefix: str = "", remove_duplicate: bool = True
+    ):
         """Yield ``(name, module)`` for this module and every descendant, depth first."""
         if memo is None:
             memo = set()
@@ -244,7 +250,9 @@ class Module:
                 seen.add(id(value))
                 yield module_prefix + ("." if module_prefix else "") + name, value
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True):
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ):
         """Yield ``(dotted_name, parameter)``; a parameter shared by two modules appears once."""
         yield from self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
@@ -270,7 +278,9 @@ class Module:
         for item in target.split("."):
             child = module._modules.get(item)
             if child is None:
-                raise AttributeError(f"{type(module).__name__} has no submodule named '{item}' (in '{target}')")
+                raise AttributeError(
+                    f"{type(module).__name__} has no submodule named '{item}' (in '{target}')"
+                )
             module = child
         return module
 
@@ -305,9 +315,9 @@ class Module:
 
     # --- moves and casts ----------------------------------------------------------------------
     def to(self, *args, device=None, dtype=None) -> Module:
-        """Move parameters and buffers to ``device`` and/or cast floating ones to ``dtype``, in place.
+        """Move parameters and buffers to ``device`` and/or cast floating ones to ``dtype``.
 
-        Parameters stay the same objects (only their arrays change), so an optimizer built
+        In place: parameters stay the same objects (only their arrays change), so an optimizer built
         before the move keeps working. Returns self, as PyTorch.
         """
         for arg in args:
@@ -323,7 +333,10 @@ class Module:
         if dtype is not None:
             dtype = _as_dtype(dtype)
             if not is_floating(dtype):
-                raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired dtype={dtype}")
+                raise TypeError(
+                    "nn.Module.to only accepts floating point dtypes, but got desired "
+                    f"dtype={dtype}"
+                )
 
         def convert(t: Tensor) -> None:
             array = t.array
@@ -363,14 +376,16 @@ class Module:
         return self.to(dtype=np.float16)
 
     def apply(self, fn: Callable[[Module], None]) -> Module:
-        """Call ``fn`` on every child (recursively), then on self; returns self (for custom init)."""
+        """Call ``fn`` on every child (recursively), then on self; returns self (custom init)."""
         for module in self.children():
             module.apply(fn)
         fn(self)
         return self
 
     # --- state_dict ---------------------------------------------------------------------------
-    def state_dict(self, destination=None, prefix: str = "", keep_vars: bool = False) -> OrderedDict:
+    def state_dict(
+        self, destination=None, prefix: str = "", keep_vars: bool = False
+    ) -> OrderedDict:
         """An OrderedDict ``name -> Tensor`` of parameters and persistent buffers.
 
         The tensors are detached and share memory with the module, as in PyTorch: copy them
@@ -412,9 +427,15 @@ class Module:
         errors = []
         if strict:
             if unexpected:
-                errors.append("Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ".")
+                errors.append(
+                    "Unexpected key(s) in state_dict: "
+                    + ", ".join(f'"{k}"' for k in unexpected)
+                    + "."
+                )
             if missing:
-                errors.append("Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ".")
+                errors.append(
+                    "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + "."
+                )
         updates = []
         for key, target in targets.items():
             if key not in state_dict:
@@ -429,7 +450,8 @@ class Module:
                 continue
             if tuple(array.shape) != tuple(target.shape):
                 errors.append(
-                    f"size mismatch for {key}: copying a param with shape {tuple(array.shape)} from "
+                    f"size mismatch for {key}: copying a param with shape {tuple(array.shape)} "
+                    "from "
                     f"checkpoint, the shape in current model is {tuple(target.shape)}."
                 )
                 continue
@@ -446,7 +468,8 @@ class Module:
                 errors.append(f"could not copy {key} to device {target.device}: {exc}")
         if errors:
             raise RuntimeError(
-                f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(errors)
+                f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
+                + "\n\t".join(errors)
             )
         with no_grad():
             for target, array in updates:
@@ -512,7 +535,9 @@ class Sequential(Module):
     def _index(self, idx: int) -> int:
         n = len(self)
         if isinstance(idx, bool) or not isinstance(idx, (int, np.integer)):
-            raise TypeError(f"Sequential indices must be integers or slices, not {type(idx).__name__}")
+            raise TypeError(
+                f"Sequential indices must be integers or slices, not {type(idx).__name__}"
+            )
         if not -n <= idx < n:
             raise IndexError(f"index {idx} is out of range for a Sequential of length {n}")
         return int(idx) % n
@@ -559,7 +584,9 @@ class ModuleList(Module):
     def _index(self, idx) -> int:
         n = len(self)
         if isinstance(idx, bool) or not isinstance(idx, (int, np.integer)):
-            raise TypeError(f"ModuleList indices must be integers or slices, not {type(idx).__name__}")
+            raise TypeError(
+                f"ModuleList indices must be integers or slices, not {type(idx).__name__}"
+            )
         if not -n <= idx < n:
             raise IndexError(f"index {idx} is out of range for a ModuleList of length {n}")
         return int(idx) % n
@@ -599,7 +626,9 @@ class ModuleList(Module):
     def extend(self, modules: Iterable[Module]) -> ModuleList:
         """Add each module at the end; returns self."""
         if isinstance(modules, Module) and not isinstance(modules, (ModuleList, Sequential)):
-            raise TypeError("ModuleList.extend should be called with an iterable of modules, got a Module")
+            raise TypeError(
+                "ModuleList.extend should be called with an iterable of modules, got a Module"
+            )
         for module in modules:
             self.append(module)
         return self
@@ -613,4 +642,6 @@ class ModuleList(Module):
             self.add_module(str(i), m)
 
     def forward(self, *args, **kwargs):
-        raise NotImplementedError("ModuleList has no forward: iterate over it in your own forward()")
+        raise NotImplementedError(
+            "ModuleList has no forward: iterate over it in your own forward()"
+        )
