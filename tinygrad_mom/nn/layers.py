@@ -39,8 +39,8 @@ def _empty(shape, device, dtype) -> Tensor:
     dtype = _as_dtype(dtype) or DEFAULT_FLOAT
     if not is_floating(dtype):
         raise TypeError(f"parameters need a floating point dtype, got {dtype}")
-    xp = backend.array_module_for(device)
-    return Tensor._wrap(xp.empty(shape, dtype=dtype))
+    # allocate on the host, then move: to_device picks the right GPU for "cuda:N"
+    return Tensor._wrap(backend.to_device(np.empty(shape, dtype=dtype), device))
 
 
 def _count(value, name: str, layer: str, minimum: int = 1) -> int:
@@ -409,8 +409,8 @@ class _BatchNorm(Module):
         if track_running_stats:
             self.register_buffer("running_mean", _empty((num_features,), device, dtype))
             self.register_buffer("running_var", _empty((num_features,), device, dtype))
-            xp = backend.array_module_for(backend.parse_device(device))
-            self.register_buffer("num_batches_tracked", Tensor._wrap(xp.zeros((), dtype=np.int64)))
+            count = backend.to_device(np.zeros((), dtype=np.int64), backend.parse_device(device))
+            self.register_buffer("num_batches_tracked", Tensor._wrap(count))
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
