@@ -385,3 +385,14 @@ def test_repr_is_pytorch_like_with_parameter_count():
     assert repr(m).splitlines()[-1] == f"Total parameters: {total:,} (trainable: {total - 216:,})"
     nested = repr(Net())
     assert "(bn): BatchNorm1d(3," in nested and nested.count("Total parameters") == 1
+
+
+def test_deepcopy_gives_an_independent_model():
+    import copy
+
+    m = Net()
+    clone = copy.deepcopy(m)
+    assert clone.fc1.weight is not m.fc1.weight and isinstance(clone.fc1.weight, nn.Parameter)
+    assert_same(clone, snapshot(m))
+    clone(tm.randn(4, 4)).sum().backward()
+    assert m.fc1.weight.grad is None
