@@ -1,0 +1,33 @@
+"""Test helpers: gradcheck a module with respect to its inputs and its parameters."""
+
+import tinygrad_mom as tm
+
+
+def gradcheck_module(module, *inputs, before=None, **kwargs):
+    """Gradcheck ``module(*inputs)`` in float64 w.r.t. every input and every parameter.
+
+    The parameters are swapped for gradcheck's float64 leaves during the check, then restored.
+    ``before`` runs at the start of every evaluation (e.g. to reseed dropout's mask).
+    """
+    module.double()
+    named = list(module.named_parameters())
+    saved = {name: p for name, p in named}
+
+    def put(name, value):
+        owner, _, leaf = name.rpartition(".")
+        module.get_submodule(owner)._parameters[leaf] = value
+
+    def fn(*args):
+        if before is not None:
+            before()
+        xs, ps = args[: len(inputs)], args[len(inputs) :]
+        for (name, _), p in zip(named, ps, strict=True):
+            put(name, p)
+        return module(*xs)
+
+    leaves = [tm.Tensor(p.array, requires_grad=True) for _, p in named]
+    try:
+        return tm.gradcheck(fn, [*inputs, *leaves], **kwargs)
+    finally:
+        for name, p in saved.items():
+            put(name, p)

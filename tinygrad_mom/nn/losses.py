@@ -1,0 +1,557 @@
+"""Loss functions and their module forms, with PyTorch's names, arguments and reductions.
+
+Class-index losses validate their targets on the host before computing anything: a label
+outside ``[0, C)`` is a ValueError naming it (NumPy would silently wrap ``-1`` to the last class),
+float labels are a TypeError, mismatched or empty batches are ValueErrors.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from .. import ops
+from ..backend import get_array_module
+from ..tensor import Function, Tensor, is_floating
+from .module import Module
+
+__all__ = [
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "CrossEntropyLoss",
+    "L1Loss",
+    "MSELoss",
+    "NLLLoss",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "l1_loss",
+    "mse_loss",
+    "nll_loss",
+]
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _check_reduction(reduction: str, name: str) -> None:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _check_input(input, name: str) -> None:
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
+    if not is_floating(input.dtype):
+        raise TypeError(f"{name}: input must be a floating point tensor, got dtype {input.dtype}")
+
+
+def _check_target_tensor(target, input: Tensor, name: str) -> None:
+    if not isinstance(target, Tensor):
+        raise TypeError(f"{name}: target must be a Tensor, got {type(target).__name__}")
+    if target.device != input.device:
+        raise RuntimeError(
+            f"{name}: target is on device {target.device} but input is on {input.device}; "
+            "move one with .to(device)"
+        )
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return ops.mean(loss)
+    if reduction == "sum":
+        return ops.sum(loss)
+    return loss
+
+
+# ----------------------------------------------------------------------------------------------
+# class-index losses: cross_entropy, nll_loss
+
+
+def _check_class_weight(weight, n_classes: int, input: Tensor, name: str) -> None:
+    if weight is None:
+        return
+    if not isinstance(weight, Tensor):
+        raise TypeError(f"{name}: weight must be a Tensor or None, got {type(weight).__name__}")
+    if tuple(weight.shape) != (n_classes,):
+        raise ValueError(
+            f"{name}: weight must have shape ({n_classes},), one value per class, got "
+            f"{tuple(weight.shape)}"
+        )
+    if weight.device != input.device:
+        raise RuntimeError(
+            f"{name}: weight is on device {weight.device} but input is on {input.device}"
+        )
+
+
+def _check_class_target(input: Tensor, target: Tensor, ignore_index: int, name: str) -> int:
+    """Validate an index target against (N, C, d...) or (C,) input; return C."""
+    if target.dtype.kind == "f":
+        raise TypeError(
+            f"{name}: target must hold integer class indices (an int64 tensor), got dtype "
+            f"{target.dtype}; convert labels with target.long()"
+        )
+    if target.dtype.kind not in "iu":
+        raise TypeError(f"{name}: target must hold integer class indices, got dtype {target.dtype}")
+    if input.ndim == 0:
+        raise ValueError(f"{name}: input must have shape (N, C) or (C,), got a 0-d tensor")
+    if input.ndim == 1:
+        if target.ndim != 0:
+            raise ValueError(
+                f"{name}: for an unbatched input of shape {tuple(input.shape)} the target must be "
+                f"a 0-d tensor, got shape {tuple(target.shape)}"
+            )
+        n_classes = input.shape[0]
+    else:
+        if target.ndim != input.ndim - 1 or target.ndim == 0:
+            raise ValueError(
+                f"{name}: target of shape {tuple(target.shape)} does not fit input of shape "
+                f"{tuple(input.shape)}; expected target shape {(input.shape[0], *input.shape[2:])}"
+            )
+        if target.shape[0] != input.shape[0]:
+            raise ValueError(
+                f"{name}: Expected input batch_size ({input.shape[0]}) to match target "
+                f"batch_size ({target.shape[0]})"
+            )
+        if tuple(target.shape[1:]) != tuple(input.shape[2:]):
+            raise ValueError(
+                f"{name}: target shape {tuple(target.shape)} does not match input shape "
+                f"{tuple(input.shape)}; expected {(input.shape[0], *input.shape[2:])}"
+            )
+        if input.shape[0] == 0:
+            raise ValueError(
+                f"{name}: empty batch (input shape {tuple(input.shape)}); the loss is undefined"
+            )
+        n_classes = input.shape[1]
+    if n_classes == 0:
+        raise ValueError(f"{name}: input has 0 classes (shape {tuple(input.shape)})")
+    labels = target.array
+    valid = labels != ignore_index
+    bad = valid & ((labels < 0) | (labels >= n_classes))
+    if bool(bad.any()):
+        first = labels[bad].reshape(-1)[0].item()
+        raise ValueError(
+            f"{name}: Target {first} is out of bounds: class labels must be in [0, {n_classes}) "
+            f"for C={n_classes} classes (or equal ignore_index={ignore_index})"
+        )
+    return n_classes
+
+
+def _as_rows(logp: Tensor, target: Tensor) -> tuple[Tensor, object]:
+    """(M, C) rows of log-probabilities and the matching (M,) label array."""
+    if logp.ndim == 1:
+        return ops.reshape(logp, 1, -1), target.array.reshape(1)
+    if logp.ndim == 2:
+        return logp, target.array
+    # (N, C, d1, ...) -> (N·d1·..., C): classes last, one row per target element
+    dims = (0, *range(2, logp.ndim), 1)
+    return ops.reshape(ops.permute(logp, *dims), -1, logp.shape[1]), target.array.reshape(-1)
+
+
+def _picked_nll(logp: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int):
+    """Per-element ``-weight[y]·logp[y]`` (shaped like target) and ``Σ weight[y]`` over valid y."""
+    rows, labels = _as_rows(logp, target)
+    xp = get_array_module(rows.array)
+    valid = labels != ignore_index
+    safe = xp.where(valid, labels, 0).astype(np.int64)  # ignored rows read class 0, weighted 0
+    picked = rows[xp.arange(rows.shape[0]), safe]
+    w = (
+        weight.array[safe].astype(logp.dtype)
+        if weight is not None
+        else xp.ones(safe.shape, logp.dtype)
+    )
+    w = w * valid
+    loss = ops.reshape(-(picked * Tensor._wrap(w)), *target.shape)
+    return loss, w.sum()
+
+
+def _reduce_weighted(loss: Tensor, denominator, reduction: str) -> Tensor:
+    if reduction == "none":
+        return loss
+    total = ops.sum(loss)
+    if reduction == "sum":
+        return total
+    # PyTorch's weighted mean: divide by the summed weights of the (non-ignored) targets
+    return total / Tensor._wrap(denominator)
+
+
+def nll_loss(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    *,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+) -> Tensor:
+    """Negative log-likelihood of class indices ``target`` under log-probabilities ``input``.
+
+    ``input`` is (N, C), (N, C, d1, ...) or (C,); ``target`` holds int labels in [0, C) (or
+    ``ignore_index``). With ``weight``, 'mean' divides by the summed weights of the targets.
+    """
+    _check_input(input, "nll_loss")
+    _check_target_tensor(target, input, "nll_loss")
+    _check_reduction(reduction, "nll_loss")
+    n_classes = _check_class_target(input, target, ignore_index, "nll_loss")
+    _check_class_weight(weight, n_classes, input, "nll_loss")
+    loss, denominator = _picked_nll(input, target, weight, ignore_index)
+    return _reduce_weighted(loss, denominator, reduction)
+
+
+def cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    *,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    """Cross-entropy between logits ``input`` and class indices (or class probabilities) ``target``.
+
+    ``log_softmax`` then NLL, so logits of ±1e4 stay finite. Index targets: int labels in
+    [0, C) of shape (N,) / (N, d1, ...); probability targets: floats shaped like ``input``.
+    ``weight`` and ``label_smoothing`` combine exactly as in PyTorch: the smoothing term is
+    ``-Σ_c weight_c·logp_c``, and under 'mean' both terms divide by ``Σ weight[y]``.
+    """
+    _check_input(input, "cross_entropy")
+    _check_target_tensor(target, input, "cross_entropy")
+    _check_reduction(reduction, "cross_entropy")
+    if (
+        isinstance(label_smoothing, bool)
+        or not isinstance(label_smoothing, (int, float, np.floating))
+        or not 0.0 <= label_smoothing <= 1.0
+    ):
+        raise ValueError(
+            f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing!r}"
+        )
+    class_dim = 0 if input.ndim == 1 else 1
+    if target.dtype.kind == "f" and tuple(target.shape) == tuple(input.shape) and input.ndim >= 1:
+        return _cross_entropy_probs(input, target, weight, reduction, label_smoothing, class_dim)
+    n_classes = _check_class_target(input, target, ignore_index, "cross_entropy")
+    _check_class_weight(weight, n_classes, input, "cross_entropy")
+    logp = ops.log_softmax(input, class_dim)
+    loss, denominator = _picked_nll(logp, target, weight, ignore_index)
+    nll = _reduce_weighted(loss, denominator, reduction)
+    if label_smoothing == 0.0:
+        return nll
+    # PyTorch's smoothing term: -Σ_c w_c·logp_c per element, zero where the target is ignored
+    if weight is not None:
+        shape = [1] * input.ndim
+        shape[class_dim] = n_classes
+        logp = logp * ops.reshape(weight, *shape)
+    smooth = -ops.sum(logp, class_dim)
+    xp = get_array_module(input.array)
+    valid = target.array != ignore_index
+    if not bool(valid.all()):
+        smooth = smooth * Tensor._wrap(valid.astype(input.dtype))
+    if reduction == "mean":
+        divisor = denominator if weight is not None else xp.asarray(valid.sum(), dtype=input.dtype)
+        smooth = ops.sum(smooth) / Tensor._wrap(divisor)
+    elif reduction == "sum":
+        smooth = ops.sum(smooth)
+    return nll * (1.0 - label_smoothing) + smooth * (label_smoothing / n_classes)
+
+
+def _cross_entropy_probs(input, target, weight, reduction, label_smoothing, class_dim) -> Tensor:
+    """Cross-entropy against class probabilities (PyTorch's soft-target branch)."""
+    if input.ndim >= 2 and input.shape[0] == 0:
+        raise ValueError(
+            f"cross_entropy: empty batch (input shape {tuple(input.shape)}); the loss is undefined"
+        )
+    n_classes = input.shape[class_dim]
+    _check_class_weight(weight, n_classes, input, "cross_entropy")
+    if label_smoothing > 0.0:
+        target = target * (1.0 - label_smoothing) + label_smoothing / n_classes
+    terms = ops.log_softmax(input, class_dim) * target
+    if weight is not None:
+        shape = [1] * input.ndim
+        shape[class_dim] = n_classes
+        terms = terms * ops.reshape(weight, *shape)
+    if reduction == "none":
+        return -ops.sum(terms, class_dim)
+    total = -ops.sum(terms)
+    if reduction == "sum":
+        return total
+    return total * (n_classes / input.numel())  # mean over the batch elements, not the weights
+
+
+# ----------------------------------------------------------------------------------------------
+# regression losses
+
+
+def _check_pair(input, target, name: str) -> tuple[Tensor, Tensor]:
+    _check_input(input, name)
+    _check_target_tensor(target, input, name)
+    if tuple(target.shape) != tuple(input.shape):
+        warnings.warn(
+            f"{name}: Using a target size ({tuple(target.shape)}) that is different to the input "
+            f"size ({tuple(input.shape)}). This will likely lead to incorrect results due to "
+            "broadcasting. Please ensure they have the same size.",
+            UserWarning,
+            stacklevel=3,
+        )
+    return input, target
+
+
+def mse_loss(input: Tensor, target: Tensor, *, reduction: str = "mean") -> Tensor:
+    """Mean squared error ``(input − target)²``, reduced by ``reduction``."""
+    _check_reduction(reduction, "mse_loss")
+    input, target = _check_pair(input, target, "mse_loss")
+    diff = input - target
+    return _reduce(diff * diff, reduction)
+
+
+def l1_loss(input: Tensor, target: Tensor, *, reduction: str = "mean") -> Tensor:
+    """Mean absolute error ``|input − target|``, reduced by ``reduction``."""
+    _check_reduction(reduction, "l1_loss")
+    input, target = _check_pair(input, target, "l1_loss")
+    return _reduce(ops.abs(input - target), reduction)
+
+
+# ----------------------------------------------------------------------------------------------
+# binary losses
+
+
+def _clamped_log(x):
+    """log(x) clamped to >= -100 as PyTorch's BCE does, without evaluating log(0)."""
+    xp = get_array_module(x)
+    positive = x > 0
+    return xp.maximum(xp.where(positive, xp.log(xp.where(positive, x, 1)), -100), -100).astype(
+        x.dtype
+    )
+
+
+class BinaryCrossEntropyFunction(Function):
+    """Elementwise ``-(t·log x + (1−t)·log(1−x))`` with logs clamped at -100 (PyTorch's rule)."""
+
+    def forward(self, x, t):
+        log_x, log_1mx = _clamped_log(x), _clamped_log(1 - x)
+        self.save_for_backward(x, t, log_x, log_1mx)
+        return -(t * log_x + (1 - t) * log_1mx)
+
+    def backward(self, gy):
+        x, t, log_x, log_1mx = self.saved
+        xp = get_array_module(gy)
+        # PyTorch's backward: (x − t) / max(x(1−x), 1e-12), finite at x = 0 and x = 1
+        gx = gy * (x - t) / xp.maximum((1 - x) * x, 1e-12) if self.needs_input_grad[0] else None
+        gt = gy * (log_1mx - log_x) if self.needs_input_grad[1] else None
+        return gx, gt
+
+
+def _check_binary(input, target, name: str) -> Tensor:
+    _check_input(input, name)
+    _check_target_tensor(target, input, name)
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(
+            f"{name}: Target size ({tuple(target.shape)}) must be the same as input size "
+            f"({tuple(input.shape)})"
+        )
+    if not is_floating(target.dtype):
+        raise TypeError(
+            f"{name}: target must be a floating point tensor of 0/1 values, got dtype "
+            f"{target.dtype}"
+        )
+    return target.type(input.dtype)
+
+
+def binary_cross_entropy(
+    input: Tensor, target: Tensor, weight: Tensor | None = None, *, reduction: str = "mean"
+) -> Tensor:
+    """Binary cross-entropy of probabilities ``input`` in [0, 1]; logs are clamped at -100."""
+    _check_reduction(reduction, "binary_cross_entropy")
+    target = _check_binary(input, target, "binary_cross_entropy")
+    a = input.array
+    if bool(((a < 0) | (a > 1)).any()):
+        raise ValueError(
+            "binary_cross_entropy: all elements of input should be between 0 and 1 (apply sigmoid, "
+            "or use binary_cross_entropy_with_logits on raw scores)"
+        )
+    loss = BinaryCrossEntropyFunction.apply(input, target)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+class BCEWithLogitsFunction(Function):
+    """Elementwise ``(1−t)·x + l·softplus(−x)``, ``l = 1 + (pos_weight−1)·t``: stable for any x."""
+
+    def forward(self, x, t, *pos_weight):
+        xp = get_array_module(x)
+        softplus_neg = xp.logaddexp(0, -x)  # log(1 + e^{-x}) without overflow
+        if pos_weight:
+            log_weight = (pos_weight[0] - 1) * t + 1
+            out = (1 - t) * x + log_weight * softplus_neg
+        else:
+            log_weight = None
+            out = (1 - t) * x + softplus_neg
+        self.save_for_backward(
+            x, t, softplus_neg, log_weight, pos_weight[0] if pos_weight else None
+        )
+        return out
+
+    def backward(self, gy):
+        x, t, softplus_neg, log_weight, pos_weight = self.saved
+        xp = get_array_module(gy)
+        sigmoid_neg = xp.exp(-xp.logaddexp(0, x))  # sigmoid(-x), stable
+        gx = gt = gpw = None
+        if self.needs_input_grad[0]:
+            lw = 1 if log_weight is None else log_weight
+            gx = gy * ((1 - t) - lw * sigmoid_neg)
+        if self.needs_input_grad[1]:
+            gt = gy * (-x) if pos_weight is None else gy * (-x + (pos_weight - 1) * softplus_neg)
+        if pos_weight is not None and self.needs_input_grad[2]:
+            gpw = gy * t * softplus_neg
+        return (gx, gt) if pos_weight is None else (gx, gt, gpw)
+
+
+def binary_cross_entropy_with_logits(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    *,
+    reduction: str = "mean",
+    pos_weight: Tensor | None = None,
+) -> Tensor:
+    """Sigmoid + binary cross-entropy in one stable formula (finite for any logit).
+
+    ``pos_weight`` (broadcast against the last dimension, e.g. one value per class) scales the
+    positive term; ``weight`` scales each element's loss.
+    """
+    _check_reduction(reduction, "binary_cross_entropy_with_logits")
+    target = _check_binary(input, target, "binary_cross_entropy_with_logits")
+    if pos_weight is not None:
+        if not isinstance(pos_weight, Tensor):
+            raise TypeError(
+                "binary_cross_entropy_with_logits: pos_weight must be a Tensor, got "
+                f"{type(pos_weight).__name__}"
+            )
+        try:
+            shape = ops._broadcast_shape(tuple(pos_weight.shape), tuple(input.shape))
+        except ValueError:
+            shape = None
+        if shape != tuple(input.shape):
+            raise ValueError(
+                f"binary_cross_entropy_with_logits: pos_weight of shape {tuple(pos_weight.shape)} "
+                f"does not broadcast to the input shape {tuple(input.shape)}"
+            )
+        loss = BCEWithLogitsFunction.apply(input, target, pos_weight.type(input.dtype))
+    else:
+        loss = BCEWithLogitsFunction.apply(input, target)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+# ----------------------------------------------------------------------------------------------
+# module forms
+
+
+class _Loss(Module):
+    def __init__(self, reduction: str = "mean") -> None:
+        super().__init__()
+        _check_reduction(reduction, type(self).__name__)
+        self.reduction = reduction
+
+    def extra_repr(self) -> str:
+        return "" if self.reduction == "mean" else f"reduction={self.reduction!r}"
+
+
+class _WeightedLoss(_Loss):
+    def __init__(self, weight: Tensor | None = None, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        if weight is not None and not isinstance(weight, Tensor):
+            raise TypeError(
+                f"{type(self).__name__}: weight must be a Tensor or None, got "
+                f"{type(weight).__name__}"
+            )
+        self.register_buffer("weight", weight)  # a buffer, so it follows .to() and state_dict
+
+
+class CrossEntropyLoss(_WeightedLoss):
+    """Module form of :func:`cross_entropy`."""
+
+    def __init__(
+        self,
+        weight: Tensor | None = None,
+        *,
+        ignore_index: int = -100,
+        reduction: str = "mean",
+        label_smoothing: float = 0.0,
+    ) -> None:
+        super().__init__(weight, reduction)
+        if not 0.0 <= label_smoothing <= 1.0:
+            raise ValueError(
+                f"CrossEntropyLoss: label_smoothing must be in [0, 1], got {label_smoothing!r}"
+            )
+        self.ignore_index = ignore_index
+        self.label_smoothing = label_smoothing
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return cross_entropy(
+            input,
+            target,
+            self.weight,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+            label_smoothing=self.label_smoothing,
+        )
+
+
+class NLLLoss(_WeightedLoss):
+    """Module form of :func:`nll_loss` (pair it with LogSoftmax)."""
+
+    def __init__(
+        self, weight: Tensor | None = None, *, ignore_index: int = -100, reduction: str = "mean"
+    ) -> None:
+        super().__init__(weight, reduction)
+        self.ignore_index = ignore_index
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return nll_loss(
+            input, target, self.weight, ignore_index=self.ignore_index, reduction=self.reduction
+        )
+
+
+class MSELoss(_Loss):
+    """Module form of :func:`mse_loss`."""
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return mse_loss(input, target, reduction=self.reduction)
+
+
+class L1Loss(_Loss):
+    """Module form of :func:`l1_loss`."""
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return l1_loss(input, target, reduction=self.reduction)
+
+
+class BCELoss(_WeightedLoss):
+    """Module form of :func:`binary_cross_entropy` (inputs are probabilities)."""
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return binary_cross_entropy(input, target, self.weight, reduction=self.reduction)
+
+
+class BCEWithLogitsLoss(_WeightedLoss):
+    """Module form of :func:`binary_cross_entropy_with_logits` (inputs are logits)."""
+
+    def __init__(
+        self,
+        weight: Tensor | None = None,
+        *,
+        reduction: str = "mean",
+        pos_weight: Tensor | None = None,
+    ) -> None:
+        super().__init__(weight, reduction)
+        if pos_weight is not None and not isinstance(pos_weight, Tensor):
+            raise TypeError(
+                "BCEWithLogitsLoss: pos_weight must be a Tensor or None, got "
+                f"{type(pos_weight).__name__}"
+            )
+        self.register_buffer("pos_weight", pos_weight)
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return binary_cross_entropy_with_logits(
+            input, target, self.weight, reduction=self.reduction, pos_weight=self.pos_weight
+        )
