@@ -584,12 +584,13 @@ class Tensor:
 
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
         self._check_inplace("uniform_")
-        self.array[...] = backend.rng(self.device).uniform(a, b, size=self.shape)
+        # random()/standard_normal() exist on both numpy's and cupy's Generator
+        self.array[...] = a + (b - a) * backend.rng(self.device).random(self.shape)
         return self
 
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
         self._check_inplace("normal_")
-        self.array[...] = backend.rng(self.device).normal(mean, std, size=self.shape)
+        self.array[...] = mean + std * backend.rng(self.device).standard_normal(self.shape)
         return self
 
     def _inplace_or_rebind(self, other, inplace, outofplace):
@@ -655,6 +656,15 @@ class Tensor:
         if self.dtype.kind not in "iub" or self.array.size != 1:
             raise TypeError("only integer tensors of a single element can be converted to an index")
         return int(self.item())
+
+    def __array__(self, dtype=None, copy=None):
+        # np.asarray(t) and tm.tensor([t0, t1]) work for host tensors, as in PyTorch
+        if self.device != "cpu":
+            raise TypeError(
+                f"can't convert a {self.device} tensor to a NumPy array implicitly; use .numpy() "
+                "or .cpu() first"
+            )
+        return self.array if dtype is None else self.array.astype(dtype)
 
     def __dlpack__(self, *args, **kwargs):
         return self.array.__dlpack__(*args, **kwargs)
