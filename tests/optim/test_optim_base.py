@@ -48,7 +48,7 @@ def test_param_groups_have_pytorch_shape():
     opt = tm.optim.SGD([{"params": [a]}, {"params": b, "lr": 0.5}], lr=0.1, momentum=0.9)
     assert len(opt.param_groups) == 2
     g0, g1 = opt.param_groups
-    assert g0["params"] == [a] if False else g0["params"][0] is a
+    assert g0["params"][0] is a and len(g0["params"]) == 1
     assert g1["params"][0] is b and g1["lr"] == 0.5 and g0["lr"] == 0.1
     assert g1["momentum"] == 0.9 and g0["nesterov"] is False
     assert set(opt.defaults) >= {"lr", "momentum", "dampening", "weight_decay", "nesterov"}
@@ -143,7 +143,7 @@ def test_every_optimizer_has_invalid_cases():
 
 # --- state and step -------------------------------------------------------------------------
 def test_state_is_lazy_and_keyed_by_index():
-    a, b, c = tm.ones(2, requires_grad=True), tm.ones(3, requires_grad=True), tm.ones(1, requires_grad=True)
+    a, b, c = (tm.ones(n, requires_grad=True) for n in (2, 3, 1))
     opt = tm.optim.Adam([{"params": [a, b]}, {"params": [c]}], lr=0.1)
     assert len(opt.state) == 0
     c.grad = tm.ones(1)

@@ -56,7 +56,8 @@ def test_matches_torch_float64(name, kw, torch_float64):
 
 
 @pytest.mark.parametrize("name,kw", [
-    ("SGD", {"lr": 0.05, "momentum": 0.9}), ("SGD", {"lr": 0.05, "momentum": 0.9, "nesterov": True}),
+    ("SGD", {"lr": 0.05, "momentum": 0.9}),
+    ("SGD", {"lr": 0.05, "momentum": 0.9, "nesterov": True}),
     ("Adam", {"lr": 0.05}), ("AdamW", {"lr": 0.05}), ("RMSprop", {"centered": True}),
 ])
 def test_matches_torch_float32(name, kw):
