@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import weakref
 from collections.abc import Callable, Iterable
 
 import numpy as np
@@ -40,9 +41,13 @@ _clip_hooks: dict[int, Callable] = {}
 
 
 def register_clip_grad_norm_hook(hook: Callable) -> RemovableHandle:
-    """Call ``hook(params, total_norm: float, clip_coef: float)`` after every clip_grad_norm_."""
+    """Call ``hook(params, total_norm: float, clip_coef: float)`` after every clip_grad_norm_.
+
+    A bound method is held weakly (dropped once its object is garbage), so an observer that
+    is never removed does not keep its object alive.
+    """
     handle = RemovableHandle(_clip_hooks)
-    _clip_hooks[handle.id] = hook
+    _clip_hooks[handle.id] = weakref.WeakMethod(hook) if hasattr(hook, "__self__") else hook
     return handle
 
 
@@ -125,7 +130,12 @@ def clip_grad_norm_(
     for g in grads:
         g *= coef.astype(g.dtype)
     coef_f = float(coef)
-    for hook in list(_clip_hooks.values()):
+    for key, hook in list(_clip_hooks.items()):
+        if isinstance(hook, weakref.WeakMethod):
+            hook = hook()
+            if hook is None:
+                _clip_hooks.pop(key, None)
+                continue
         hook(params, total_f, coef_f)
     return Tensor._wrap(total)
 

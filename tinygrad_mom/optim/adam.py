@@ -93,13 +93,13 @@ class Adam(Optimizer):
         addcdiv_(xp, p, m, denom, -step_size, self.scratch(p, 0))
 
     def effective_lr(self, p, state: dict, group: dict):
-        """Per-element step size of the last update: (γ/(1−β₁ᵗ)) / (√v/√(1−β₂ᵗ) + ε)."""
+        """Per-element step size applied to m̂ = m/(1−β₁ᵗ) in the last update: γ/(√v̂ + ε)."""
         xp = get_array_module(p)
-        beta1, beta2 = (float(b) for b in group["betas"])
+        beta2 = float(group["betas"][1])
         step = state["step"]
         v = state["max_exp_avg_sq"] if group["amsgrad"] else state["exp_avg_sq"]
         denom = xp.sqrt(v) / (1.0 - beta2**step) ** 0.5 + float(group["eps"])
-        return (float(group["lr"]) / (1.0 - beta1**step)) / denom
+        return float(group["lr"]) / denom
 
     def _describe_group(self, group: dict) -> list[str]:
         lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]

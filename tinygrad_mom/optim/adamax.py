@@ -63,9 +63,8 @@ class Adamax(Optimizer):
         addcdiv_(xp, p, m, u, -clr, tmp)
 
     def effective_lr(self, p, state: dict, group: dict):
-        """Per-element step size (γ/(1−β₁ᵗ))/u of the last update."""
-        beta1 = float(group["betas"][0])
-        return (float(group["lr"]) / (1.0 - beta1 ** state["step"])) / state["exp_inf"]
+        """Per-element step size γ/u applied to m̂ = m/(1−β₁ᵗ) in the last update."""
+        return float(group["lr"]) / state["exp_inf"]
 
     def _describe_group(self, group: dict) -> list[str]:
         lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]

@@ -99,11 +99,11 @@ class RAdam(Optimizer):
         p -= upd
 
     def effective_lr(self, p, state: dict, group: dict):
-        """Per-element step size of the last update: γ·a·r/(1−β₁ᵗ), or γ/(1−β₁ᵗ) unrectified."""
+        """Per-element step size applied to m̂ in the last update: γ·a·r, or γ unrectified."""
         xp = get_array_module(p)
-        beta1, beta2 = (float(b) for b in group["betas"])
+        beta2 = float(group["betas"][1])
         step = state["step"]
-        base = float(group["lr"]) / (1.0 - beta1**step)
+        base = float(group["lr"])
         rho_inf, rho_t = _rho(beta2, step)
         if not rho_t > 5.0:
             return base

@@ -26,8 +26,9 @@ class StepStatsRecorder:
     Each entry of ``records`` is ``{"step": n, "groups": [stats, ...]}`` where ``stats`` has:
     ``grad_norm`` (global 2-norm of the group's gradients), ``update_norm`` (‖θ_new − θ_old‖),
     ``param_norm`` (‖θ_old‖), ``update_ratio`` (update_norm / param_norm), ``lr`` (the group's
-    lr), ``lr_min`` / ``lr_median`` / ``lr_max`` (the per-element step size: equal to lr for
-    SGD, summarised over all elements for the Adam family), and ``clip_coef`` /
+    lr), ``lr_min`` / ``lr_median`` / ``lr_max`` (the per-element step size, equal to lr for
+    SGD; for the Adam family γ/(√v̂ + ε), the factor applied to the bias-corrected m̂,
+    summarised over all the group's elements), and ``clip_coef`` /
     ``clip_total_norm`` when ``tm.nn.utils.clip_grad_norm_`` scaled this group's gradients
     since the previous step (else None). The cost is one copy of the parameters per step;
     the preallocated snapshot buffers are reused. ``remove()`` stops recording.
