@@ -260,6 +260,8 @@ def _run_backward(root: Tensor, gradient, retain_graph: bool) -> None:
 
 def _accumulate_leaf_grad(leaf: Tensor, g) -> None:
     if leaf._grad is None:
+        if isinstance(g, np.generic):  # numpy reduces 0-d results to scalars: keep an array
+            g = np.asarray(g)
         # Copy: ``g`` may be shared with another leaf (a + b) or be a view, and optimizers and
         # clipping modify .grad in place.
         leaf._grad = Tensor._wrap(g.astype(leaf.array.dtype, copy=True))

@@ -1,0 +1,118 @@
+"""RMSprop, exactly as torch.optim.RMSprop (single-tensor order)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..backend import get_array_module
+from ..tensor import Tensor
+from .optimizer import Optimizer, _fmt, addcdiv_, addcmul_, lerp_
+
+__all__ = ["RMSprop"]
+
+
+class RMSprop(Optimizer):
+    """RMSprop (Hinton), exactly torch.optim.RMSprop.
+
+    Update rule per step (γ = lr, α = alpha, λ = weight_decay, μ = momentum)::
+
+        g ← −g                         if maximize
+        g ← g + λθ                     if λ ≠ 0
+        v ← αv + (1−α)g²               (v₀ = 0)
+        centered: ḡ ← αḡ + (1−α)g ; ṽ = v − ḡ²     else ṽ = v
+        μ > 0:  b ← μb + g/(√ṽ + ε) ; θ ← θ − γb
+        else:   θ ← θ − γ·g/(√ṽ + ε)
+
+    Keras and optax put ε inside the root, g/√(ṽ + ε): a different rule.
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Tensor] | Iterable[dict],
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        defaults = dict(
+            lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
+            centered=centered, maximize=maximize,
+        )
+        super().__init__(params, defaults)
+
+    def _validate(self, h: dict) -> None:
+        self._check_lr(h["lr"])
+        self._check_nonneg("epsilon", h["eps"])
+        self._check_nonneg("momentum", h["momentum"])
+        self._check_nonneg("weight_decay", h["weight_decay"])
+        if not 0.0 <= h["alpha"] <= 1.0:
+            raise ValueError(f"Invalid alpha value: {h['alpha']} (expected 0 <= alpha <= 1)")
+
+    def update(self, p, g, state: dict, group: dict) -> None:
+        """One RMSprop step on array ``p`` with gradient ``g`` (see the class docstring)."""
+        xp = get_array_module(p)
+        lr, alpha = float(group["lr"]), float(group["alpha"])
+        eps, mu = float(group["eps"]), float(group["momentum"])
+        if not state:
+            state["step"] = 0
+            state["square_avg"] = xp.zeros_like(p)
+        if mu > 0 and "momentum_buffer" not in state:
+            state["momentum_buffer"] = xp.zeros_like(p)
+        if group["centered"] and "grad_avg" not in state:
+            state["grad_avg"] = xp.zeros_like(p)
+        state["step"] += 1
+        d = self._direction(p, g, group)
+        avg = self.scratch(p, 1)
+        sq = state["square_avg"]
+        sq *= alpha
+        addcmul_(xp, sq, d, d, 1.0 - alpha, avg)
+        if group["centered"]:
+            ga = state["grad_avg"]
+            lerp_(xp, ga, d, 1.0 - alpha, avg)
+            xp.negative(ga, out=avg)  # v − ḡ², in PyTorch's addcmul(value=−1) order
+            avg *= ga
+            avg += sq
+            xp.sqrt(avg, out=avg)
+        else:
+            xp.sqrt(sq, out=avg)
+        avg += eps
+        if mu > 0:
+            buf = state["momentum_buffer"]
+            buf *= mu
+            addcdiv_(xp, buf, d, avg, 1.0, self.scratch(p, 0))
+            xp.multiply(buf, -lr, out=avg)
+            p += avg
+        else:
+            addcdiv_(xp, p, d, avg, -lr, self.scratch(p, 0))
+
+    def effective_lr(self, p, state: dict, group: dict):
+        """Per-element step size γ/(√ṽ + ε) of the last update."""
+        xp = get_array_module(p)
+        v = state["square_avg"]
+        if group["centered"]:
+            v = v - state["grad_avg"] ** 2
+        return float(group["lr"]) / (xp.sqrt(v) + float(group["eps"]))
+
+    def _describe_group(self, group: dict) -> list[str]:
+        lr, a, eps = group["lr"], group["alpha"], group["eps"]
+        wd, mu = group["weight_decay"], group["momentum"]
+        lines = []
+        if group["maximize"]:
+            lines.append("g ← −g   (maximize)")
+        if wd != 0:
+            lines.append(f"g ← g + {_fmt(wd)}·θ   (weight_decay, coupled L2)")
+        lines.append(f"v ← {_fmt(a)}·v + {_fmt(1 - a)}·g²")
+        root = "√v"
+        if group["centered"]:
+            lines.append(f"ḡ ← {_fmt(a)}·ḡ + {_fmt(1 - a)}·g   (centered)")
+            root = "√(v − ḡ²)"
+        if mu > 0:
+            lines.append(f"b ← {_fmt(mu)}·b + g/({root} + {_fmt(eps)})")
+            lines.append(f"θ ← θ − {_fmt(lr)}·b")
+        else:
+            lines.append(f"θ ← θ − {_fmt(lr)}·g/({root} + {_fmt(eps)})")
+        return lines
