@@ -9,9 +9,9 @@ from __future__ import annotations
 from ._files import ChecksumError, DatasetError, cache_dir
 from .cifar import cifar10
 from .dataset import ConcatDataset, Dataset, Subset, TensorDataset, random_split
+from .idx import fashion_mnist, mnist
 from .loader import DataLoader, default_collate
-from .mnist import fashion_mnist, mnist
-from .shapes import shapes
+from .synthetic import shapes
 
 DATASETS = ("shapes", "mnist", "fashion-mnist", "cifar10")
 _ALIASES = {
