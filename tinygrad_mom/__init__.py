@@ -59,6 +59,7 @@ from .ops import (
     var,
     where,
 )
+from .serialization import load, save
 from .tensor import (
     Function,
     Tensor,
@@ -90,10 +91,10 @@ __all__ = [
     "Function", "GradcheckError", "Tensor", "abs", "data", "nn", "optim", "arange", "argmax", "argmin", "backend",
     "bool_", "cat", "clamp", "clip", "cuda", "cuda_is_available", "empty", "enable_grad", "exp",
     "eye", "flatten", "float16", "float32", "float64", "full", "full_like", "gradcheck", "int8",
-    "int16", "int32", "int64", "is_grad_enabled", "leaky_relu", "log", "log_softmax",
+    "int16", "int32", "int64", "is_grad_enabled", "leaky_relu", "load", "log", "log_softmax",
     "logsumexp", "manual_seed", "matmul", "max", "maximum", "mean", "min", "minimum", "no_grad",
     "ones", "ones_like", "pad", "permute", "rand", "rand_like", "randint", "randn",
-    "randn_like", "relu", "reshape", "set_grad_enabled", "sigmoid", "softmax", "sqrt",
+    "randn_like", "relu", "reshape", "save", "set_grad_enabled", "sigmoid", "softmax", "sqrt",
     "squeeze", "stack", "std", "sum", "tanh", "tensor", "transpose", "uint8", "unsqueeze",
     "var", "where", "zeros", "zeros_like",
 ]
