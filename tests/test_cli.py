@@ -1,0 +1,99 @@
+"""The tinygrad-mom command line: compare, train, resume across processes, and clear errors."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tinygrad_mom import cli
+
+pytest.importorskip("safetensors")
+
+SMALL = ["--train-size", "320", "--test-size", "96", "--epochs", "2", "--no-progress"]
+
+
+def _run_cli(*args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "tinygrad_mom.cli", *args],
+        capture_output=True, text=True, cwd=cwd, timeout=300,
+    )
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["compare", "--optimizers", "sgd,lion"], "unknown optimizer"),
+        (["train", "--optimizer", "lion"], "unknown optimizer"),
+        (["train", "--lr", "-0.1"], "expected a finite number >= 0"),
+        (["train", "--lr", "nan"], "expected a finite number >= 0"),
+        (["train", "--data-dir", "/no/such/dir", "--dataset", "mnist"], "no such directory"),
+        (["train", "--device", "tpu"], "Invalid device"),
+        (["compare", "--val-split", "1.5"], "strictly between 0 and 1"),
+    ],
+)
+def test_invalid_arguments_exit_2_with_a_message_and_no_traceback(args, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(args)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_cuda_without_cupy_is_a_clear_error(capsys):
+    if cli.backend.cuda_is_available():
+        pytest.skip("a GPU is available here")
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["train", "--device", "cuda", *SMALL])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "CuPy" in err and "pip install" in err
+
+
+def test_compare_writes_table_history_and_plot(tmp_path, capsys):
+    out = tmp_path / "cmp"
+    assert cli.main(["compare", *SMALL, "--out-dir", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "| sgd |" in text and "| momentum |" in text and "| linear baseline |" in text
+    assert "Momentum" in text  # the honest verdict line
+    results = json.loads((out / "results.json").read_text())
+    assert set(results["runs"]) == {"sgd", "momentum", "linear baseline"}
+    assert (out / "history_momentum.csv").read_text().startswith("epoch,")
+    png = (out / "compare.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 1000
+    pytest.importorskip("matplotlib")
+    import matplotlib.image
+
+    assert matplotlib.image.imread(out / "compare.png").shape[0] > 100
+
+
+def test_compare_without_matplotlib_says_plot_skipped(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    args = ["compare", *SMALL, "--epochs", "1", "--no-baseline", "--optimizers", "sgd",
+            "--out-dir", str(tmp_path)]
+    assert cli.main(args) == 0
+    assert "plot skipped" in capsys.readouterr().out
+    assert not (tmp_path / "compare.png").exists()
+
+
+@pytest.mark.slow
+def test_train_resume_across_processes_is_bit_exact(tmp_path):
+    from tinygrad_mom import load
+
+    common = ["train", *SMALL[:4], "--no-progress", "--optimizer", "momentum",
+              "--lr-schedule", "step", "--step-size", "1", "--seed", "5"]
+    full = _run_cli(*common, "--epochs", "3", "--checkpoint-dir", str(tmp_path / "full"))
+    assert full.returncode == 0, full.stderr
+    first = _run_cli(*common, "--epochs", "1", "--checkpoint-dir", str(tmp_path / "part"))
+    assert first.returncode == 0, first.stderr
+    second = _run_cli(*common, "--epochs", "3", "--resume", "--checkpoint-dir", str(tmp_path / "part"))
+    assert second.returncode == 0, second.stderr
+    assert "resumed" in second.stdout
+    a, b = load(tmp_path / "full" / "last.safetensors"), load(tmp_path / "part" / "last.safetensors")
+    for key in a["model"]:
+        assert np.array_equal(a["model"][key].numpy(), b["model"][key].numpy()), key
+    strip = lambda h: [{k: v for k, v in r.items() if k != "seconds"} for r in h]  # noqa: E731
+    assert strip(a["history"]) == strip(b["history"])
+    assert full.stdout.splitlines()[-1] == second.stdout.splitlines()[-1]  # same test accuracy

@@ -1,0 +1,277 @@
+"""Training helpers: the plain loop users copy, ``evaluate``, and ``fit``.
+
+The loop is the one a PyTorch user writes::
+
+    for x, y in loader:
+        loss = loss_fn(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+``fit`` runs that loop for several epochs and adds what a real run needs: validation, a
+per-epoch history (JSON and CSV), a checkpoint each epoch, exact resumption, a progress bar and
+a guard against non-finite losses.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from . import backend
+from .nn import functional as F
+from .tensor import Tensor, no_grad
+
+CHECKPOINT_NAME = "last.safetensors"
+HISTORY_FIELDS = (
+    "epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "skipped_steps", "seconds"
+)
+
+
+class NonFiniteLossError(RuntimeError):
+    """Raised when a training loss is NaN or infinite; the last good checkpoint is kept."""
+
+
+def correct_count(logits: Tensor, targets: Tensor) -> int:
+    """How many rows of ``logits`` have their arg-max at the target class."""
+    return int((logits.argmax(dim=1) == targets).sum().item())
+
+
+def evaluate(model, loader: Iterable, loss_fn: Callable = F.cross_entropy) -> tuple[float, float]:
+    """Mean loss and accuracy of ``model`` over ``loader``, in eval mode and without a graph."""
+    was_training = model.training
+    model.eval()
+    total_loss, correct, count = 0.0, 0, 0
+    with no_grad():
+        for x, y in loader:
+            logits = model(x)
+            n = len(y)
+            total_loss += loss_fn(logits, y).item() * n
+            correct += correct_count(logits, y)
+            count += n
+    model.train(was_training)
+    if count == 0:
+        raise ValueError("evaluate: the loader yielded no samples")
+    return total_loss / count, correct / count
+
+
+def _progress(iterable, enabled: bool, desc: str, total: int | None):
+    """Wrap in a tqdm bar when asked for and stderr is a terminal; tqdm is optional."""
+    if not enabled or not sys.stderr.isatty():
+        return iterable
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return iterable
+    return tqdm(iterable, desc=desc, total=total, leave=False, dynamic_ncols=True)
+
+
+def train_epoch(
+    model,
+    loader: Iterable,
+    optimizer,
+    loss_fn: Callable = F.cross_entropy,
+    *,
+    epoch: int = 0,
+    batch_scheduler=None,
+    skip_nonfinite: bool = False,
+    progress: bool = False,
+) -> dict:
+    """One pass over ``loader``; returns mean loss, accuracy and the number of skipped steps.
+
+    A non-finite loss raises :class:`NonFiniteLossError` naming the epoch and step, before
+    backward, so parameters and optimizer state are untouched. With ``skip_nonfinite`` such a
+    step is skipped instead (no backward, no optimizer or scheduler step).
+    """
+    model.train()
+    total_loss, correct, count, skipped = 0.0, 0, 0, 0
+    total = len(loader) if hasattr(loader, "__len__") else None
+    for step, (x, y) in enumerate(_progress(loader, progress, f"epoch {epoch + 1}", total)):
+        logits = model(x)
+        loss = loss_fn(logits, y)
+        value = loss.item()
+        if not math.isfinite(value):
+            if skip_nonfinite:
+                skipped += 1
+                continue
+            raise NonFiniteLossError(
+                f"non-finite loss ({value}) at epoch {epoch + 1}, step {step + 1}; training "
+                "stopped and the last good checkpoint was kept (use --skip-nonfinite to skip "
+                "such steps, or lower the learning rate)"
+            )
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if batch_scheduler is not None:
+            batch_scheduler.step()
+        n = len(y)
+        total_loss += value * n
+        correct += correct_count(logits, y)
+        count += n
+    if count == 0:
+        return {"train_loss": math.nan, "train_acc": math.nan, "skipped_steps": skipped}
+    return {"train_loss": total_loss / count, "train_acc": correct / count, "skipped_steps": skipped}
+
+
+# ----------------------------------------------------------------------------------------------
+def write_history(history: list[dict], directory: str | os.PathLike, stem: str = "history") -> None:
+    """Write the per-epoch history as ``<stem>.json`` and ``<stem>.csv`` (atomically)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    _atomic_write_text(directory / f"{stem}.json", json.dumps(history, indent=2))
+    fields = list(HISTORY_FIELDS) + sorted({k for row in history for k in row} - set(HISTORY_FIELDS))
+    lines = []
+
+    class _Lines:
+        def write(self, text):
+            lines.append(text)
+
+    writer = csv.DictWriter(_Lines(), fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(history)
+    _atomic_write_text(directory / f"{stem}.csv", "".join(lines))
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _loader_set_epoch(loader, epoch: int) -> None:
+    # A seeded loader draws epoch e's order from (seed, e): resuming at epoch e repeats it.
+    if hasattr(loader, "set_epoch"):
+        loader.set_epoch(epoch)
+
+
+def fit(
+    model,
+    optimizer,
+    train_loader: Iterable,
+    val_loader: Iterable | None = None,
+    *,
+    epochs: int,
+    loss_fn: Callable = F.cross_entropy,
+    scheduler=None,
+    scheduler_interval: str = "epoch",
+    checkpoint_dir: str | os.PathLike | None = None,
+    resume: bool = False,
+    skip_nonfinite: bool = False,
+    progress: bool = True,
+    log: Callable[[str], None] | None = print,
+) -> list[dict]:
+    """Train for ``epochs`` epochs and return the history (one dict per epoch).
+
+    Args:
+        scheduler: an LR scheduler, stepped once per epoch (``scheduler_interval="epoch"``) or
+            once per optimizer step (``"batch"``, e.g. Keras-style ExponentialDecay). A
+            ReduceLROnPlateau is stepped with the validation loss.
+        checkpoint_dir: where ``history.json``/``history.csv`` and a checkpoint
+            (``last.safetensors``: model, optimizer, scheduler, epoch, history, RNG state) are
+            written after every epoch, atomically.
+        resume: continue from ``checkpoint_dir``'s checkpoint. On CPU the resumed run equals an
+            uninterrupted one bit for bit.
+    """
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+        raise ValueError(f"epochs must be a non-negative int, got {epochs!r}")
+    if scheduler_interval not in ("epoch", "batch"):
+        raise ValueError(f"scheduler_interval must be 'epoch' or 'batch', got {scheduler_interval!r}")
+    if resume and checkpoint_dir is None:
+        raise ValueError("resume=True needs a checkpoint_dir to resume from")
+
+    history: list[dict] = []
+    start_epoch = 0
+    if resume:
+        state = load_checkpoint(checkpoint_dir, model, optimizer, scheduler)
+        history, start_epoch = state["history"], state["epoch"]
+        if log:
+            log(f"resumed from {Path(checkpoint_dir) / CHECKPOINT_NAME} after epoch {start_epoch}")
+
+    batch_scheduler = scheduler if scheduler_interval == "batch" else None
+    for epoch in range(start_epoch, epochs):
+        started = time.perf_counter()
+        _loader_set_epoch(train_loader, epoch)
+        lr = optimizer.param_groups[0]["lr"]
+        row = {"epoch": epoch + 1}
+        row.update(
+            train_epoch(
+                model, train_loader, optimizer, loss_fn, epoch=epoch,
+                batch_scheduler=batch_scheduler, skip_nonfinite=skip_nonfinite, progress=progress,
+            )
+        )
+        if val_loader is not None:
+            row["val_loss"], row["val_acc"] = evaluate(model, val_loader, loss_fn)
+        if scheduler is not None and batch_scheduler is None:
+            if type(scheduler).__name__ == "ReduceLROnPlateau":
+                scheduler.step(row.get("val_loss", row["train_loss"]))
+            else:
+                scheduler.step()
+        row["lr"] = lr
+        row["seconds"] = round(time.perf_counter() - started, 3)
+        history.append(row)
+        if log:
+            log(_format_row(row, epochs))
+        if checkpoint_dir is not None:
+            save_checkpoint(checkpoint_dir, model, optimizer, scheduler, epoch + 1, history)
+            write_history(history, checkpoint_dir)
+    return history
+
+
+def _format_row(row: dict, epochs: int) -> str:
+    parts = [f"epoch {row['epoch']}/{epochs}", f"loss {row['train_loss']:.4f}", f"acc {row['train_acc']:.3f}"]
+    if "val_loss" in row:
+        parts += [f"val_loss {row['val_loss']:.4f}", f"val_acc {row['val_acc']:.3f}"]
+    if row.get("skipped_steps"):
+        parts.append(f"skipped {row['skipped_steps']} non-finite steps")
+    parts.append(f"{row['seconds']:.1f}s")
+    return "  ".join(parts)
+
+
+# ----------------------------------------------------------------------------------------------
+def save_checkpoint(directory, model, optimizer, scheduler, epoch: int, history: list[dict]) -> Path:
+    """Atomically write everything needed to resume after ``epoch`` epochs."""
+    from .serialization import save
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    state = {
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict() if scheduler is not None else None,
+        "epoch": epoch,
+        "history": history,
+        "rng": backend.get_rng_state(),
+    }
+    path = directory / CHECKPOINT_NAME
+    save(state, path)
+    return path
+
+
+def load_checkpoint(directory, model, optimizer, scheduler=None) -> dict:
+    """Restore model, optimizer, scheduler and RNG from ``directory``; returns the checkpoint.
+
+    The file is fully validated, and the model and optimizer accept their state, before the
+    random state is restored, so a bad checkpoint changes nothing it can avoid changing.
+    """
+    from .serialization import load
+
+    path = Path(directory) / CHECKPOINT_NAME
+    if not path.exists():
+        raise FileNotFoundError(f"no checkpoint to resume from: {path} does not exist")
+    state = load(path)
+    device = next(iter(model.parameters())).device
+    model.load_state_dict({k: v.to(device) for k, v in state["model"].items()})
+    optimizer.load_state_dict(state["optimizer"])
+    if scheduler is not None and state.get("scheduler") is not None:
+        scheduler.load_state_dict(state["scheduler"])
+    backend.set_rng_state(state["rng"])
+    return state
