@@ -529,6 +529,9 @@ def print_table(rows: list[dict]) -> None:
             print("  ".join("-" * w for w in widths))
 
 
+WORKLOADS = ("train", "infer", "conv", "matmul", "overhead", "optim", "memory")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats, for a smoke run")
@@ -536,6 +539,11 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=None, help="timed samples (default 30)")
     parser.add_argument("--torch-threads", type=int, default=2)
     parser.add_argument("--no-torch", action="store_true", help="time tinygrad_mom only")
+    parser.add_argument(
+        "--workloads",
+        default=",".join(WORKLOADS),
+        help=f"comma-separated subset of {','.join(WORKLOADS)}",
+    )
     parser.add_argument("--out", type=pathlib.Path, default=None, help="JSON path")
     args = parser.parse_args(argv)
 
@@ -575,20 +583,28 @@ def main(argv=None) -> int:
                 f"{c['loss_torch']:.9g}, worst gradient rel. error {c['worst_grad_rel_error']:.2g}"
             )
 
-    rows = [bench_train(device, 64, repeats, warmup, peak, torch_on)]
-    rows.append(bench_train(device, 256, max(repeats // 3, 5), warmup, peak, torch_on))
-    rows.append(bench_inference(device, 256, repeats, warmup, peak, torch_on))
-    rows += bench_conv(device, repeats, warmup, peak, torch_on)
-    rows.append(bench_matmul(device, repeats * 3, warmup, peak, torch_on))
-    rows.append(bench_overhead(device, repeats, warmup, torch_on))
-    rows += bench_optim(device, max(repeats // 3, 5), warmup, torch_on)
+    want = set(args.workloads.split(","))
+    rows = []
+    if "train" in want:
+        rows.append(bench_train(device, 64, repeats, warmup, peak, torch_on))
+        rows.append(bench_train(device, 256, max(repeats // 3, 5), warmup, peak, torch_on))
+    if "infer" in want:
+        rows.append(bench_inference(device, 256, repeats, warmup, peak, torch_on))
+    if "conv" in want:
+        rows += bench_conv(device, repeats, warmup, peak, torch_on)
+    if "matmul" in want:
+        rows.append(bench_matmul(device, repeats * 3, warmup, peak, torch_on))
+    if "overhead" in want:
+        rows.append(bench_overhead(device, repeats, warmup, torch_on))
+    if "optim" in want:
+        rows += bench_optim(device, max(repeats // 3, 5), warmup, torch_on)
+    if "memory" in want and device == "cpu":
+        rows.append(bench_memory(64, torch_on, args.torch_threads))
     # Re-measured at the end: on a shared machine the best of both runs is the honest peak.
     peak = max(peak, gemm_peak_gflops(device, 1024 if args.quick else 2048, 3))
     for r in rows:
         if "gflops" in r:
             r["pct_of_peak"] = 100 * r["gflops"] / peak
-    if device == "cpu":
-        rows.append(bench_memory(64, torch_on, args.torch_threads))
     print()
     print_table(rows)
 

@@ -128,7 +128,8 @@ class Conv2d(Function):
     Forward: ``cols (N·Ho·Wo, kh·kw·C) @ W (kh·kw·C, O)`` gives the output directly in NHWC
     memory, returned as an (N, O, Ho, Wo) view: no transposing copy, and the next ReLU, pool and
     conv keep that layout, so the next im2col reads contiguous channel runs. Backward reuses the
-    forward's ``cols`` for the weight gradient (one GEMM) and scatters ``gy @ W`` back with one
+    forward's ``cols`` for the weight gradient (one GEMM, whose extra column is the bias
+    gradient when the rows carry the bias's ones column) and scatters ``gy @ W`` back with one
     strided add per kernel offset (one GEMM + kh·kw adds). The input gradient is skipped when the
     input does not need one (a network's first layer).
     """
@@ -141,13 +142,22 @@ class Conv2d(Function):
             _out_size(x.shape[2], pads[0], kh, stride[0], dilation[0]),
             _out_size(x.shape[3], pads[1], kw, stride[1], dilation[1]),
         )
-        rows = n * out_hw[0] * out_hw[1]
-        cols = _nhwc_windows(xh, (kh, kw), stride, dilation, out_hw).reshape(rows, kh * kw * c)
+        rows, k = n * out_hw[0] * out_hw[1], kh * kw * c
+        windows = _nhwc_windows(xh, (kh, kw), stride, dilation, out_hw)
         # Weights in the rows' (kh, kw, C) order; a small copy next to the activations.
-        wmat = weight.transpose(0, 2, 3, 1).reshape(o, kh * kw * c)
-        out = cols @ wmat.T  # the one GEMM; BLAS reads the transposed view without a copy
-        if bias is not None:
-            out += bias
+        wmat = weight.transpose(0, 2, 3, 1).reshape(o, k)
+        if bias is None:
+            cols = windows.reshape(rows, k)  # the im2col copy
+            out = cols @ wmat.T  # the one GEMM; BLAS reads the transposed view without a copy
+        else:
+            # The bias rides in the GEMM as one more column: ones in the rows, the bias next to
+            # the weights. That saves a pass over the output here, and backward's weight GEMM
+            # yields the bias gradient as its last column.
+            xp = get_array_module(x)
+            cols = xp.empty((rows, k + 1), dtype=xh.dtype)
+            cols[:, k] = 1
+            cols[:, :k].reshape(windows.shape)[...] = windows  # the im2col copy, in place
+            out = cols @ xp.concatenate([wmat, bias.reshape(o, 1)], axis=1).T
         self.save_for_backward(cols, wmat)
         self.geometry = (xh.shape, pads, stride, dilation, out_hw)
         return out.reshape(n, out_hw[0], out_hw[1], o).transpose(0, 3, 1, 2)
@@ -162,12 +172,15 @@ class Conv2d(Function):
         # (N·Ho·Wo, O) rows: a free view when gy is channels-last, as a conv's output is.
         g2 = gy.transpose(0, 2, 3, 1).reshape(-1, o)
         gx = gw = gb = None
-        if self.needs_input_grad[1]:
-            gw = (g2.T @ cols).reshape(o, kh, kw, c).transpose(0, 3, 1, 2)
-            gw = xp.ascontiguousarray(gw)
-        if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
-            # A GEMV: several times faster than summing the rows of g2 with .sum(axis=0).
-            gb = xp.ones(g2.shape[0], dtype=g2.dtype) @ g2
+        k = kh * kw * c
+        has_bias = len(self.needs_input_grad) > 2
+        if self.needs_input_grad[1] or (has_bias and self.needs_input_grad[2]):
+            gw_all = g2.T @ cols  # (O, kh·kw·C [+ 1 for the bias])
+            if self.needs_input_grad[1]:
+                gw = gw_all[:, :k].reshape(o, kh, kw, c).transpose(0, 3, 1, 2)
+                gw = xp.ascontiguousarray(gw)
+            if has_bias and self.needs_input_grad[2]:
+                gb = xp.ascontiguousarray(gw_all[:, k])
         if self.needs_input_grad[0]:
             # One batched GEMM giving a contiguous (N·Ho·Wo, C) block per kernel offset, so that
             # each col2im add below runs over long contiguous rows.
@@ -175,8 +188,8 @@ class Conv2d(Function):
             gcols = xp.matmul(g2, per_offset)  # (kh·kw, N·Ho·Wo, C)
             gxh = xp.zeros(padded_shape, dtype=gcols.dtype)
             # col2im by accumulation: one strided add per kernel offset, never add.at.
-            for k, (hs, ws) in enumerate(_offset_slices((kh, kw), stride, dilation, out_hw)):
-                gxh[:, hs, ws] += gcols[k].reshape(n, out_hw[0], out_hw[1], c)
+            for i, (hs, ws) in enumerate(_offset_slices((kh, kw), stride, dilation, out_hw)):
+                gxh[:, hs, ws] += gcols[i].reshape(n, out_hw[0], out_hw[1], c)
             (pt, pb), (pl, pr) = pads
             gx = gxh[:, pt : padded_shape[1] - pb, pl : padded_shape[2] - pr].transpose(0, 3, 1, 2)
         return gx, gw, gb
@@ -199,13 +212,12 @@ class MaxPool2d(Function):
         hs, ws = slices[0]
         best = padded[:, :, hs, ws].copy(order="K")
         idx = xp.zeros(best.shape, dtype=np.uint8 if len(slices) <= 256 else np.int32)
-        offset = idx.dtype.type  # bool * offset(k) stays in idx's small dtype
         for k in range(1, len(slices)):
             hs, ws = slices[k]
             win = padded[:, :, hs, ws]
             # Strictly greater keeps the first of equal maxima. Offsets only grow along the
             # loop, so "idx = k where greater" is a branch-free maximum (np.where is slow here).
-            xp.maximum(idx, (win > best) * offset(k), out=idx)
+            xp.maximum(idx, xp.multiply(win > best, k, dtype=idx.dtype), out=idx)
             xp.maximum(best, win, out=best)  # NaN-propagating, as PyTorch's max pool
         self.idx = idx
         layout = (padded.shape, _is_channels_last(padded))
