@@ -445,6 +445,9 @@ sys.path[:0] = {paths!r}
 import numpy as np
 from seed_step import batch, initial_weights, make_tm_trainer, make_torch_trainer
 who, n = sys.argv[1], int(sys.argv[2])
+if {tuned}:
+    import tinygrad_mom
+    tinygrad_mom.backend.keep_freed_memory()
 weights = initial_weights(0)
 xn, yn = batch(n, 2)
 if who == "torch":
@@ -466,9 +469,11 @@ print(traced, (peak - base) * 1024)
 """
 
 
-def bench_memory(n: int, torch_on: bool, threads: int) -> dict:
+def bench_memory(n: int, torch_on: bool, threads: int, tuned: bool) -> dict:
     """Peak memory of a training step: tracemalloc (NumPy allocations) and RSS growth."""
-    code = _MEMPROBE.format(paths=[str(ROOT), str(ROOT / "benchmarks")], threads=threads)
+    code = _MEMPROBE.format(
+        paths=[str(ROOT), str(ROOT / "benchmarks")], threads=threads, tuned=tuned
+    )
     row = {
         "workload": f"peak memory of one training step, batch {n}",
         "unit": "MiB",
@@ -538,6 +543,12 @@ def main(argv=None) -> int:
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--repeats", type=int, default=None, help="timed samples (default 30)")
     parser.add_argument("--torch-threads", type=int, default=2)
+    parser.add_argument(
+        "--default-malloc",
+        action="store_true",
+        help="leave glibc malloc as it is (default: tm.backend.keep_freed_memory(), which both "
+        "frameworks in this process benefit from)",
+    )
     parser.add_argument("--no-torch", action="store_true", help="time tinygrad_mom only")
     parser.add_argument(
         "--workloads",
@@ -562,7 +573,11 @@ def main(argv=None) -> int:
             torch_on = False
 
     info = machine_info(device, args.torch_threads)
+    info["malloc_keeps_freed_memory"] = (
+        False if args.default_malloc else tm.backend.keep_freed_memory()
+    )
     peak = gemm_peak_gflops(device, 1024 if args.quick else 2048, 3 if args.quick else 5)
+    print(f"glibc malloc keeps freed memory: {info['malloc_keeps_freed_memory']}")
     print(
         f"{info['cpu']} ({info['cpu_count']} cores), numpy {info['numpy']} "
         f"[{info['blas'].get('name')} {info['blas'].get('version')}], torch "
@@ -599,7 +614,8 @@ def main(argv=None) -> int:
     if "optim" in want:
         rows += bench_optim(device, max(repeats // 3, 5), warmup, torch_on)
     if "memory" in want and device == "cpu":
-        rows.append(bench_memory(64, torch_on, args.torch_threads))
+        tuned = info["malloc_keeps_freed_memory"]
+        rows.append(bench_memory(64, torch_on, args.torch_threads, tuned))
     # Re-measured at the end: on a shared machine the best of both runs is the honest peak.
     peak = max(peak, gemm_peak_gflops(device, 1024 if args.quick else 2048, 3))
     for r in rows:

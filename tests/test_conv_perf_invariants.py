@@ -316,3 +316,32 @@ def test_conv_backward_keeps_only_rows_and_weights():
     assert len(saved) == 2 and not any(s is x.array for s in saved)
     out.sum().backward()
     assert not hasattr(out.grad_fn, "saved")  # freed after backward
+
+
+# ----------------------------------------------------------------------------------------------
+# the opt-in allocator setting
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "256", True])
+def test_keep_freed_memory_rejects_bad_sizes_before_doing_anything(bad):
+    with pytest.raises(ValueError, match="max_mib must be an int >= 0"):
+        tm.backend.keep_freed_memory(bad)
+
+
+def test_keep_freed_memory_applies_in_a_fresh_process():
+    # Process-wide and irreversible, so it runs in a child, not in the test session.
+    import subprocess
+    import sys
+
+    code = (
+        "import platform, tinygrad_mom as tm, numpy as np\n"
+        "ok = tm.backend.keep_freed_memory(64)\n"
+        "assert ok == (platform.libc_ver()[0] == 'glibc'), ok\n"
+        "a = np.ones((1 << 22,), np.float32); del a\n"
+        "print('ok')\n"
+    )
+    root = __import__("pathlib").Path(__file__).resolve().parents[1]
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root
+    )
+    assert out.stdout.strip() == "ok"
