@@ -1,9 +1,13 @@
-"""Convolution and pooling primitives (NCHW), built on strided window views and one GEMM.
+"""Convolution and pooling primitives (NCHW API), built on strided window views and one GEMM.
 
-``im2col`` here is a zero-copy ``as_strided`` view of the padded input with shape
-(N, C, kh, kw, Ho, Wo); a single ``tensordot`` against the weights is the GEMM. The backward
-pass scatters window gradients back with one strided add per kernel offset (col2im by
-accumulation, never ``add.at``).
+Conv2d works on channels-last (NHWC) memory: im2col is a zero-copy ``as_strided`` view of the
+padded input with shape (N, Ho, Wo, kh, kw, C), reshaped into (N·Ho·Wo, kh·kw·C) rows, and one
+plain 2-D GEMM against the weights gives the output in NHWC memory. The result is returned as an
+(N, C, H, W) view of that memory (as PyTorch's channels_last), which ReLU, pooling and the next
+conv keep, so no transposing copies are made between layers. Backward is one GEMM for the weight
+gradient (reusing the forward's rows) and one batched GEMM plus one strided add per kernel offset
+for the input gradient (col2im by accumulation, never ``add.at``). Pooling loops over the kernel
+offsets with strided views. Everything stays in the input's dtype (float32 in, float32 out).
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ def _padding(padding, kernel, dilation, stride) -> tuple[tuple[int, int], tuple[
         if padding == "same":
             if stride != (1, 1):
                 raise ValueError("padding='same' is not supported for strided convolutions")
-            total = [d * (k - 1) for d, k in zip(dilation, kernel)]
+            total = [d * (k - 1) for d, k in zip(dilation, kernel, strict=True)]
             return tuple((t // 2, t - t // 2) for t in total)
         raise ValueError(f"padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
     ph, pw = _pair(padding, "padding")
@@ -45,102 +49,199 @@ def _padding(padding, kernel, dilation, stride) -> tuple[tuple[int, int], tuple[
     return (ph, ph), (pw, pw)
 
 
-def _pad(x, pads, value=0.0):
-    (pt, pb), (pl, pr) = pads
-    if pt == pb == pl == pr == 0:
-        return x
-    xp = get_array_module(x)
-    return xp.pad(x, ((0, 0), (0, 0), (pt, pb), (pl, pr)), mode="constant", constant_values=value)
-
-
 def _out_size(size, pad, kernel, stride, dilation) -> int:
     return (size + pad[0] + pad[1] - dilation * (kernel - 1) - 1) // stride + 1
 
 
-def _windows(xp_padded, kernel, stride, dilation, out_hw):
-    """A (N, C, kh, kw, Ho, Wo) read-only view of every receptive field."""
-    n, c = xp_padded.shape[:2]
-    sn, sc, sh, sw = xp_padded.strides
-    shape = (n, c, kernel[0], kernel[1], out_hw[0], out_hw[1])
-    strides = (sn, sc, sh * dilation[0], sw * dilation[1], sh * stride[0], sw * stride[1])
-    return backend.as_strided(xp_padded, shape, strides)
+def _is_channels_last(x) -> bool:
+    """Whether an (N, C, H, W) array is laid out in memory as a C-contiguous (N, H, W, C)."""
+    return x.transpose(0, 2, 3, 1).flags.c_contiguous
 
 
-def _col2im(cols, padded_shape, kernel, stride, dilation, out_hw):
-    """Sum (N, C, kh, kw, Ho, Wo) window gradients back into a padded-input-shaped array."""
-    xp = get_array_module(cols)
-    gx = xp.zeros(padded_shape, dtype=cols.dtype)
-    ho, wo = out_hw
-    for a in range(kernel[0]):
-        top = a * dilation[0]
-        for b in range(kernel[1]):
-            left = b * dilation[1]
-            gx[:, :, top : top + stride[0] * ho : stride[0], left : left + stride[1] * wo : stride[1]] += cols[
-                :, :, a, b
-            ]
-    return gx
+def _nhwc_padded(x, pads, value=0.0):
+    """``x`` (N, C, H, W) as a C-contiguous (N, Hp, Wp, C) array padded with ``value``.
 
-
-def _unpad(g, pads):
+    No copy at all when ``x`` is already channels-last and unpadded, which a conv output is.
+    """
+    xp = get_array_module(x)
     (pt, pb), (pl, pr) = pads
-    h, w = g.shape[2:]
-    return g[:, :, pt : h - pb, pl : w - pr]
+    xt = x.transpose(0, 2, 3, 1)
+    if pt == pb == pl == pr == 0:
+        return xp.ascontiguousarray(xt)
+    n, h, w, c = xt.shape
+    out = xp.empty((n, h + pt + pb, w + pl + pr, c), dtype=x.dtype)
+    # Write the border, then the interior: every element once.
+    out[:, :pt] = value
+    out[:, pt + h :] = value
+    out[:, pt : pt + h, :pl] = value
+    out[:, pt : pt + h, pl + w :] = value
+    out[:, pt : pt + h, pl : pl + w] = xt
+    return out
+
+
+def _padded_same_layout(x, pads, value=0.0):
+    """``x`` padded with ``value`` along H and W, keeping its memory layout (NCHW or NHWC)."""
+    (pt, pb), (pl, pr) = pads
+    if pt == pb == pl == pr == 0:
+        return x
+    if _is_channels_last(x):
+        return _nhwc_padded(x, pads, value).transpose(0, 3, 1, 2)
+    xp = get_array_module(x)
+    n, c, h, w = x.shape
+    out = xp.full((n, c, h + pt + pb, w + pl + pr), value, dtype=x.dtype)
+    out[:, :, pt : pt + h, pl : pl + w] = x
+    return out
+
+
+def _pool_out_hw(shape, kernel, stride, pads) -> tuple[int, int]:
+    return tuple(_out_size(shape[2 + i], pads[i], kernel[i], stride[i], 1) for i in range(2))
+
+
+def _offset_slices(kernel, stride, dilation, out_hw):
+    """Per kernel offset (a, b): the H and W slices of the padded input that it reads."""
+    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, out_hw
+    return [
+        (
+            slice(a * dh, a * dh + sh * (ho - 1) + 1, sh),
+            slice(b * dw, b * dw + sw * (wo - 1) + 1, sw),
+        )
+        for a in range(kh)
+        for b in range(kw)
+    ]
+
+
+def _nhwc_windows(xh, kernel, stride, dilation, out_hw):
+    """A read-only (N, Ho, Wo, kh, kw, C) view of every receptive field of NHWC ``xh``.
+
+    Its last two axes (kw, C) are adjacent in memory when the dilation is 1, so the im2col copy
+    ``reshape(N·Ho·Wo, kh·kw·C)`` moves contiguous runs of kw·C elements.
+    """
+    sn, sh, sw, sc = xh.strides
+    shape = (xh.shape[0], out_hw[0], out_hw[1], kernel[0], kernel[1], xh.shape[3])
+    strides = (sn, sh * stride[0], sw * stride[1], sh * dilation[0], sw * dilation[1], sc)
+    return backend.as_strided(xh, shape, strides)
 
 
 class Conv2d(Function):
+    """Convolution as one GEMM per pass on channels-last (NHWC) im2col rows.
+
+    Forward: ``cols (N·Ho·Wo, kh·kw·C) @ W (kh·kw·C, O)`` gives the output directly in NHWC
+    memory, returned as an (N, O, Ho, Wo) view: no transposing copy, and the next ReLU, pool and
+    conv keep that layout, so the next im2col reads contiguous channel runs. Backward reuses the
+    forward's ``cols`` for the weight gradient (one GEMM, whose extra column is the bias
+    gradient when the rows carry the bias's ones column) and scatters ``gy @ W`` back with one
+    strided add per kernel offset (one GEMM + kh·kw adds). The input gradient is skipped when the
+    input does not need one (a network's first layer).
+    """
+
     def forward(self, x, weight, bias=None, *, stride, pads, dilation):
-        xp = get_array_module(x)
-        kernel = weight.shape[2:]
-        padded = _pad(x, pads)
+        n = x.shape[0]
+        o, c, kh, kw = weight.shape
+        xh = _nhwc_padded(x, pads)
         out_hw = (
-            _out_size(x.shape[2], pads[0], kernel[0], stride[0], dilation[0]),
-            _out_size(x.shape[3], pads[1], kernel[1], stride[1], dilation[1]),
+            _out_size(x.shape[2], pads[0], kh, stride[0], dilation[0]),
+            _out_size(x.shape[3], pads[1], kw, stride[1], dilation[1]),
         )
-        cols = _windows(padded, kernel, stride, dilation, out_hw)
-        # (O, C·kh·kw) · (C·kh·kw, N·Ho·Wo): tensordot makes the im2col copy once
-        out = xp.tensordot(weight, cols, axes=([1, 2, 3], [1, 2, 3])).transpose(1, 0, 2, 3)
-        if bias is not None:
-            out = out + bias.reshape(1, -1, 1, 1)
-        self.save_for_backward(cols, weight)
-        self.geometry = (padded.shape, kernel, stride, dilation, out_hw, pads)
-        return xp.ascontiguousarray(out)
+        rows, k = n * out_hw[0] * out_hw[1], kh * kw * c
+        windows = _nhwc_windows(xh, (kh, kw), stride, dilation, out_hw)
+        # Weights in the rows' (kh, kw, C) order; a small copy next to the activations.
+        wmat = weight.transpose(0, 2, 3, 1).reshape(o, k)
+        if bias is None:
+            cols = windows.reshape(rows, k)  # the im2col copy
+            out = cols @ wmat.T  # the one GEMM; BLAS reads the transposed view without a copy
+        else:
+            # The bias rides in the GEMM as one more column: ones in the rows, the bias next to
+            # the weights. That saves a pass over the output here, and backward's weight GEMM
+            # yields the bias gradient as its last column.
+            xp = get_array_module(x)
+            cols = xp.empty((rows, k + 1), dtype=xh.dtype)
+            cols[:, k] = 1
+            cols[:, :k].reshape(windows.shape)[...] = windows  # the im2col copy, in place
+            out = cols @ xp.concatenate([wmat, bias.reshape(o, 1)], axis=1).T
+        self.save_for_backward(cols, wmat)
+        self.geometry = (xh.shape, pads, stride, dilation, out_hw)
+        return out.reshape(n, out_hw[0], out_hw[1], o).transpose(0, 3, 1, 2)
 
     def backward(self, gy):
         xp = get_array_module(gy)
-        cols, weight = self.saved
-        padded_shape, kernel, stride, dilation, out_hw, pads = self.geometry
+        cols, wmat = self.saved
+        padded_shape, pads, stride, dilation, out_hw = self.geometry
+        n, o = gy.shape[:2]
+        kh, kw = self.in_shapes[1][2:]
+        c = padded_shape[3]
+        # (N·Ho·Wo, O) rows: a free view when gy is channels-last, as a conv's output is.
+        g2 = gy.transpose(0, 2, 3, 1).reshape(-1, o)
         gx = gw = gb = None
+        k = kh * kw * c
+        has_bias = len(self.needs_input_grad) > 2
+        if self.needs_input_grad[1] or (has_bias and self.needs_input_grad[2]):
+            gw_all = g2.T @ cols  # (O, kh·kw·C [+ 1 for the bias])
+            if self.needs_input_grad[1]:
+                gw = gw_all[:, :k].reshape(o, kh, kw, c).transpose(0, 3, 1, 2)
+                gw = xp.ascontiguousarray(gw)
+            if has_bias and self.needs_input_grad[2]:
+                gb = xp.ascontiguousarray(gw_all[:, k])
         if self.needs_input_grad[0]:
-            gcols = xp.tensordot(weight, gy, axes=([0], [1]))  # (C, kh, kw, N, Ho, Wo)
-            gcols = gcols.transpose(3, 0, 1, 2, 4, 5)
-            gx = _unpad(_col2im(gcols, padded_shape, kernel, stride, dilation, out_hw), pads)
-        if self.needs_input_grad[1]:
-            gw = xp.tensordot(gy, cols, axes=([0, 2, 3], [0, 4, 5]))
-        if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
-            gb = gy.sum(axis=(0, 2, 3))
+            # One batched GEMM giving a contiguous (N·Ho·Wo, C) block per kernel offset, so that
+            # each col2im add below runs over long contiguous rows.
+            per_offset = xp.ascontiguousarray(wmat.reshape(o, kh * kw, c).transpose(1, 0, 2))
+            gcols = xp.matmul(g2, per_offset)  # (kh·kw, N·Ho·Wo, C)
+            gxh = xp.zeros(padded_shape, dtype=gcols.dtype)
+            # col2im by accumulation: one strided add per kernel offset, never add.at.
+            for i, (hs, ws) in enumerate(_offset_slices((kh, kw), stride, dilation, out_hw)):
+                gxh[:, hs, ws] += gcols[i].reshape(n, out_hw[0], out_hw[1], c)
+            (pt, pb), (pl, pr) = pads
+            gx = gxh[:, pt : padded_shape[1] - pb, pl : padded_shape[2] - pr].transpose(0, 3, 1, 2)
         return gx, gw, gb
 
 
 class MaxPool2d(Function):
+    """Max pooling by a running maximum over the kernel offsets (strided views, no copies).
+
+    Each output keeps the offset of its window's first maximum (PyTorch's tie rule) in a uint8
+    array, and backward routes ``gy`` there with one masked write per offset. The output and the
+    gradient keep the input's memory layout. A window holding a NaN outputs NaN, as in PyTorch;
+    its gradient goes to the window's first maximum before the NaN, where PyTorch picks the NaN.
+    """
+
     def forward(self, x, kernel, stride, pads):
         xp = get_array_module(x)
-        padded = _pad(x, pads, value=-np.inf)
-        out_hw = tuple(_out_size(x.shape[2 + i], pads[i], kernel[i], stride[i], 1) for i in range(2))
-        win = _windows(padded, kernel, stride, (1, 1), out_hw)  # (N, C, kh, kw, Ho, Wo)
-        flat = win.reshape(win.shape[0], win.shape[1], kernel[0] * kernel[1], *out_hw)
-        self.argmax = flat.argmax(axis=2)
-        self.geometry = (padded.shape, kernel, stride, out_hw, pads)
-        return xp.take_along_axis(flat, self.argmax[:, :, None], axis=2)[:, :, 0]
+        padded = _padded_same_layout(x, pads, value=-np.inf)
+        out_hw = _pool_out_hw(x.shape, kernel, stride, pads)
+        slices = _offset_slices(kernel, stride, (1, 1), out_hw)
+        hs, ws = slices[0]
+        best = padded[:, :, hs, ws].copy(order="K")
+        idx = xp.zeros(best.shape, dtype=np.uint8 if len(slices) <= 256 else np.int32)
+        for k in range(1, len(slices)):
+            hs, ws = slices[k]
+            win = padded[:, :, hs, ws]
+            # Strictly greater keeps the first of equal maxima. Offsets only grow along the
+            # loop, so "idx = k where greater" is a branch-free maximum (np.where is slow here).
+            xp.maximum(idx, xp.multiply(win > best, k, dtype=idx.dtype), out=idx)
+            xp.maximum(best, win, out=best)  # NaN-propagating, as PyTorch's max pool
+        self.idx = idx
+        layout = (padded.shape, _is_channels_last(padded))
+        self.geometry = (*layout, kernel, stride, out_hw, pads, slices)
+        return best
 
     def backward(self, gy):
         xp = get_array_module(gy)
-        padded_shape, kernel, stride, out_hw, pads = self.geometry
-        gx = xp.zeros(padded_shape, dtype=gy.dtype)
-        ho, wo = out_hw
-        for a in range(kernel[0]):
-            for b in range(kernel[1]):
-                hit = xp.where(self.argmax == a * kernel[1] + b, gy, 0)
-                gx[:, :, a : a + stride[0] * ho : stride[0], b : b + stride[1] * wo : stride[1]] += hit
+        padded_shape, channels_last, kernel, stride, out_hw, pads, slices = self.geometry
+        overlapping = stride[0] < kernel[0] or stride[1] < kernel[1]
+        covered = (
+            not overlapping
+            and padded_shape[2] == kernel[0] * out_hw[0]
+            and padded_shape[3] == kernel[1] * out_hw[1]
+        )
+        # Every element is written exactly once when the windows tile the input: skip zeroing.
+        gx = _new(xp, padded_shape, gy.dtype, channels_last, zero=not covered)
+        idx_type = self.idx.dtype.type
+        for k, (hs, ws) in enumerate(slices):
+            hit = self.idx == idx_type(k)
+            if overlapping:
+                gx[:, :, hs, ws] += gy * hit
+            else:  # each element is in at most one window: write, don't accumulate
+                xp.multiply(gy, hit, out=gx[:, :, hs, ws])
         return _unpad(gx, pads)
 
 
@@ -148,18 +249,40 @@ class AvgPool2d(Function):
     """Average pooling; padded zeros count in the divisor (PyTorch's count_include_pad=True)."""
 
     def forward(self, x, kernel, stride, pads):
-        padded = _pad(x, pads)
-        out_hw = tuple(_out_size(x.shape[2 + i], pads[i], kernel[i], stride[i], 1) for i in range(2))
-        win = _windows(padded, kernel, stride, (1, 1), out_hw)
-        self.geometry = (padded.shape, kernel, stride, out_hw, pads)
-        return win.mean(axis=(2, 3))
+        padded = _padded_same_layout(x, pads)
+        out_hw = _pool_out_hw(x.shape, kernel, stride, pads)
+        slices = _offset_slices(kernel, stride, (1, 1), out_hw)
+        hs, ws = slices[0]
+        total = padded[:, :, hs, ws].copy(order="K")
+        for hs, ws in slices[1:]:
+            total += padded[:, :, hs, ws]
+        total /= len(slices)
+        self.geometry = (padded.shape, _is_channels_last(padded), kernel, stride, pads, slices)
+        return total
 
     def backward(self, gy):
         xp = get_array_module(gy)
-        padded_shape, kernel, stride, out_hw, pads = self.geometry
-        share = gy / (kernel[0] * kernel[1])
-        cols = xp.broadcast_to(share[:, :, None, None], (*gy.shape[:2], *kernel, *out_hw))
-        return _unpad(_col2im(cols, padded_shape, kernel, stride, (1, 1), out_hw), pads)
+        padded_shape, channels_last, kernel, stride, pads, slices = self.geometry
+        share = gy / len(slices)
+        gx = _new(xp, padded_shape, gy.dtype, channels_last)
+        for hs, ws in slices:
+            gx[:, :, hs, ws] += share
+        return _unpad(gx, pads)
+
+
+def _new(xp, shape, dtype, channels_last, zero=True):
+    """A new (N, C, H, W) array, channels-last in memory when asked (to match an input)."""
+    make = xp.zeros if zero else xp.empty
+    if channels_last:
+        n, c, h, w = shape
+        return make((n, h, w, c), dtype=dtype).transpose(0, 3, 1, 2)
+    return make(shape, dtype=dtype)
+
+
+def _unpad(g, pads):
+    (pt, pb), (pl, pr) = pads
+    h, w = g.shape[2:]
+    return g[:, :, pt : h - pb, pl : w - pr]
 
 
 def _check_input(x: Tensor, name: str) -> None:
@@ -182,14 +305,18 @@ def conv2d(
     """2-D cross-correlation over an (N, C, H, W) input with (O, C, kh, kw) weights."""
     _check_input(input, "conv2d")
     if weight.ndim != 4:
-        raise ValueError(f"conv2d weight must be 4-D (O, C, kh, kw), got shape {tuple(weight.shape)}")
+        raise ValueError(
+            f"conv2d weight must be 4-D (O, C, kh, kw), got shape {tuple(weight.shape)}"
+        )
     if input.shape[1] != weight.shape[1]:
         raise ValueError(
             f"conv2d: input has {input.shape[1]} channels but the weight expects "
             f"{weight.shape[1]} (in_channels); input shape {tuple(input.shape)}"
         )
     if bias is not None and tuple(bias.shape) != (weight.shape[0],):
-        raise ValueError(f"conv2d bias must have shape ({weight.shape[0]},), got {tuple(bias.shape)}")
+        raise ValueError(
+            f"conv2d bias must have shape ({weight.shape[0]},), got {tuple(bias.shape)}"
+        )
     stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
     if min(stride) < 1 or min(dilation) < 1:
         raise ValueError(f"stride and dilation must be >= 1, got {stride} and {dilation}")

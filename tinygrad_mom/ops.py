@@ -210,7 +210,10 @@ class ReLU(Function):
 
     def backward(self, gy):
         (out,) = self.saved
-        return get_array_module(gy).where(out > 0, gy, 0)
+        # A multiply by the mask, not xp.where: NumPy's where branches per element and is ~10x
+        # slower on a half-zero mask. It differs from PyTorch only for a non-finite gy where
+        # out == 0 (NaN here, 0 there), i.e. once the loss is already non-finite.
+        return gy * (out > 0)
 
 
 class LeakyReLU(Function):
