@@ -28,7 +28,7 @@ SURFACES = {
                    {"SGD": 1e-3, "momentum": 1e-3, "Nesterov": 1e-3, "Adagrad": 0.5,
                     "RMSprop": 1e-2, "Adam": 5e-2}),
     "ill-conditioned quadratic": (quadratic, (-4.0, 1.5), ((-5, 5), (-2, 2)),
-                                  {"SGD": 0.035, "momentum": 0.035, "Nesterov": 0.035,
+                                  {"SGD": 0.02, "momentum": 0.02, "Nesterov": 0.02,
                                    "Adagrad": 1.0, "RMSprop": 0.05, "Adam": 0.2}),
 }
 
