@@ -24,12 +24,32 @@ def quadratic(p):
 
 SURFACES = {
     # name: (function, start point, plot window, learning rates per optimizer)
-    "rosenbrock": (rosenbrock, (-1.5, 2.0), ((-2, 2), (-1, 3)),
-                   {"SGD": 1e-3, "momentum": 1e-3, "Nesterov": 1e-3, "Adagrad": 0.5,
-                    "RMSprop": 1e-2, "Adam": 5e-2}),
-    "ill-conditioned quadratic": (quadratic, (-4.0, 1.5), ((-5, 5), (-2, 2)),
-                                  {"SGD": 0.02, "momentum": 0.02, "Nesterov": 0.02,
-                                   "Adagrad": 1.0, "RMSprop": 0.05, "Adam": 0.2}),
+    "rosenbrock": (
+        rosenbrock,
+        (-1.5, 2.0),
+        ((-2, 2), (-1, 3)),
+        {
+            "SGD": 1e-3,
+            "momentum": 1e-3,
+            "Nesterov": 1e-3,
+            "Adagrad": 0.5,
+            "RMSprop": 1e-2,
+            "Adam": 5e-2,
+        },
+    ),
+    "ill-conditioned quadratic": (
+        quadratic,
+        (-4.0, 1.5),
+        ((-5, 5), (-2, 2)),
+        {
+            "SGD": 0.02,
+            "momentum": 0.02,
+            "Nesterov": 0.02,
+            "Adagrad": 1.0,
+            "RMSprop": 0.05,
+            "Adam": 0.2,
+        },
+    ),
 }
 
 
@@ -69,8 +89,10 @@ def main():
         for name, lr in rates.items():
             points, losses = trajectory(fn, start, name, lr, args.steps)
             results[(surface, name)] = (points, losses)
-            print(f"  {name:>9} (lr {lr:g}): final loss {losses[-1]:.3e} at "
-                  f"({points[-1][0]:.3f}, {points[-1][1]:.3f})")
+            print(
+                f"  {name:>9} (lr {lr:g}): final loss {losses[-1]:.3e} at "
+                f"({points[-1][0]:.3f}, {points[-1][1]:.3f})"
+            )
 
     try:
         import matplotlib

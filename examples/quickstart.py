@@ -13,7 +13,7 @@ w = tm.zeros(1, 1, requires_grad=True)
 b = tm.zeros(1, requires_grad=True)
 velocity = {id(p): tm.zeros_like(p) for p in (w, b)}
 lr, momentum = 0.05, 0.9
-for step in range(300):
+for _ in range(300):
     loss = ((x @ w + b - y) ** 2).mean()
     w.grad = b.grad = None
     loss.backward()

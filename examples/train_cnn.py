@@ -48,14 +48,15 @@ def main():
 
     for epoch in range(args.epochs):
         model.train()
-        running = 0.0
-        for i, (inputs, labels) in enumerate(train_loader):
+        running, batches = 0.0, 0
+        for inputs, labels in train_loader:
             optimizer.zero_grad()
             loss = criterion(model(inputs), labels)
             loss.backward()
             optimizer.step()
             running += loss.item()
-        print(f"epoch {epoch + 1}: mean loss {running / (i + 1):.4f}")
+            batches += 1
+        print(f"epoch {epoch + 1}: mean loss {running / batches:.4f}")
 
     model.eval()
     correct = total = 0

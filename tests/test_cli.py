@@ -17,7 +17,10 @@ SMALL = ["--train-size", "320", "--test-size", "96", "--epochs", "2", "--no-prog
 def _run_cli(*args, cwd=None):
     return subprocess.run(
         [sys.executable, "-m", "tinygrad_mom.cli", *args],
-        capture_output=True, text=True, cwd=cwd, timeout=300,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
     )
 
 
@@ -71,8 +74,17 @@ def test_compare_writes_table_history_and_plot(tmp_path, capsys):
 
 def test_compare_without_matplotlib_says_plot_skipped(tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
-    args = ["compare", *SMALL, "--epochs", "1", "--no-baseline", "--optimizers", "sgd",
-            "--out-dir", str(tmp_path)]
+    args = [
+        "compare",
+        *SMALL,
+        "--epochs",
+        "1",
+        "--no-baseline",
+        "--optimizers",
+        "sgd",
+        "--out-dir",
+        str(tmp_path),
+    ]
     assert cli.main(args) == 0
     assert "plot skipped" in capsys.readouterr().out
     assert not (tmp_path / "compare.png").exists()
@@ -82,16 +94,32 @@ def test_compare_without_matplotlib_says_plot_skipped(tmp_path, capsys, monkeypa
 def test_train_resume_across_processes_is_bit_exact(tmp_path):
     from tinygrad_mom import load
 
-    common = ["train", *SMALL[:4], "--no-progress", "--optimizer", "momentum",
-              "--lr-schedule", "step", "--step-size", "1", "--seed", "5"]
+    common = [
+        "train",
+        *SMALL[:4],
+        "--no-progress",
+        "--optimizer",
+        "momentum",
+        "--lr-schedule",
+        "step",
+        "--step-size",
+        "1",
+        "--seed",
+        "5",
+    ]
     full = _run_cli(*common, "--epochs", "3", "--checkpoint-dir", str(tmp_path / "full"))
     assert full.returncode == 0, full.stderr
     first = _run_cli(*common, "--epochs", "1", "--checkpoint-dir", str(tmp_path / "part"))
     assert first.returncode == 0, first.stderr
-    second = _run_cli(*common, "--epochs", "3", "--resume", "--checkpoint-dir", str(tmp_path / "part"))
+    second = _run_cli(
+        *common, "--epochs", "3", "--resume", "--checkpoint-dir", str(tmp_path / "part")
+    )
     assert second.returncode == 0, second.stderr
     assert "resumed" in second.stdout
-    a, b = load(tmp_path / "full" / "last.safetensors"), load(tmp_path / "part" / "last.safetensors")
+    a, b = (
+        load(tmp_path / "full" / "last.safetensors"),
+        load(tmp_path / "part" / "last.safetensors"),
+    )
     for key in a["model"]:
         assert np.array_equal(a["model"][key].numpy(), b["model"][key].numpy()), key
     strip = lambda h: [{k: v for k, v in r.items() if k != "seconds"} for r in h]  # noqa: E731

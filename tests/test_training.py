@@ -32,8 +32,18 @@ def _run(tmp_path, epochs, resume=False, name="ckpt"):
     opt = tm.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     sched = tm.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
     loader = DataLoader(ds, batch_size=16, shuffle=True, seed=3)
-    history = fit(model, opt, loader, DataLoader(ds, batch_size=32), epochs=epochs, scheduler=sched,
-                  checkpoint_dir=tmp_path / name, resume=resume, progress=False, log=None)
+    history = fit(
+        model,
+        opt,
+        loader,
+        DataLoader(ds, batch_size=32),
+        epochs=epochs,
+        scheduler=sched,
+        checkpoint_dir=tmp_path / name,
+        resume=resume,
+        progress=False,
+        log=None,
+    )
     return model, opt, history
 
 
@@ -86,8 +96,17 @@ def test_nonfinite_loss_stops_with_epoch_and_step_and_keeps_checkpoint(tmp_path)
     fit(model, opt, loader, epochs=1, checkpoint_dir=tmp_path, progress=False, log=None)
     after_epoch_1 = {k: v.numpy() for k, v in model.state_dict().items()}
     with pytest.raises(NonFiniteLossError, match=r"epoch 2, step 3"):
-        fit(model, opt, loader, epochs=2, checkpoint_dir=tmp_path, resume=True, progress=False,
-            log=None, loss_fn=_nan_on_call({3}))
+        fit(
+            model,
+            opt,
+            loader,
+            epochs=2,
+            checkpoint_dir=tmp_path,
+            resume=True,
+            progress=False,
+            log=None,
+            loss_fn=_nan_on_call({3}),
+        )
     fresh = _model()
     load_checkpoint(tmp_path, fresh, tm.optim.SGD(fresh.parameters(), lr=0.1, momentum=0.9))
     for k, v in fresh.state_dict().items():
@@ -102,9 +121,19 @@ def test_skip_nonfinite_leaves_parameters_and_state_bit_identical():
     loader = DataLoader(ds, batch_size=16)
     fit(model, opt, loader, epochs=1, progress=False, log=None)
     before = [p.numpy() for p in model.parameters()]
-    state_before = {i: {k: np.array(v) for k, v in s.items()} for i, s in opt.state_dict()["state"].items()}
-    history = fit(model, opt, loader, epochs=1, progress=False, log=None, skip_nonfinite=True,
-                  loss_fn=_nan_on_call({1, 2}))
+    state_before = {
+        i: {k: np.array(v) for k, v in s.items()} for i, s in opt.state_dict()["state"].items()
+    }
+    history = fit(
+        model,
+        opt,
+        loader,
+        epochs=1,
+        progress=False,
+        log=None,
+        skip_nonfinite=True,
+        loss_fn=_nan_on_call({1, 2}),
+    )
     assert history[0]["skipped_steps"] == 2
     for p, b in zip(model.parameters(), before):
         assert np.array_equal(p.numpy(), b)

@@ -26,7 +26,9 @@ def _import_cupy():
         try:
             import cupy
         except ImportError as exc:
-            raise RuntimeError(f"device 'cuda' needs CuPy, which is not installed: {_INSTALL_HINT}") from exc
+            raise RuntimeError(
+                f"device 'cuda' needs CuPy, which is not installed: {_INSTALL_HINT}"
+            ) from exc
         _cupy = cupy
     return _cupy
 
@@ -83,7 +85,9 @@ def array_module_for(device: str):
     try:
         count = cp.cuda.runtime.getDeviceCount()
     except Exception as exc:
-        raise RuntimeError(f"device {device!r} was asked for but CUDA is not usable: {exc}") from exc
+        raise RuntimeError(
+            f"device {device!r} was asked for but CUDA is not usable: {exc}"
+        ) from exc
     index = int(device.split(":")[1])
     if index >= count:
         raise RuntimeError(f"device {device!r} was asked for but only {count} CUDA device(s) exist")

@@ -62,9 +62,13 @@ def make_model(name: str, in_channels: int, image_size: int, num_classes: int):
     import models
 
     if name == "seedcnn":
-        return models.SeedCNN(in_channels=in_channels, num_classes=num_classes, image_size=image_size)
+        return models.SeedCNN(
+            in_channels=in_channels, num_classes=num_classes, image_size=image_size
+        )
     if name == "lenet":
-        return models.LeNet5(in_channels=in_channels, num_classes=num_classes, image_size=image_size)
+        return models.LeNet5(
+            in_channels=in_channels, num_classes=num_classes, image_size=image_size
+        )
     if name == "mlp":
         return models.MLP(in_channels * image_size * image_size, num_classes=num_classes)
     if name == "resnet":
@@ -143,7 +147,9 @@ def cmd_compare(args) -> int:
 
     # The same initial weights and the same data order for every optimizer.
     tm.manual_seed(args.seed)
-    initial = {k: v.clone() for k, v in make_model(args.model, channels, size, 10).state_dict().items()}
+    initial = {
+        k: v.clone() for k, v in make_model(args.model, channels, size, 10).state_dict().items()
+    }
     runs = {}
     for name in names + (["linear baseline"] if args.baseline else []):
         is_baseline = name == "linear baseline"
@@ -157,12 +163,22 @@ def cmd_compare(args) -> int:
         print(f"\n== {name} ({describe_hyper(optimizer)})")
         started = time.perf_counter()
         history = fit(
-            model, optimizer, train_loader, val_loader, epochs=args.epochs,
-            progress=args.progress, skip_nonfinite=True,
+            model,
+            optimizer,
+            train_loader,
+            val_loader,
+            epochs=args.epochs,
+            progress=args.progress,
+            skip_nonfinite=True,
         )
         seconds = time.perf_counter() - started
         test_loss, test_acc = evaluate(model, test_loader)
-        runs[name] = {"history": history, "test_loss": test_loss, "test_acc": test_acc, "seconds": seconds}
+        runs[name] = {
+            "history": history,
+            "test_loss": test_loss,
+            "test_acc": test_acc,
+            "seconds": seconds,
+        }
         write_history(history, out_dir, stem=f"history_{name.replace(' ', '_')}")
 
     table = comparison_table(runs, args.target_acc)
@@ -172,7 +188,10 @@ def cmd_compare(args) -> int:
     (out_dir / "results.json").write_text(json.dumps({"args": settings, "runs": runs}, indent=2))
     (out_dir / "results.md").write_text(table + "\n\n" + verdict(runs) + "\n")
     plot_path = plot_histories(runs, out_dir / "compare.png")
-    print(f"\nwrote {out_dir}/results.json, results.md, history_*.json/csv" + (f", {plot_path}" if plot_path else ""))
+    print(
+        f"\nwrote {out_dir}/results.json, results.md, history_*.json/csv"
+        + (f", {plot_path}" if plot_path else "")
+    )
     return 0
 
 
@@ -190,10 +209,13 @@ def comparison_table(runs: dict, target_acc: float) -> str:
     lines = [header, "|" + "---|" * 9]
     for name, run in runs.items():
         last = run["history"][-1]
-        reached = next((r["epoch"] for r in run["history"] if r.get("val_acc", 0) >= target_acc), None)
+        reached = next(
+            (r["epoch"] for r in run["history"] if r.get("val_acc", 0) >= target_acc), None
+        )
         lines.append(
-            f"| {name} | {last['train_loss']:.4f} | {last['train_acc']:.3f} | {last['val_loss']:.4f} "
-            f"| {last['val_acc']:.3f} | {run['test_loss']:.4f} | {run['test_acc']:.3f} "
+            f"| {name} | {last['train_loss']:.4f} | {last['train_acc']:.3f} "
+            f"| {last['val_loss']:.4f} | {last['val_acc']:.3f} "
+            f"| {run['test_loss']:.4f} | {run['test_acc']:.3f} "
             f"| {reached if reached is not None else 'not reached'} | {run['seconds']:.1f} s |"
         )
     return "\n".join(lines)
@@ -205,17 +227,24 @@ def verdict(runs: dict) -> str:
     if "sgd" in runs and "momentum" in runs:
         sgd, mom = runs["sgd"]["test_acc"], runs["momentum"]["test_acc"]
         if mom > sgd:
-            lines.append(f"Momentum beat plain SGD: test accuracy {mom:.3f} vs {sgd:.3f}, as the source material reports.")
+            lines.append(
+                f"Momentum beat plain SGD: test accuracy {mom:.3f} vs {sgd:.3f}, "
+                "as the source material reports."
+            )
         else:
             lines.append(
-                f"Momentum did NOT beat plain SGD on this run: test accuracy {mom:.3f} vs {sgd:.3f} "
+                "Momentum did NOT beat plain SGD on this run: "
+                f"test accuracy {mom:.3f} vs {sgd:.3f} "
                 "(the source material reports the opposite)."
             )
     if "linear baseline" in runs:
         best = max((r["test_acc"], n) for n, r in runs.items() if n != "linear baseline")
         lin = runs["linear baseline"]["test_acc"]
         relation = "beat" if best[0] > lin else "did NOT beat"
-        lines.append(f"The CNN ({best[1]}) {relation} a linear model: test accuracy {best[0]:.3f} vs {lin:.3f}.")
+        lines.append(
+            f"The CNN ({best[1]}) {relation} a linear model: "
+            f"test accuracy {best[0]:.3f} vs {lin:.3f}."
+        )
     return "\n".join(lines)
 
 
@@ -232,8 +261,16 @@ def plot_histories(runs: dict, path: Path) -> Path | None:
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.4), dpi=80)
     for name, run in runs.items():
         epochs = [r["epoch"] for r in run["history"]]
-        line = ax_loss.plot(epochs, [r["train_loss"] for r in run["history"]], label=f"{name} train")[0]
-        ax_loss.plot(epochs, [r["val_loss"] for r in run["history"]], "--", color=line.get_color(), label=f"{name} val")
+        line = ax_loss.plot(
+            epochs, [r["train_loss"] for r in run["history"]], label=f"{name} train"
+        )[0]
+        ax_loss.plot(
+            epochs,
+            [r["val_loss"] for r in run["history"]],
+            "--",
+            color=line.get_color(),
+            label=f"{name} val",
+        )
         ax_acc.plot(epochs, [r["train_acc"] for r in run["history"]], color=line.get_color())
         ax_acc.plot(epochs, [r["val_acc"] for r in run["history"]], "--", color=line.get_color())
     ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss (solid train, dashed val)")
@@ -257,14 +294,18 @@ def make_scheduler(args, optimizer, steps_per_epoch: int):
     if args.lr_schedule == "exponential":
         decay_steps = args.decay_steps or steps_per_epoch
         return (
-            sched.ExponentialDecay(optimizer, decay_steps, args.decay_rate, staircase=args.staircase),
+            sched.ExponentialDecay(
+                optimizer, decay_steps, args.decay_rate, staircase=args.staircase
+            ),
             "batch",
         )
     if args.lr_schedule == "cosine":
         return sched.CosineAnnealingLR(optimizer, T_max=args.epochs), "epoch"
     max_lr = optimizer.param_groups[0]["lr"]
     return (
-        sched.OneCycleLR(optimizer, max_lr=max_lr, epochs=args.epochs, steps_per_epoch=steps_per_epoch),
+        sched.OneCycleLR(
+            optimizer, max_lr=max_lr, epochs=args.epochs, steps_per_epoch=steps_per_epoch
+        ),
         "batch",
     )
 
@@ -272,7 +313,8 @@ def make_scheduler(args, optimizer, steps_per_epoch: int):
 def cmd_train(args) -> int:
     if args.optimizer not in OPTIMIZER_PRESETS:
         raise UsageError(
-            f"--optimizer: unknown optimizer {args.optimizer!r}; choose from {', '.join(OPTIMIZER_PRESETS)}"
+            f"--optimizer: unknown optimizer {args.optimizer!r}; "
+            f"choose from {', '.join(OPTIMIZER_PRESETS)}"
         )
     args.device = check_device(args.device)
     train, val, test = load_data(args)
@@ -284,9 +326,17 @@ def cmd_train(args) -> int:
     scheduler, interval = make_scheduler(args, optimizer, len(train_loader))
     try:
         fit(
-            model, optimizer, train_loader, val_loader, epochs=args.epochs, scheduler=scheduler,
-            scheduler_interval=interval, checkpoint_dir=args.checkpoint_dir, resume=args.resume,
-            skip_nonfinite=args.skip_nonfinite, progress=args.progress,
+            model,
+            optimizer,
+            train_loader,
+            val_loader,
+            epochs=args.epochs,
+            scheduler=scheduler,
+            scheduler_interval=interval,
+            checkpoint_dir=args.checkpoint_dir,
+            resume=args.resume,
+            skip_nonfinite=args.skip_nonfinite,
+            progress=args.progress,
         )
     except NonFiniteLossError as exc:
         print(f"tinygrad-mom: {exc}", file=sys.stderr)
@@ -322,13 +372,19 @@ def _positive_int(text: str) -> int:
 def _fraction(text: str) -> float:
     value = _non_negative_float(text)
     if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"expected a fraction strictly between 0 and 1, got {text}")
+        raise argparse.ArgumentTypeError(
+            f"expected a fraction strictly between 0 and 1, got {text}"
+        )
     return value
 
 
 def _common_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dataset", choices=DATASETS, default="shapes",
-                   help="'shapes' is the embedded procedurally generated dataset (no download)")
+    p.add_argument(
+        "--dataset",
+        choices=DATASETS,
+        default="shapes",
+        help="'shapes' is the embedded procedurally generated dataset (no download)",
+    )
     p.add_argument("--data-dir", default=None, help="directory holding the dataset's files")
     p.add_argument("--model", choices=MODELS, default="seedcnn")
     p.add_argument("--epochs", type=_positive_int, default=10)
@@ -339,7 +395,9 @@ def _common_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--momentum", type=_non_negative_float, default=None)
     p.add_argument("--weight-decay", type=_non_negative_float, default=0.0)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--train-size", type=_positive_int, default=None, help="use only N training samples")
+    p.add_argument(
+        "--train-size", type=_positive_int, default=None, help="use only N training samples"
+    )
     p.add_argument("--test-size", type=_positive_int, default=None, help="use only N test samples")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
 
@@ -350,13 +408,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     compare = sub.add_parser("compare", help="the seeds' experiment: one CNN, several optimizers")
     _common_arguments(compare)
-    compare.add_argument("--optimizers", default="sgd,momentum",
-                         help=f"comma-separated, from: {', '.join(OPTIMIZER_PRESETS)}")
-    compare.add_argument("--target-acc", type=_fraction, default=0.6,
-                         help="report the first epoch whose validation accuracy reaches this")
+    compare.add_argument(
+        "--optimizers",
+        default="sgd,momentum",
+        help=f"comma-separated, from: {', '.join(OPTIMIZER_PRESETS)}",
+    )
+    compare.add_argument(
+        "--target-acc",
+        type=_fraction,
+        default=0.6,
+        help="report the first epoch whose validation accuracy reaches this",
+    )
     compare.add_argument("--out-dir", default="runs/compare")
-    compare.add_argument("--no-baseline", dest="baseline", action="store_false",
-                         help="skip the linear-model baseline")
+    compare.add_argument(
+        "--no-baseline",
+        dest="baseline",
+        action="store_false",
+        help="skip the linear-model baseline",
+    )
     compare.set_defaults(func=cmd_compare)
 
     train = sub.add_parser("train", help="train one model with one optimizer")
@@ -365,14 +434,21 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--lr-schedule", choices=SCHEDULES, default="none")
     train.add_argument("--step-size", type=_positive_int, default=5, help="StepLR period (epochs)")
     train.add_argument("--gamma", type=_non_negative_float, default=0.1, help="StepLR factor")
-    train.add_argument("--decay-steps", type=_positive_int, default=None,
-                       help="ExponentialDecay period in batches (default: one epoch)")
+    train.add_argument(
+        "--decay-steps",
+        type=_positive_int,
+        default=None,
+        help="ExponentialDecay period in batches (default: one epoch)",
+    )
     train.add_argument("--decay-rate", type=_non_negative_float, default=0.9)
     train.add_argument("--staircase", action="store_true", help="Keras-style staircase decay")
     train.add_argument("--checkpoint-dir", default="runs/train")
     train.add_argument("--resume", action="store_true", help="continue from --checkpoint-dir")
-    train.add_argument("--skip-nonfinite", action="store_true",
-                       help="skip steps whose loss is NaN/inf instead of stopping")
+    train.add_argument(
+        "--skip-nonfinite",
+        action="store_true",
+        help="skip steps whose loss is NaN/inf instead of stopping",
+    )
     train.set_defaults(func=cmd_train)
     return parser
 

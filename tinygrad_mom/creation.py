@@ -71,7 +71,9 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad: bool
     return _make(xp.arange(start, end, step).astype(dtype), requires_grad)
 
 
-def eye(n: int, m: int | None = None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def eye(
+    n: int, m: int | None = None, dtype=None, device=None, requires_grad: bool = False
+) -> Tensor:
     """An identity matrix (n × m)."""
     device, xp = _module(device)
     return _make(xp.eye(n, m, dtype=_as_dtype(dtype) or DEFAULT_FLOAT), requires_grad)
@@ -122,7 +124,9 @@ def ones_like(t: Tensor, dtype=None, device=None, requires_grad: bool = False) -
     return ones(t.shape, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-def full_like(t: Tensor, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def full_like(
+    t: Tensor, fill_value, dtype=None, device=None, requires_grad: bool = False
+) -> Tensor:
     dtype, device = _like(t, dtype, device)
     return full(t.shape, fill_value, dtype=dtype, device=device, requires_grad=requires_grad)
 

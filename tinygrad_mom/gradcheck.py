@@ -104,7 +104,8 @@ def gradcheck(
             if bad.any():
                 worst = np.unravel_index(np.argmax(np.where(bad, error, -1)), x.shape)
                 raise GradcheckError(
-                    f"gradcheck failed for input {i} (shape {x.shape}) at index {tuple(map(int, worst))}: "
+                    f"gradcheck failed for input {i} (shape {x.shape}) "
+                    f"at index {tuple(map(int, worst))}: "
                     f"analytic {analytic[worst]:.10g} vs numerical {numeric[worst]:.10g}, "
                     f"worst abs error {error.max():.3g} (atol={atol}, rtol={rtol}, eps={eps})"
                 )

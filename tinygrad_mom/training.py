@@ -30,7 +30,14 @@ from .tensor import Tensor, no_grad
 
 CHECKPOINT_NAME = "last.safetensors"
 HISTORY_FIELDS = (
-    "epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "skipped_steps", "seconds"
+    "epoch",
+    "train_loss",
+    "train_acc",
+    "val_loss",
+    "val_acc",
+    "lr",
+    "skipped_steps",
+    "seconds",
 )
 
 
@@ -116,7 +123,11 @@ def train_epoch(
         count += n
     if count == 0:
         return {"train_loss": math.nan, "train_acc": math.nan, "skipped_steps": skipped}
-    return {"train_loss": total_loss / count, "train_acc": correct / count, "skipped_steps": skipped}
+    return {
+        "train_loss": total_loss / count,
+        "train_acc": correct / count,
+        "skipped_steps": skipped,
+    }
 
 
 # ----------------------------------------------------------------------------------------------
@@ -125,7 +136,9 @@ def write_history(history: list[dict], directory: str | os.PathLike, stem: str =
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     _atomic_write_text(directory / f"{stem}.json", json.dumps(history, indent=2))
-    fields = list(HISTORY_FIELDS) + sorted({k for row in history for k in row} - set(HISTORY_FIELDS))
+    fields = list(HISTORY_FIELDS) + sorted(
+        {k for row in history for k in row} - set(HISTORY_FIELDS)
+    )
     lines = []
 
     class _Lines:
@@ -184,7 +197,9 @@ def fit(
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
         raise ValueError(f"epochs must be a non-negative int, got {epochs!r}")
     if scheduler_interval not in ("epoch", "batch"):
-        raise ValueError(f"scheduler_interval must be 'epoch' or 'batch', got {scheduler_interval!r}")
+        raise ValueError(
+            f"scheduler_interval must be 'epoch' or 'batch', got {scheduler_interval!r}"
+        )
     if resume and checkpoint_dir is None:
         raise ValueError("resume=True needs a checkpoint_dir to resume from")
 
@@ -204,8 +219,14 @@ def fit(
         row = {"epoch": epoch + 1}
         row.update(
             train_epoch(
-                model, train_loader, optimizer, loss_fn, epoch=epoch,
-                batch_scheduler=batch_scheduler, skip_nonfinite=skip_nonfinite, progress=progress,
+                model,
+                train_loader,
+                optimizer,
+                loss_fn,
+                epoch=epoch,
+                batch_scheduler=batch_scheduler,
+                skip_nonfinite=skip_nonfinite,
+                progress=progress,
             )
         )
         if val_loader is not None:
@@ -227,7 +248,11 @@ def fit(
 
 
 def _format_row(row: dict, epochs: int) -> str:
-    parts = [f"epoch {row['epoch']}/{epochs}", f"loss {row['train_loss']:.4f}", f"acc {row['train_acc']:.3f}"]
+    parts = [
+        f"epoch {row['epoch']}/{epochs}",
+        f"loss {row['train_loss']:.4f}",
+        f"acc {row['train_acc']:.3f}",
+    ]
     if "val_loss" in row:
         parts += [f"val_loss {row['val_loss']:.4f}", f"val_acc {row['val_acc']:.3f}"]
     if row.get("skipped_steps"):
@@ -237,7 +262,9 @@ def _format_row(row: dict, epochs: int) -> str:
 
 
 # ----------------------------------------------------------------------------------------------
-def save_checkpoint(directory, model, optimizer, scheduler, epoch: int, history: list[dict]) -> Path:
+def save_checkpoint(
+    directory, model, optimizer, scheduler, epoch: int, history: list[dict]
+) -> Path:
     """Atomically write everything needed to resume after ``epoch`` epochs."""
     from .serialization import save
 
