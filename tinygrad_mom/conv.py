@@ -211,7 +211,9 @@ class MaxPool2d(Function):
         slices = _offset_slices(kernel, stride, (1, 1), out_hw)
         hs, ws = slices[0]
         best = padded[:, :, hs, ws].copy(order="K")
-        idx = xp.zeros(best.shape, dtype=np.uint8 if len(slices) <= 256 else np.int32)
+        # zeros_like keeps best's memory layout (channels-last after a conv): mixing layouts
+        # in the loops below and in backward would make every pass a strided gather.
+        idx = xp.zeros_like(best, dtype=np.uint8 if len(slices) <= 256 else np.int32)
         for k in range(1, len(slices)):
             hs, ws = slices[k]
             win = padded[:, :, hs, ws]
