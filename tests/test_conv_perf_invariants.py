@@ -345,3 +345,36 @@ def test_keep_freed_memory_applies_in_a_fresh_process():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root
     )
     assert out.stdout.strip() == "ok"
+
+
+def _channels_last(a) -> bool:
+    return a.transpose(0, 2, 3, 1).flags.c_contiguous
+
+
+def test_conv_relu_pool_chain_stays_channels_last():
+    """No transposing copies between layers: every large array keeps the NHWC memory order."""
+    x = tm.randn(2, 3, 10, 10)
+    w1 = tm.randn(8, 3, 3, 3, requires_grad=True)
+    w2 = tm.randn(4, 8, 3, 3, requires_grad=True)
+    h = conv.conv2d(x, w1)
+    r = h.relu()
+    p = conv.max_pool2d(r, 2)
+    a = conv.avg_pool2d(p, 1)
+    out = conv.conv2d(a, w2)
+    for t in (h, r, p, a, out):
+        assert _channels_last(t.array), t.grad_fn
+    assert _channels_last(p.grad_fn.idx)
+    grads = {}
+    for name, t in (("r", r), ("p", p)):
+        t.grad_fn.backward = _recording(t.grad_fn.backward, grads, name)
+    out.backward(tm.ones(*out.shape))
+    assert all(_channels_last(g) for g in grads.values()) and set(grads) == {"r", "p"}
+
+
+def _recording(backward, store, name):
+    def wrapped(gy):
+        result = backward(gy)
+        store[name] = result[0] if isinstance(result, tuple) else result
+        return result
+
+    return wrapped
