@@ -459,13 +459,28 @@ else:
     import tinygrad_mom as tm
     tr = make_tm_trainer(weights)
     x, y = tm.Tensor(xn), tm.Tensor(yn)
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def rss_kib(field):
+    for line in open("/proc/self/status"):
+        if line.startswith(field):
+            return int(line.split()[1])
+
+
+# Linux: reset the peak-RSS mark to the current RSS (ru_maxrss would include the parent's RSS
+# at fork time); elsewhere fall back to ru_maxrss.
+try:
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    base, peak = rss_kib("VmRSS:"), lambda: rss_kib("VmHWM:")
+except OSError:
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 tracemalloc.start()
 for _ in range(3):
     tr.step(x, y)
 traced = tracemalloc.get_traced_memory()[1]
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(traced, (peak - base) * 1024)
+print(traced, (peak() - base) * 1024)
 """
 
 
