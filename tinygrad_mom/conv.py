@@ -49,6 +49,19 @@ def _padding(padding, kernel, dilation, stride) -> tuple[tuple[int, int], tuple[
     return (ph, ph), (pw, pw)
 
 
+_CHUNK_BYTES = 16 << 20  # im2col rows per GEMM: what a 32 MiB L3 keeps hot between passes
+
+
+def _batch_chunks(n: int, bytes_per_sample: int) -> list[tuple[int, int]]:
+    """Sample ranges whose im2col rows fit ``_CHUNK_BYTES``: one range for a small batch.
+
+    Large batches are processed chunk by chunk so that rows written by the im2col copy are
+    read by the GEMM (and GEMM results by col2im) while still in cache.
+    """
+    step = max(1, _CHUNK_BYTES // max(bytes_per_sample, 1))
+    return [(lo, min(lo + step, n)) for lo in range(0, n, step)] or [(0, 0)]
+
+
 def _out_size(size, pad, kernel, stride, dilation) -> int:
     return (size + pad[0] + pad[1] - dilation * (kernel - 1) - 1) // stride + 1
 
@@ -146,18 +159,24 @@ class Conv2d(Function):
         windows = _nhwc_windows(xh, (kh, kw), stride, dilation, out_hw)
         # Weights in the rows' (kh, kw, C) order; a small copy next to the activations.
         wmat = weight.transpose(0, 2, 3, 1).reshape(o, k)
+        xp = get_array_module(x)
+        per_sample = out_hw[0] * out_hw[1]
         if bias is None:
-            cols = windows.reshape(rows, k)  # the im2col copy
-            out = cols @ wmat.T  # the one GEMM; BLAS reads the transposed view without a copy
+            cols = xp.empty((rows, k), dtype=xh.dtype)
+            wfull = wmat
         else:
             # The bias rides in the GEMM as one more column: ones in the rows, the bias next to
             # the weights. That saves a pass over the output here, and backward's weight GEMM
             # yields the bias gradient as its last column.
-            xp = get_array_module(x)
             cols = xp.empty((rows, k + 1), dtype=xh.dtype)
             cols[:, k] = 1
-            cols[:, :k].reshape(windows.shape)[...] = windows  # the im2col copy, in place
-            out = cols @ xp.concatenate([wmat, bias.reshape(o, 1)], axis=1).T
+            wfull = xp.concatenate([wmat, bias.reshape(o, 1)], axis=1)
+        out = xp.empty((rows, o), dtype=xp.result_type(cols.dtype, wfull.dtype))
+        for lo, hi in _batch_chunks(n, per_sample * cols.shape[1] * cols.itemsize):
+            part = slice(lo * per_sample, hi * per_sample)
+            # the im2col copy, in place, then the GEMM on the rows while they are in cache
+            cols[part, :k].reshape(windows[lo:hi].shape)[...] = windows[lo:hi]
+            xp.matmul(cols[part], wfull.T, out=out[part])
         self.save_for_backward(cols, wmat)
         self.geometry = (xh.shape, pads, stride, dilation, out_hw)
         return out.reshape(n, out_hw[0], out_hw[1], o).transpose(0, 3, 1, 2)
@@ -174,8 +193,12 @@ class Conv2d(Function):
         gx = gw = gb = None
         k = kh * kw * c
         has_bias = len(self.needs_input_grad) > 2
+        chunks = _batch_chunks(n, out_hw[0] * out_hw[1] * cols.shape[1] * cols.itemsize)
+        rows = [slice(lo * out_hw[0] * out_hw[1], hi * out_hw[0] * out_hw[1]) for lo, hi in chunks]
         if self.needs_input_grad[1] or (has_bias and self.needs_input_grad[2]):
-            gw_all = g2.T @ cols  # (O, kh·kw·C [+ 1 for the bias])
+            gw_all = g2[rows[0]].T @ cols[rows[0]]  # (O, kh·kw·C [+ 1 for the bias])
+            for part in rows[1:]:
+                gw_all += g2[part].T @ cols[part]
             if self.needs_input_grad[1]:
                 gw = gw_all[:, :k].reshape(o, kh, kw, c).transpose(0, 3, 1, 2)
                 gw = xp.ascontiguousarray(gw)
@@ -185,11 +208,14 @@ class Conv2d(Function):
             # One batched GEMM giving a contiguous (N·Ho·Wo, C) block per kernel offset, so that
             # each col2im add below runs over long contiguous rows.
             per_offset = xp.ascontiguousarray(wmat.reshape(o, kh * kw, c).transpose(1, 0, 2))
-            gcols = xp.matmul(g2, per_offset)  # (kh·kw, N·Ho·Wo, C)
-            gxh = xp.zeros(padded_shape, dtype=gcols.dtype)
-            # col2im by accumulation: one strided add per kernel offset, never add.at.
-            for i, (hs, ws) in enumerate(_offset_slices((kh, kw), stride, dilation, out_hw)):
-                gxh[:, hs, ws] += gcols[i].reshape(n, out_hw[0], out_hw[1], c)
+            gxh = xp.zeros(padded_shape, dtype=xp.result_type(g2.dtype, wmat.dtype))
+            offsets = _offset_slices((kh, kw), stride, dilation, out_hw)
+            for (lo, hi), part in zip(chunks, rows, strict=True):
+                gcols = xp.matmul(g2[part], per_offset)  # (kh·kw, rows, C)
+                gcols = gcols.reshape(kh * kw, hi - lo, out_hw[0], out_hw[1], c)
+                # col2im by accumulation: one strided add per kernel offset, never add.at.
+                for i, (hs, ws) in enumerate(offsets):
+                    gxh[lo:hi, hs, ws] += gcols[i]
             (pt, pb), (pl, pr) = pads
             gx = gxh[:, pt : padded_shape[1] - pb, pl : padded_shape[2] - pr].transpose(0, 3, 1, 2)
         return gx, gw, gb
