@@ -319,7 +319,9 @@ def bench_conv(device, repeats, warmup, peak, torch_on):
         x = tm.Tensor(xn, device=device, requires_grad=input_grad)
         w = tm.Tensor(wn, device=device, requires_grad=True)
         b = tm.Tensor(bn, device=device, requires_grad=True)
-        g = tm.Tensor(gn, device=device)
+        # The upstream gradient in the memory layout of each framework's own output, as a real
+        # network hands it over: channels-last here (what conv2d returns), NCHW for PyTorch.
+        g = tm.Tensor(gn.transpose(0, 2, 3, 1).copy(), device=device).permute(0, 3, 1, 2)
 
         def ours(x=x, w=w, b=b, g=g):
             conv.conv2d(x, w, b).backward(g)
