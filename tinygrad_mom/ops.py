@@ -475,7 +475,9 @@ def _scalar_constant(value, like: Tensor) -> Tensor:
         if dtype.kind != "f":
             dtype = DEFAULT_FLOAT
     else:
-        raise TypeError(f"unsupported operand type {type(value).__name__}: expected a Tensor or a number")
+        raise TypeError(
+            f"unsupported operand type {type(value).__name__}: expected a Tensor or a number"
+        )
     # A numpy scalar, not an array: numpy and cupy both treat it as a scalar argument, so no
     # array is allocated and nothing is copied to a GPU.
     return Tensor._wrap(dtype.type(value))
@@ -811,7 +813,9 @@ def reshape(x: Tensor, *shape) -> Tensor:
         or (n_unknown == 0 and size != x.numel())
         or (n_unknown == 1 and (size == 0 or x.numel() % size))
     ):
-        raise ValueError(f"shape {shape} is invalid for input of size {x.numel()} (shape {x.shape})")
+        raise ValueError(
+            f"shape {shape} is invalid for input of size {x.numel()} (shape {x.shape})"
+        )
     if shape == x.shape:
         return x
     return Reshape.apply(x, shape=shape)
@@ -821,7 +825,9 @@ def permute(x: Tensor, *dims) -> Tensor:
     """Reorder the dimensions."""
     dims = _shape_from_args(dims)
     if len(dims) != x.ndim:
-        raise ValueError(f"permute: got {len(dims)} dims {dims} for a tensor with {x.ndim} dimensions")
+        raise ValueError(
+            f"permute: got {len(dims)} dims {dims} for a tensor with {x.ndim} dimensions"
+        )
     norm = tuple(_normalize_dim(d, x.ndim) for d in dims)
     if sorted(norm) != list(range(x.ndim)):
         raise ValueError(f"permute: dims {dims} are not a permutation of {x.ndim} dimensions")
@@ -869,7 +875,9 @@ def expand(x: Tensor, *sizes) -> Tensor:
     """Broadcast to a larger shape without copying; -1 keeps a dimension."""
     sizes = _shape_from_args(sizes)
     if len(sizes) < x.ndim:
-        raise ValueError(f"expand: {len(sizes)} sizes {sizes} for a tensor with {x.ndim} dimensions")
+        raise ValueError(
+            f"expand: {len(sizes)} sizes {sizes} for a tensor with {x.ndim} dimensions"
+        )
     lead = len(sizes) - x.ndim
     shape = []
     for i, s in enumerate(sizes):
@@ -992,10 +1000,14 @@ def _index_arrays(x: Tensor, index) -> tuple[tuple, bool]:
         elif isinstance(item, (list, np.ndarray)) and not isinstance(item, type(x.array)):
             item = xp.asarray(item)
         elif isinstance(item, float):
-            raise IndexError(f"tensor indices must be integers, slices or tensors, got a float {item}")
+            raise IndexError(
+                f"tensor indices must be integers, slices or tensors, got a float {item}"
+            )
         if _is_advanced(item):
             if item.dtype.kind not in "biu":
-                raise IndexError(f"tensors used as indices must be integer or bool, got {item.dtype}")
+                raise IndexError(
+                    f"tensors used as indices must be integer or bool, got {item.dtype}"
+                )
             advanced = True
         out.append(item)
     return tuple(out), advanced

@@ -106,7 +106,9 @@ def _as_dtype(dtype):
     try:
         return np.dtype(dtype)
     except TypeError as exc:
-        raise TypeError(f"Invalid dtype {dtype!r}: expected a numpy dtype such as tm.float32") from exc
+        raise TypeError(
+            f"Invalid dtype {dtype!r}: expected a numpy dtype such as tm.float32"
+        ) from exc
 
 
 def _array_from_data(data, dtype, device):
@@ -524,8 +526,9 @@ class Tensor:
         if self._requires_grad and _grad_enabled:
             raise RuntimeError(
                 f"a leaf tensor that requires grad is being used in an in-place operation ({name}); "
-                "wrap it in tm.no_grad()" if self._ctx is None else
-                f"in-place {name} on a tensor that is part of a graph is not supported"
+                "wrap it in tm.no_grad()"
+                if self._ctx is None
+                else f"in-place {name} on a tensor that is part of a graph is not supported"
             )
 
     def _other_array(self, other):
@@ -574,7 +577,9 @@ class Tensor:
         try:
             xp.broadcast_shapes(s.shape, self.shape)
         except ValueError:
-            raise ValueError(f"copy_: cannot copy shape {s.shape} into shape {self.shape}") from None
+            raise ValueError(
+                f"copy_: cannot copy shape {s.shape} into shape {self.shape}"
+            ) from None
         self.array[...] = s
         return self
 
