@@ -324,6 +324,14 @@ BAD_INPUT = [
     ("where_cond", TypeError, "bool", lambda: tm.where(tm.ones(2), tm.ones(2), tm.ones(2))),
     ("int_neg_pow", RuntimeError, "negative integer powers", lambda: tm.Tensor([1, 2]) ** -1),
     ("operand", TypeError, "Cannot make a tensor", lambda: tm.ones(2) + "a"),
+    ("stack_non_tensor", TypeError, "stack expects Tensors, got int", lambda: tm.stack([1, 2])),
+    ("expand_negative", ValueError, "size -2 is negative", lambda: tm.ones(1, 3).expand(-2, 3)),
+    ("clamp_str", TypeError, "clamp: min must be a number", lambda: tm.ones(2).clamp("a")),
+    ("clamp_tensor", TypeError, "max must be a number", lambda: tm.ones(2).clamp(0, tm.ones(2))),
+    ("leaky_str", TypeError, "negative_slope must", lambda: tm.leaky_relu(tm.ones(2), "a")),
+    ("full_str", TypeError, "fill_value must be a number", lambda: tm.full((2,), "a")),
+    ("eye_negative", ValueError, "negative dimension -1", lambda: tm.eye(-1)),
+    ("eye_float", TypeError, "size must be a sequence of ints", lambda: tm.eye(2.5)),
 ]
 
 

@@ -655,14 +655,24 @@ def relu(x: Tensor) -> Tensor:
     return ReLU.apply(x)
 
 
+def _check_number(value, name: str, arg: str) -> None:
+    if isinstance(value, Tensor) or not isinstance(value, (int, float, np.number)):
+        raise TypeError(f"{name}: {arg} must be a number, got {type(value).__name__}")
+
+
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    _check_number(negative_slope, "leaky_relu", "negative_slope")
     return LeakyReLU.apply(x, negative_slope=negative_slope)
 
 
 def clamp(x: Tensor, min=None, max=None) -> Tensor:
-    """Clip values to [min, max]; either bound may be None (not both)."""
+    """Clip values to [min, max]; either bound may be None (not both). Bounds are numbers:
+    for tensor bounds use :func:`maximum` / :func:`minimum`."""
     if min is None and max is None:
         raise ValueError("clamp: at least one of 'min' or 'max' must not be None")
+    for arg, value in (("min", min), ("max", max)):
+        if value is not None:
+            _check_number(value, "clamp", arg)
     return Clamp.apply(x, min=min, max=max)
 
 
@@ -888,6 +898,8 @@ def expand(x: Tensor, *sizes) -> Tensor:
     shape = []
     for i, s in enumerate(sizes):
         own = x.shape[i - lead] if i >= lead else None
+        if s < -1:
+            raise ValueError(f"expand: size {s} is negative in {sizes}; use -1 to keep a size")
         if s == -1:
             if own is None:
                 raise ValueError(f"expand: -1 is not allowed for the new leading dimension {i}")
@@ -928,6 +940,9 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     tensors = list(tensors)
     if not tensors:
         raise ValueError("stack expects a non-empty sequence of tensors")
+    for t in tensors:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"stack expects Tensors, got {type(t).__name__}")
     shape = tensors[0].shape
     for t in tensors[1:]:
         if t.shape != shape:
