@@ -385,6 +385,8 @@ def batch_norm(
         )
     if not is_floating(input.dtype):
         raise TypeError(f"batch_norm needs a floating point input, got dtype {input.dtype}")
+    if weight is not None:
+        _check_same_dtype("batch_norm", input, weight, bias)
     c = input.shape[1]
     for name, t in (
         ("running_mean", running_mean),
