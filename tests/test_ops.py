@@ -240,6 +240,21 @@ def test_dtype_promotion(device):
     assert (f64 @ f64).dtype == np.float64
 
 
+@pytest.mark.parametrize(
+    "fn",
+    [tm.exp, tm.log, tm.sqrt, tm.tanh, tm.sigmoid]
+    + [lambda t: tm.softmax(t, 0), lambda t: tm.log_softmax(t, 0), lambda t: tm.logsumexp(t, 0)],
+)
+def test_transcendental_functions_of_integers_give_float32(device, fn):
+    # PyTorch computes exp/log/... of an integer tensor in the default float32; NumPy would
+    # silently give float64.
+    for t in (tm.Tensor([1, 4], device=device), tm.Tensor([True, False], device=device)):
+        out = fn(t)
+        assert out.dtype == np.float32
+        expected = fn(t.float()).numpy()
+        np.testing.assert_array_equal(out.numpy(), expected)
+
+
 def test_integer_ops_stay_exact(device):
     t = tm.Tensor([3, 4], device=device)
     assert (t * 2 + 1).tolist() == [7, 9]
@@ -291,6 +306,10 @@ BAD_INPUT = [
     ("index_too_many", IndexError, "too many", lambda: tm.ones(2)[0, 0]),
     ("index_mask_shape", IndexError, "mask", lambda: tm.ones(2, 3)[tm.Tensor([True, False, True])]),
     ("index_float", IndexError, "integer", lambda: tm.ones(3)[tm.Tensor([0.0])]),
+    ("index_array_value", IndexError, "index 7 .*size 2", lambda: tm.ones(2, 3)[[0, 7]]),
+    ("index_str", IndexError, "got str 'a'", lambda: tm.ones(2, 3)["a"]),
+    ("index_dict", IndexError, "got dict", lambda: tm.ones(2, 3)[:, {0: 1}]),
+    ("index_ragged", IndexError, "rectangular", lambda: tm.ones(2, 3)[[[0, 1], [1]]]),
     ("reshape", ValueError, r"\(4, 2\).*6", lambda: tm.ones(2, 3).reshape(4, 2)),
     ("cat", ValueError, r"\(2, 3\).*\(2, 4\)", lambda: tm.cat([tm.ones(2, 3), tm.ones(2, 4)])),
     ("stack", ValueError, r"\(2,\).*\(3,\)", lambda: tm.stack([tm.ones(2), tm.ones(3)])),
@@ -305,6 +324,14 @@ BAD_INPUT = [
     ("where_cond", TypeError, "bool", lambda: tm.where(tm.ones(2), tm.ones(2), tm.ones(2))),
     ("int_neg_pow", RuntimeError, "negative integer powers", lambda: tm.Tensor([1, 2]) ** -1),
     ("operand", TypeError, "Cannot make a tensor", lambda: tm.ones(2) + "a"),
+    ("stack_non_tensor", TypeError, "stack expects Tensors, got int", lambda: tm.stack([1, 2])),
+    ("expand_negative", ValueError, "size -2 is negative", lambda: tm.ones(1, 3).expand(-2, 3)),
+    ("clamp_str", TypeError, "clamp: min must be a number", lambda: tm.ones(2).clamp("a")),
+    ("clamp_tensor", TypeError, "max must be a number", lambda: tm.ones(2).clamp(0, tm.ones(2))),
+    ("leaky_str", TypeError, "negative_slope must", lambda: tm.leaky_relu(tm.ones(2), "a")),
+    ("full_str", TypeError, "fill_value must be a number", lambda: tm.full((2,), "a")),
+    ("eye_negative", ValueError, "negative dimension -1", lambda: tm.eye(-1)),
+    ("eye_float", TypeError, "size must be a sequence of ints", lambda: tm.eye(2.5)),
 ]
 
 

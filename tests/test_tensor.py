@@ -78,8 +78,8 @@ def test_constructor_from_cupy_array():
 def test_constructor_rejects_non_numbers():
     with pytest.raises(TypeError, match="Cannot make a tensor"):
         tm.Tensor(["a", "b"])
-    with pytest.raises(TypeError):
-        tm.Tensor([[1, 2], [3]])  # ragged
+    with pytest.raises(ValueError, match="Cannot make a tensor from list"):
+        tm.Tensor([[1, 2], [3]])  # ragged: PyTorch's ValueError ("expected sequence of length")
     with pytest.raises(TypeError, match="Invalid dtype"):
         tm.Tensor([1.0], dtype="not-a-dtype")
 

@@ -44,6 +44,8 @@ def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor
 
 def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A tensor filled with ``fill_value``; its dtype follows the value (float → float32)."""
+    if not isinstance(fill_value, (bool, int, float, np.number, np.bool_)):
+        raise TypeError(f"full: fill_value must be a number, got {type(fill_value).__name__}")
     device, xp = _module(device)
     dtype = _as_dtype(dtype)
     if dtype is None:
@@ -75,6 +77,7 @@ def eye(
     n: int, m: int | None = None, dtype=None, device=None, requires_grad: bool = False
 ) -> Tensor:
     """An identity matrix (n × m)."""
+    n, m = _shape_arg((n, n if m is None else m))  # ints >= 0, else a named error
     device, xp = _module(device)
     return _make(xp.eye(n, m, dtype=_as_dtype(dtype) or DEFAULT_FLOAT), requires_grad)
 

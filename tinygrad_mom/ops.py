@@ -617,20 +617,26 @@ def compare(a, b, op: str) -> Tensor:
 # unary
 
 
+def _floating(x: Tensor) -> Tensor:
+    """Integer or bool input to a transcendental function computes in float32, as PyTorch does
+    (NumPy would silently give float64)."""
+    return x if is_floating(x.dtype) else x.type(DEFAULT_FLOAT)
+
+
 def neg(x: Tensor) -> Tensor:
     return Neg.apply(x)
 
 
 def exp(x: Tensor) -> Tensor:
-    return Exp.apply(x)
+    return Exp.apply(_floating(x))
 
 
 def log(x: Tensor) -> Tensor:
-    return Log.apply(x)
+    return Log.apply(_floating(x))
 
 
 def sqrt(x: Tensor) -> Tensor:
-    return Sqrt.apply(x)
+    return Sqrt.apply(_floating(x))
 
 
 def abs(x: Tensor) -> Tensor:
@@ -638,25 +644,35 @@ def abs(x: Tensor) -> Tensor:
 
 
 def tanh(x: Tensor) -> Tensor:
-    return Tanh.apply(x)
+    return Tanh.apply(_floating(x))
 
 
 def sigmoid(x: Tensor) -> Tensor:
-    return Sigmoid.apply(x)
+    return Sigmoid.apply(_floating(x))
 
 
 def relu(x: Tensor) -> Tensor:
     return ReLU.apply(x)
 
 
+def _check_number(value, name: str, arg: str) -> None:
+    if isinstance(value, Tensor) or not isinstance(value, (int, float, np.number)):
+        raise TypeError(f"{name}: {arg} must be a number, got {type(value).__name__}")
+
+
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    _check_number(negative_slope, "leaky_relu", "negative_slope")
     return LeakyReLU.apply(x, negative_slope=negative_slope)
 
 
 def clamp(x: Tensor, min=None, max=None) -> Tensor:
-    """Clip values to [min, max]; either bound may be None (not both)."""
+    """Clip values to [min, max]; either bound may be None (not both). Bounds are numbers:
+    for tensor bounds use :func:`maximum` / :func:`minimum`."""
     if min is None and max is None:
         raise ValueError("clamp: at least one of 'min' or 'max' must not be None")
+    for arg, value in (("min", min), ("max", max)):
+        if value is not None:
+            _check_number(value, "clamp", arg)
     return Clamp.apply(x, min=min, max=max)
 
 
@@ -775,17 +791,17 @@ def argmin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
 
 def logsumexp(x: Tensor, dim, keepdim: bool = False) -> Tensor:
     """log(sum(exp(x), dim)), computed stably."""
-    return LogSumExp.apply(x, axes=_reduce_axes(x, dim), keepdim=keepdim)
+    return LogSumExp.apply(_floating(x), axes=_reduce_axes(x, dim), keepdim=keepdim)
 
 
 def softmax(x: Tensor, dim: int) -> Tensor:
     """exp(x) / sum(exp(x), dim), computed stably."""
-    return Softmax.apply(x, dim=_normalize_dim(dim, x.ndim))
+    return Softmax.apply(_floating(x), dim=_normalize_dim(dim, x.ndim))
 
 
 def log_softmax(x: Tensor, dim: int) -> Tensor:
     """log(softmax(x, dim)), computed stably."""
-    return LogSoftmax.apply(x, dim=_normalize_dim(dim, x.ndim))
+    return LogSoftmax.apply(_floating(x), dim=_normalize_dim(dim, x.ndim))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -882,6 +898,8 @@ def expand(x: Tensor, *sizes) -> Tensor:
     shape = []
     for i, s in enumerate(sizes):
         own = x.shape[i - lead] if i >= lead else None
+        if s < -1:
+            raise ValueError(f"expand: size {s} is negative in {sizes}; use -1 to keep a size")
         if s == -1:
             if own is None:
                 raise ValueError(f"expand: -1 is not allowed for the new leading dimension {i}")
@@ -922,6 +940,9 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     tensors = list(tensors)
     if not tensors:
         raise ValueError("stack expects a non-empty sequence of tensors")
+    for t in tensors:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"stack expects Tensors, got {type(t).__name__}")
     shape = tensors[0].shape
     for t in tensors[1:]:
         if t.shape != shape:
@@ -931,13 +952,14 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 
 
 def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:
-    """Constant padding, PyTorch's convention: ``pad`` lists (left, right) pairs from the last dim."""
+    """Constant padding as PyTorch: ``pad`` lists (left, right) pairs from the last dim."""
     if mode != "constant":
         raise ValueError(f"pad: mode {mode!r} is not supported; only 'constant' is")
     pad = tuple(pad)
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
         raise ValueError(
-            f"pad: expected an even number of values, at most 2 per dimension ({2 * x.ndim}), got {pad}"
+            "pad: expected an even number of values, at most 2 per dimension "
+            f"({2 * x.ndim}), got {pad}"
         )
     if any(isinstance(p, bool) or not isinstance(p, (int, np.integer)) or p < 0 for p in pad):
         raise ValueError(f"pad: widths must be non-negative ints, got {pad}")
@@ -997,11 +1019,19 @@ def _index_arrays(x: Tensor, index) -> tuple[tuple, bool]:
                     f"indices are on device {item.device}, but the tensor is on {x.device}"
                 )
             item = item.array
-        elif isinstance(item, (list, np.ndarray)) and not isinstance(item, type(x.array)):
-            item = xp.asarray(item)
+        elif isinstance(item, (list, tuple, np.ndarray)) and not isinstance(item, type(x.array)):
+            try:
+                item = xp.asarray(item)
+            except ValueError:  # a ragged list: numpy's own message would not say it is an index
+                raise IndexError(f"index lists must be rectangular, got {item!r}") from None
         elif isinstance(item, float):
             raise IndexError(
                 f"tensor indices must be integers, slices or tensors, got a float {item}"
+            )
+        elif _is_advanced(item) and not hasattr(item, "dtype"):
+            raise IndexError(
+                "tensor indices must be integers, slices, None, ..., lists or tensors, got "
+                f"{type(item).__name__} {item!r}"
             )
         if _is_advanced(item):
             if item.dtype.kind not in "biu":
@@ -1045,8 +1075,9 @@ def _check_bounds(x: Tensor, index: tuple) -> None:
             bad = not -size <= item < size
             shown = item
         else:
-            bad = item.size > 0 and bool((item < -size).any() | (item >= size).any())
-            shown = "an index array with values" if bad else None
+            out_of_range = (item < -size) | (item >= size)
+            bad = item.size > 0 and bool(out_of_range.any())
+            shown = item[out_of_range].reshape(-1)[0].item() if bad else None
         if bad:
             raise IndexError(f"index {shown} is out of range for dimension {dim} with size {size}")
         dim += 1

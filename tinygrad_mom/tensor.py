@@ -121,8 +121,10 @@ def _array_from_data(data, dtype, device):
     else:
         try:
             host = np.array(data, dtype=dtype)
-        except (ValueError, TypeError) as exc:
+        except TypeError as exc:
             raise TypeError(f"Cannot make a tensor from {type(data).__name__}: {exc}") from None
+        except ValueError as exc:  # ragged nesting or unparsable strings: PyTorch's ValueError
+            raise ValueError(f"Cannot make a tensor from {type(data).__name__}: {exc}") from None
         if dtype is None and host.dtype == np.float64:
             host = host.astype(DEFAULT_FLOAT)  # Python floats default to float32, as in PyTorch
         arr = backend.asarray_on(host, device)
@@ -132,7 +134,7 @@ def _array_from_data(data, dtype, device):
 
 
 def unbroadcast(g, shape):
-    """Sum gradient ``g`` down to ``shape``, undoing NumPy broadcasting (the only place it is done)."""
+    """Sum gradient ``g`` down to ``shape``, undoing NumPy broadcasting (the one place for it)."""
     if g.shape == shape:
         return g
     lead = g.ndim - len(shape)
@@ -355,7 +357,8 @@ class Tensor:
             )
         if requires_grad and not is_floating(self.dtype):
             raise TypeError(
-                f"Only tensors of floating point dtype can require gradients, got dtype {self.dtype}"
+                "Only tensors of floating point dtype can require gradients, got dtype "
+                f"{self.dtype}"
             )
         self._requires_grad = bool(requires_grad)
         return self
@@ -505,14 +508,16 @@ class Tensor:
             if isinstance(gradient, Tensor):
                 if gradient.device != self.device:
                     raise RuntimeError(
-                        f"gradient is on device {gradient.device}, but the output is on {self.device}"
+                        f"gradient is on device {gradient.device}, but the output is on "
+                        f"{self.device}"
                     )
                 g = gradient.array
             else:
                 g = xp.asarray(gradient, dtype=self.dtype)
             if g.shape != self.shape:
                 raise RuntimeError(
-                    f"Mismatch in shape: gradient has shape {g.shape} but output has shape {self.shape}"
+                    f"Mismatch in shape: gradient has shape {g.shape} but output has shape "
+                    f"{self.shape}"
                 )
         _run_backward(self, g, bool(retain_graph))
 
@@ -525,8 +530,8 @@ class Tensor:
     def _check_inplace(self, name: str) -> None:
         if self._requires_grad and _grad_enabled:
             raise RuntimeError(
-                f"a leaf tensor that requires grad is being used in an in-place operation ({name}); "
-                "wrap it in tm.no_grad()"
+                "a leaf tensor that requires grad is being used in an in-place operation "
+                f"({name}); wrap it in tm.no_grad()"
                 if self._ctx is None
                 else f"in-place {name} on a tensor that is part of a graph is not supported"
             )
@@ -898,7 +903,8 @@ def _normalize_dim(dim: int, ndim: int) -> int:
         raise TypeError(f"dim must be an int, got {type(dim).__name__}")
     if not -size <= dim < size:
         raise IndexError(
-            f"Dimension out of range (expected to be in range of [{-size}, {size - 1}], but got {dim})"
+            "Dimension out of range (expected to be in range of "
+            f"[{-size}, {size - 1}], but got {dim})"
         )
     return int(dim) % size
 

@@ -342,6 +342,28 @@ def test_linear_wrong_feature_size_names_both_sizes():
         lin(np.zeros((3, 4)))
 
 
+@pytest.mark.parametrize(
+    "layer, shape",
+    [
+        (lambda: nn.Linear(3, 2), (4, 3)),
+        (lambda: nn.Conv2d(2, 3, 3), (1, 2, 5, 5)),
+        (lambda: nn.BatchNorm2d(2), (3, 2, 4, 4)),
+    ],
+)
+@pytest.mark.parametrize("dtype", [tm.float64, tm.int64])
+def test_input_dtype_must_match_the_layer(layer, shape, dtype):
+    # PyTorch refuses a float64 or integer input to a float32 layer; silently promoting would
+    # run the whole model in float64 (2x slower) or on unscaled integers without a word.
+    m = layer()
+    with pytest.raises(TypeError, match=rf"dtype {np.dtype(dtype)}"):
+        m(tm.zeros(*shape, dtype=dtype))
+    assert m(tm.zeros(*shape)).dtype == tm.float32
+    assert m.double()(tm.zeros(*shape, dtype=tm.float64)).dtype == tm.float64
+    weight = tm.randn(2, 3, dtype=tm.float64)
+    with pytest.raises(TypeError, match="bias dtype float32"):
+        F.linear(tm.zeros(4, 3, dtype=tm.float64), weight, tm.zeros(2))
+
+
 def test_pooling_bad_arguments():
     with pytest.raises(ValueError, match="ceil_mode"):
         nn.MaxPool2d(2, ceil_mode=True)

@@ -234,6 +234,16 @@ def test_cross_entropy_other_bad_arguments():
         F.cross_entropy(x, y, label_smoothing=-0.1)
 
 
+def test_soft_target_of_the_wrong_shape_says_what_is_expected():
+    with pytest.raises(TypeError, match=r"class probabilities of the input's shape \(2, 3\)"):
+        F.cross_entropy(tm.randn(2, 3), tm.rand(2, 4))
+
+
+def test_cross_entropy_module_label_smoothing_must_be_a_number():
+    with pytest.raises(ValueError, match="label_smoothing must be in"):
+        nn.CrossEntropyLoss(label_smoothing="0.1")
+
+
 def test_binary_losses_bad_input():
     with pytest.raises(ValueError, match="between 0 and 1"):
         F.binary_cross_entropy(tm.tensor([0.5, 1.5]), tm.tensor([0.0, 1.0]))

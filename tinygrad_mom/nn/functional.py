@@ -57,6 +57,21 @@ def _check_tensor(x, name: str, arg: str = "input") -> None:
         raise TypeError(f"{name}: {arg} must be a Tensor, got {type(x).__name__}")
 
 
+def _check_same_dtype(name: str, input: Tensor, weight: Tensor, bias: Tensor | None) -> None:
+    """PyTorch refuses an input whose dtype differs from the layer's; promoting silently would
+    run a float32 model in float64 (or on integer data) without the user knowing."""
+    _check_tensor(weight, name, "weight")
+    for arg, t in (("weight", weight), ("bias", bias)):
+        if t is None:
+            continue
+        _check_tensor(t, name, arg)
+        if t.dtype != input.dtype:
+            raise TypeError(
+                f"{name}: input dtype {input.dtype} does not match {arg} dtype {t.dtype}; "
+                f"cast the input (e.g. x.to({'tm.' + str(t.dtype)})) or the layer (.to(dtype))"
+            )
+
+
 # ----------------------------------------------------------------------------------------------
 # linear and convolution
 
@@ -64,6 +79,7 @@ def _check_tensor(x, name: str, arg: str = "input") -> None:
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input @ weight.T + bias`` over the last dim; weight is (out_features, in_features)."""
     _check_tensor(input, "linear")
+    _check_same_dtype("linear", input, weight, bias)
     if weight.ndim != 2:
         raise ValueError(
             f"linear: weight must be 2-D (out_features, in_features), got shape {weight.shape}"
@@ -92,6 +108,8 @@ def conv2d(
     """2-D convolution (cross-correlation) over (N, C, H, W); ``groups`` must be 1."""
     if groups != 1:
         raise ValueError(f"conv2d: groups={groups} is not supported; only groups=1 is")
+    _check_tensor(input, "conv2d")
+    _check_same_dtype("conv2d", input, weight, bias)
     return conv.conv2d(input, weight, bias, stride, padding, dilation)
 
 
@@ -367,6 +385,8 @@ def batch_norm(
         )
     if not is_floating(input.dtype):
         raise TypeError(f"batch_norm needs a floating point input, got dtype {input.dtype}")
+    if weight is not None:
+        _check_same_dtype("batch_norm", input, weight, bias)
     c = input.shape[1]
     for name, t in (
         ("running_mean", running_mean),

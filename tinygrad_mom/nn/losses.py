@@ -87,9 +87,12 @@ def _check_class_weight(weight, n_classes: int, input: Tensor, name: str) -> Non
 def _check_class_target(input: Tensor, target: Tensor, ignore_index: int, name: str) -> int:
     """Validate an index target against (N, C, d...) or (C,) input; return C."""
     if target.dtype.kind == "f":
+        hint = "convert labels with target.long()"
+        if name == "cross_entropy":  # float targets are class probabilities there
+            hint += f", or give class probabilities of the input's shape {tuple(input.shape)}"
         raise TypeError(
             f"{name}: target must hold integer class indices (an int64 tensor), got dtype "
-            f"{target.dtype}; convert labels with target.long()"
+            f"{target.dtype} and shape {tuple(target.shape)}; {hint}"
         )
     if target.dtype.kind not in "iu":
         raise TypeError(f"{name}: target must hold integer class indices, got dtype {target.dtype}")
@@ -479,7 +482,11 @@ class CrossEntropyLoss(_WeightedLoss):
         label_smoothing: float = 0.0,
     ) -> None:
         super().__init__(weight, reduction)
-        if not 0.0 <= label_smoothing <= 1.0:
+        if (
+            isinstance(label_smoothing, bool)
+            or not isinstance(label_smoothing, (int, float, np.floating))
+            or not 0.0 <= label_smoothing <= 1.0
+        ):
             raise ValueError(
                 f"CrossEntropyLoss: label_smoothing must be in [0, 1], got {label_smoothing!r}"
             )
