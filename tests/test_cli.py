@@ -1,5 +1,6 @@
 """The tinygrad-mom command line: compare, train, resume across processes, and clear errors."""
 
+import argparse
 import json
 import subprocess
 import sys
@@ -125,3 +126,86 @@ def test_train_resume_across_processes_is_bit_exact(tmp_path):
     strip = lambda h: [{k: v for k, v in r.items() if k != "seconds"} for r in h]  # noqa: E731
     assert strip(a["history"]) == strip(b["history"])
     assert full.stdout.splitlines()[-1] == second.stdout.splitlines()[-1]  # same test accuracy
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["compare", "--seed", "-1"], "--seed: expected an integer >= 0"),
+        (
+            ["train", "--lr-schedule", "step", "--gamma", "0"],
+            "--gamma: expected a finite number > 0",
+        ),
+        (["train", "--lr-schedule", "exponential", "--decay-rate", "0"], "--decay-rate"),
+        (["train", "--weight-decay", "-1"], "--weight-decay: expected a finite number >= 0"),
+    ],
+)
+def test_more_invalid_arguments_exit_2_without_traceback(args, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(args)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "command, option", [("compare", "--out-dir"), ("train", "--checkpoint-dir")]
+)
+def test_output_dir_that_is_a_file_fails_before_training(tmp_path, capsys, command, option):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    with pytest.raises(SystemExit) as exc:
+        cli.main([command, *SMALL, option, str(a_file)])
+    assert exc.value.code == 2
+    captured = capsys.readouterr()
+    assert "is not a directory" in captured.err and "epoch" not in captured.out
+
+
+def _args(**kw):
+    defaults = {"lr": None, "momentum": None, "weight_decay": None}
+    return argparse.Namespace(**{**defaults, **kw})
+
+
+def test_momentum_and_weight_decay_options_reach_the_right_optimizers(capsys):
+    p = [cli.tm.zeros(2, requires_grad=True)]
+    # plain SGD stays plain SGD: the baseline of the comparison
+    assert cli.make_optimizer("sgd", p, _args(momentum=0.5)).param_groups[0]["momentum"] == 0
+    assert "does not apply to 'sgd'" in capsys.readouterr().out
+    assert cli.make_optimizer("momentum", p, _args(momentum=0.5)).param_groups[0]["momentum"] == 0.5
+    # AdamW's preset decay is 0.01; an explicit --weight-decay 0 turns it off
+    assert cli.make_optimizer("adamw", p, _args()).param_groups[0]["weight_decay"] == 0.01
+    assert (
+        cli.make_optimizer("adamw", p, _args(weight_decay=0.0)).param_groups[0]["weight_decay"]
+        == 0.0
+    )
+
+
+@pytest.mark.parametrize(
+    "optimizer, cycles", [("sgd", False), ("momentum", True), ("adagrad", False), ("adam", True)]
+)
+def test_onecycle_cycles_momentum_only_where_the_optimizer_has_it(optimizer, cycles):
+    args = _args(lr_schedule="onecycle", epochs=2)
+    model_params = [cli.tm.zeros(2, requires_grad=True)]
+    opt = cli.make_optimizer(optimizer, model_params, _args())
+    sched, interval = cli.make_scheduler(args, opt, steps_per_epoch=3)
+    assert interval == "batch" and sched.cycle_momentum is cycles
+    assert opt.param_groups[0].get("momentum", 0.0) == (0.95 if optimizer == "momentum" else 0.0)
+
+
+@pytest.mark.parametrize("model", ["lenet", "mlp", "resnet", "linear"])
+def test_every_model_choice_builds(model):
+    net = cli.make_model(model, 3, 32, 10)
+    assert net(cli.tm.zeros(2, 3, 32, 32)).shape == (2, 10)
+
+
+def test_resume_from_another_models_checkpoint_is_a_clear_error(tmp_path, capsys):
+    ck = str(tmp_path / "ck")
+    small = ["--train-size", "40", "--test-size", "8", "--epochs", "1", "--no-progress"]
+    assert cli.main(["train", *small, "--model", "linear", "--checkpoint-dir", ck]) == 0
+    with pytest.raises(SystemExit) as exc:
+        cli.main(
+            ["train", *small, "--epochs", "2", "--model", "mlp", "--resume", "--checkpoint-dir", ck]
+        )
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "does not fit this model" in err and "Traceback" not in err

@@ -152,3 +152,44 @@ def test_fit_validates_arguments(tmp_path):
         fit(model, opt, loader, epochs=1, resume=True)
     with pytest.raises(FileNotFoundError, match="no checkpoint"):
         fit(model, opt, loader, epochs=1, resume=True, checkpoint_dir=tmp_path / "none", log=None)
+
+
+def test_progress_bar_only_on_a_terminal(monkeypatch, capsys):
+    """tqdm draws on stderr only when it is a TTY and progress is on; otherwise it is silent."""
+    pytest.importorskip("tqdm")
+    from tinygrad_mom import training
+
+    items = [1, 2, 3]
+
+    class _Stderr:
+        def __init__(self, tty):
+            self.tty = tty
+
+        def isatty(self):
+            return self.tty
+
+        def write(self, text):
+            return len(text)
+
+        def flush(self):
+            pass
+
+    monkeypatch.setattr(training.sys, "stderr", _Stderr(False))
+    assert training._progress(items, True, "epoch 1", 3) is items
+    monkeypatch.setattr(training.sys, "stderr", _Stderr(True))
+    assert training._progress(items, False, "epoch 1", 3) is items
+    bar = training._progress(items, True, "epoch 1", 3)
+    assert bar is not items and list(bar) == items
+    # a whole fit with progress on but no terminal prints nothing to stderr
+    monkeypatch.undo()
+    ds = _problem(n=32)
+    model = _model()
+    fit(
+        model,
+        tm.optim.SGD(model.parameters(), lr=0.1),
+        DataLoader(ds, batch_size=16),
+        epochs=1,
+        progress=True,
+        log=None,
+    )
+    assert capsys.readouterr().err == ""

@@ -16,7 +16,7 @@ from pathlib import Path
 import tinygrad_mom as tm
 
 from . import backend, data
-from .training import NonFiniteLossError, evaluate, fit, write_history
+from .training import CheckpointError, NonFiniteLossError, evaluate, fit, write_history
 
 # The seeds' hyper-parameters: SGD and momentum SGD as in the Keras experiment (lr 0.01,
 # momentum 0.9); the adaptive methods at their usual defaults (RMSprop at Keras's 1e-3 because
@@ -30,6 +30,8 @@ OPTIMIZER_PRESETS = {
     "adam": ("Adam", {"lr": 0.001}),
     "adamw": ("AdamW", {"lr": 0.001}),
 }
+# the presets that --momentum sets
+MOMENTUM_PRESETS = ("momentum", "nesterov", "rmsprop")
 DATASETS = ("shapes", "mnist", "fashion-mnist", "cifar10")
 MODELS = ("seedcnn", "lenet", "mlp", "resnet", "linear")
 SCHEDULES = ("none", "step", "exponential", "cosine", "onecycle")
@@ -47,10 +49,14 @@ def make_optimizer(name: str, params, args) -> tm.optim.Optimizer:
     hyper = dict(hyper)
     if args.lr is not None:
         hyper["lr"] = args.lr
-    if args.momentum is not None and cls_name in ("SGD", "RMSprop"):
-        if name != "sgd" or args.momentum > 0:
+    if args.momentum is not None:
+        # "sgd" is plain SGD by definition (the baseline of the comparison): --momentum never
+        # turns it into momentum SGD, nor does it reach optimizers that have no momentum
+        if name in MOMENTUM_PRESETS:
             hyper["momentum"] = args.momentum
-    if args.weight_decay:
+        else:
+            print(f"note: --momentum does not apply to {name!r}; ignored for it")
+    if args.weight_decay is not None:
         hyper["weight_decay"] = args.weight_decay
     try:
         return getattr(tm.optim, cls_name)(params, **hyper)
@@ -72,7 +78,7 @@ def make_model(name: str, in_channels: int, image_size: int, num_classes: int):
     if name == "mlp":
         return models.MLP(in_channels * image_size * image_size, num_classes=num_classes)
     if name == "resnet":
-        return models.SmallResNet(in_channels=in_channels, num_classes=num_classes)
+        return models.ResNet(in_channels=in_channels, num_classes=num_classes)
     if name == "linear":
         return tm.nn.Sequential(
             tm.nn.Flatten(), tm.nn.Linear(in_channels * image_size * image_size, num_classes)
@@ -117,6 +123,16 @@ def image_geometry(dataset) -> tuple[int, int]:
     return shape[0], shape[-1]
 
 
+def check_output_dir(option: str, path: str) -> None:
+    """Create an output directory up front, so a bad one fails before any training."""
+    if Path(path).exists() and not Path(path).is_dir():
+        raise UsageError(f"{option} {path}: exists and is not a directory")
+    try:
+        Path(path).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"{option} {path}: cannot create it ({exc.strerror or exc})") from None
+
+
 def check_device(device: str) -> str:
     try:
         device = backend.parse_device(device)
@@ -136,6 +152,7 @@ def cmd_compare(args) -> int:
             f"choose from {', '.join(OPTIMIZER_PRESETS)}"
         )
     args.device = check_device(args.device)
+    check_output_dir("--out-dir", args.out_dir)
     train, val, test = load_data(args)
     channels, size = image_geometry(train)
     out_dir = Path(args.out_dir)
@@ -301,10 +318,17 @@ def make_scheduler(args, optimizer, steps_per_epoch: int):
         )
     if args.lr_schedule == "cosine":
         return sched.CosineAnnealingLR(optimizer, T_max=args.epochs), "epoch"
-    max_lr = optimizer.param_groups[0]["lr"]
+    group = optimizer.param_groups[0]
+    # Cycle momentum only where the optimizer has some: on plain SGD PyTorch's default would
+    # silently turn it into momentum SGD, and Adagrad has none (a ValueError in PyTorch)
+    has_momentum = "betas" in group or group.get("momentum", 0.0) > 0
     return (
         sched.OneCycleLR(
-            optimizer, max_lr=max_lr, epochs=args.epochs, steps_per_epoch=steps_per_epoch
+            optimizer,
+            max_lr=group["lr"],
+            epochs=args.epochs,
+            steps_per_epoch=steps_per_epoch,
+            cycle_momentum=has_momentum,
         ),
         "batch",
     )
@@ -317,13 +341,17 @@ def cmd_train(args) -> int:
             f"choose from {', '.join(OPTIMIZER_PRESETS)}"
         )
     args.device = check_device(args.device)
+    check_output_dir("--checkpoint-dir", args.checkpoint_dir)
     train, val, test = load_data(args)
     channels, size = image_geometry(train)
     tm.manual_seed(args.seed)
     model = make_model(args.model, channels, size, 10).to(args.device)
     optimizer = make_optimizer(args.optimizer, model.parameters(), args)
     train_loader, val_loader, test_loader = loaders(args, train, val, test)
-    scheduler, interval = make_scheduler(args, optimizer, len(train_loader))
+    try:
+        scheduler, interval = make_scheduler(args, optimizer, len(train_loader))
+    except ValueError as exc:
+        raise UsageError(f"--lr-schedule {args.lr_schedule}: {exc}") from None
     try:
         fit(
             model,
@@ -341,7 +369,7 @@ def cmd_train(args) -> int:
     except NonFiniteLossError as exc:
         print(f"tinygrad-mom: {exc}", file=sys.stderr)
         return 1
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, CheckpointError) as exc:
         raise UsageError(str(exc)) from None
     test_loss, test_acc = evaluate(model, test_loader)
     print(f"test loss {test_loss:.4f}  test acc {test_acc:.3f}")
@@ -356,6 +384,23 @@ def _non_negative_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     if not value >= 0 or math.isinf(value):  # rejects NaN too
         raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = _non_negative_float(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
     return value
 
 
@@ -393,8 +438,13 @@ def _common_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     p.add_argument("--lr", type=_non_negative_float, default=None, help="override the preset lr")
     p.add_argument("--momentum", type=_non_negative_float, default=None)
-    p.add_argument("--weight-decay", type=_non_negative_float, default=0.0)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--weight-decay",
+        type=_non_negative_float,
+        default=None,
+        help="override the preset weight decay (0 unless adamw: 0.01)",
+    )
+    p.add_argument("--seed", type=_non_negative_int, default=0)
     p.add_argument(
         "--train-size", type=_positive_int, default=None, help="use only N training samples"
     )
@@ -433,14 +483,14 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--optimizer", default="momentum", help=", ".join(OPTIMIZER_PRESETS))
     train.add_argument("--lr-schedule", choices=SCHEDULES, default="none")
     train.add_argument("--step-size", type=_positive_int, default=5, help="StepLR period (epochs)")
-    train.add_argument("--gamma", type=_non_negative_float, default=0.1, help="StepLR factor")
+    train.add_argument("--gamma", type=_positive_float, default=0.1, help="StepLR factor")
     train.add_argument(
         "--decay-steps",
         type=_positive_int,
         default=None,
         help="ExponentialDecay period in batches (default: one epoch)",
     )
-    train.add_argument("--decay-rate", type=_non_negative_float, default=0.9)
+    train.add_argument("--decay-rate", type=_positive_float, default=0.9)
     train.add_argument("--staircase", action="store_true", help="Keras-style staircase decay")
     train.add_argument("--checkpoint-dir", default="runs/train")
     train.add_argument("--resume", action="store_true", help="continue from --checkpoint-dir")
@@ -463,6 +513,8 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except UsageError as exc:
         parser.exit(2, f"tinygrad-mom {args.command}: error: {exc}\n")
+    except OSError as exc:  # an unwritable output directory, a full disk: no traceback
+        parser.exit(1, f"tinygrad-mom {args.command}: error: {exc}\n")
     except KeyboardInterrupt:
         parser.exit(130, "interrupted\n")
 

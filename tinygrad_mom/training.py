@@ -41,6 +41,10 @@ HISTORY_FIELDS = (
 )
 
 
+class CheckpointError(ValueError):
+    """A checkpoint that does not fit the model, optimizer or scheduler it is loaded into."""
+
+
 class NonFiniteLossError(RuntimeError):
     """Raised when a training loss is NaN or infinite; the last good checkpoint is kept."""
 
@@ -296,9 +300,16 @@ def load_checkpoint(directory, model, optimizer, scheduler=None) -> dict:
         raise FileNotFoundError(f"no checkpoint to resume from: {path} does not exist")
     state = load(path)
     device = next(iter(model.parameters())).device
-    model.load_state_dict({k: v.to(device) for k, v in state["model"].items()})
-    optimizer.load_state_dict(state["optimizer"])
-    if scheduler is not None and state.get("scheduler") is not None:
-        scheduler.load_state_dict(state["scheduler"])
+    try:
+        model.load_state_dict({k: v.to(device) for k, v in state["model"].items()})
+        optimizer.load_state_dict(state["optimizer"])
+        if scheduler is not None and state.get("scheduler") is not None:
+            scheduler.load_state_dict(state["scheduler"])
+    except (KeyError, ValueError, RuntimeError) as exc:
+        # another model, optimizer or schedule than the one that wrote the checkpoint
+        reason = f"it lacks the entry {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise CheckpointError(
+            f"checkpoint {path} does not fit this model/optimizer/scheduler: {reason}"
+        ) from exc
     backend.set_rng_state(state["rng"])
     return state
