@@ -193,3 +193,22 @@ def test_progress_bar_only_on_a_terminal(monkeypatch, capsys):
         log=None,
     )
     assert capsys.readouterr().err == ""
+
+
+def test_nonfinite_step_restores_batchnorm_running_statistics():
+    ds = _problem(n=32)
+    tm.manual_seed(1)
+    model = nn.Sequential(nn.Linear(6, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 4))
+    opt = tm.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    loader = DataLoader(ds, batch_size=16)
+    fit(model, opt, loader, epochs=1, progress=False, log=None)
+    before = {k: v.numpy() for k, v in model.state_dict().items()}
+    history = fit(model, opt, loader, epochs=1, progress=False, log=None, skip_nonfinite=True,
+                  loss_fn=_nan_on_call({1, 2}))
+    assert history[0]["skipped_steps"] == 2
+    for k, v in model.state_dict().items():
+        assert np.array_equal(v.numpy(), before[k]), k  # running_mean/var, num_batches_tracked
+    with pytest.raises(NonFiniteLossError):
+        fit(model, opt, loader, epochs=1, progress=False, log=None, loss_fn=_nan_on_call({1}))
+    for k, v in model.state_dict().items():
+        assert np.array_equal(v.numpy(), before[k]), k

@@ -46,7 +46,7 @@ class CheckpointError(ValueError):
 
 
 class NonFiniteLossError(RuntimeError):
-    """Raised when a training loss is NaN or infinite; the last good checkpoint is kept."""
+    """Raised when a training loss is NaN or infinite; earlier checkpoints are kept."""
 
 
 def correct_count(logits: Tensor, targets: Tensor) -> int:
@@ -98,23 +98,28 @@ def train_epoch(
 
     A non-finite loss raises :class:`NonFiniteLossError` naming the epoch and step, before
     backward, so parameters and optimizer state are untouched. With ``skip_nonfinite`` such a
-    step is skipped instead (no backward, no optimizer or scheduler step).
+    step is skipped instead (no backward, no optimizer or scheduler step). Either way the
+    module buffers the forward pass updated (BatchNorm running statistics) are restored.
     """
     model.train()
     total_loss, correct, count, skipped = 0.0, 0, 0, 0
     total = len(loader) if hasattr(loader, "__len__") else None
     for step, (x, y) in enumerate(_progress(loader, progress, f"epoch {epoch + 1}", total)):
+        # buffers are small (running statistics): a copy per step is cheap insurance
+        buffers_before = [(b, b.array.copy()) for b in model.buffers()]
         logits = model(x)
         loss = loss_fn(logits, y)
         value = loss.item()
         if not math.isfinite(value):
+            for buffer, saved in buffers_before:
+                buffer.array[...] = saved
             if skip_nonfinite:
                 skipped += 1
                 continue
             raise NonFiniteLossError(
                 f"non-finite loss ({value}) at epoch {epoch + 1}, step {step + 1}; training "
-                "stopped and the last good checkpoint was kept (use --skip-nonfinite to skip "
-                "such steps, or lower the learning rate)"
+                "stopped, parameters and checkpoints from earlier epochs are kept "
+                "(use --skip-nonfinite to skip such steps, or lower the learning rate)"
             )
         optimizer.zero_grad()
         loss.backward()

@@ -47,7 +47,7 @@ def test_shapes_argument_errors():
 def test_a_linear_model_on_pixels_is_weak():
     """Ridge-regression classifier on raw pixels: far from solving the task.
 
-    The seeds' CNN reaches ~85-90% on this data in a few epochs (see the README's Data section); a linear
+    The seeds' CNN reaches ~85-90% on this data in a few epochs (README, Data section); a linear
     model stays near 30%. If colour or position leaked the class, this would jump.
     """
     train, test = tm.data.shapes(n_train=4000, n_test=1000, seed=0)
