@@ -9,6 +9,8 @@ branch lives here, once.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 _cupy = None  # the cupy module once imported; None until a CUDA device is first asked for
@@ -43,14 +45,33 @@ def cuda_is_available() -> bool:
 
 
 def is_cupy_array(x) -> bool:
-    return _cupy is not None and isinstance(x, _cupy.ndarray)
+    """True for a ``cupy.ndarray``, also one made before this library first imported CuPy."""
+    if _cupy is None:
+        # A CuPy array can exist before anything here asked for "cuda" (the user made it):
+        # recognise it by its class's module instead of importing CuPy for every host array.
+        if not type(x).__module__.startswith("cupy"):
+            return False
+        _import_cupy()
+    return isinstance(x, _cupy.ndarray)
 
 
 def get_array_module(x):
     """The array module (numpy or cupy) that owns array ``x``."""
-    if type(x) is np.ndarray or _cupy is None:
+    if type(x) is np.ndarray or (_cupy is None and not is_cupy_array(x)):
         return np
     return _cupy.get_array_module(x)
+
+
+def device_context(device: str):
+    """A context manager making ``device`` CuPy's current device (a no-op for ``"cpu"``).
+
+    CuPy allocates new arrays, launches kernels and draws random numbers on its *current*
+    device, whatever device the operands live on, so code that creates arrays for "cuda:N"
+    runs inside this.
+    """
+    if device == "cpu":
+        return contextlib.nullcontext()
+    return array_module_for(device).cuda.Device(int(device.split(":")[1]))
 
 
 def parse_device(device) -> str:
@@ -102,7 +123,9 @@ def to_device(x, device: str):
         return _cupy.asnumpy(x)
     cp = array_module_for(device)
     with cp.cuda.Device(int(device.split(":")[1])):
-        return cp.asarray(x)
+        # cupy.copy allocates on the current device and copies across devices (peer copy);
+        # asarray of a CuPy array could hand back the source array itself.
+        return cp.copy(x) if is_cupy_array(x) else cp.asarray(x)
 
 
 def asarray_on(data, device: str, dtype=None):
