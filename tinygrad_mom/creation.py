@@ -27,19 +27,25 @@ def _module(device):
 def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros."""
     device, xp = _module(device)
-    return _make(xp.zeros(_shape_arg(size), dtype=_as_dtype(dtype) or DEFAULT_FLOAT), requires_grad)
+    with backend.device_context(device):
+        array = xp.zeros(_shape_arg(size), dtype=_as_dtype(dtype) or DEFAULT_FLOAT)
+    return _make(array, requires_grad)
 
 
 def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones."""
     device, xp = _module(device)
-    return _make(xp.ones(_shape_arg(size), dtype=_as_dtype(dtype) or DEFAULT_FLOAT), requires_grad)
+    with backend.device_context(device):
+        array = xp.ones(_shape_arg(size), dtype=_as_dtype(dtype) or DEFAULT_FLOAT)
+    return _make(array, requires_grad)
 
 
 def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """An uninitialised tensor."""
     device, xp = _module(device)
-    return _make(xp.empty(_shape_arg(size), dtype=_as_dtype(dtype) or DEFAULT_FLOAT), requires_grad)
+    with backend.device_context(device):
+        array = xp.empty(_shape_arg(size), dtype=_as_dtype(dtype) or DEFAULT_FLOAT)
+    return _make(array, requires_grad)
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -56,7 +62,9 @@ def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False)
         else:
             dtype = DEFAULT_FLOAT
     shape = _shape_arg(size if isinstance(size, (tuple, list)) else (size,))
-    return _make(xp.full(shape, fill_value, dtype=dtype), requires_grad)
+    with backend.device_context(device):
+        array = xp.full(shape, fill_value, dtype=dtype)
+    return _make(array, requires_grad)
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -70,7 +78,9 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad: bool
     if dtype is None:
         is_int = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = np.dtype(np.int64) if is_int else DEFAULT_FLOAT
-    return _make(xp.arange(start, end, step).astype(dtype), requires_grad)
+    with backend.device_context(device):
+        array = xp.arange(start, end, step).astype(dtype)
+    return _make(array, requires_grad)
 
 
 def eye(
@@ -79,7 +89,9 @@ def eye(
     """An identity matrix (n × m)."""
     n, m = _shape_arg((n, n if m is None else m))  # ints >= 0, else a named error
     device, xp = _module(device)
-    return _make(xp.eye(n, m, dtype=_as_dtype(dtype) or DEFAULT_FLOAT), requires_grad)
+    with backend.device_context(device):
+        array = xp.eye(n, m, dtype=_as_dtype(dtype) or DEFAULT_FLOAT)
+    return _make(array, requires_grad)
 
 
 def _random(draw, size, dtype, device, requires_grad):
@@ -87,8 +99,11 @@ def _random(draw, size, dtype, device, requires_grad):
     dtype = _as_dtype(dtype) or DEFAULT_FLOAT
     if dtype.kind != "f":
         raise TypeError(f"random floats need a floating dtype, got {dtype}")
-    array = draw(backend.rng(device), _shape_arg(size))
-    return _make(array.astype(dtype, copy=False), requires_grad)
+    shape = _shape_arg(size)
+    gen = backend.rng(device)
+    with backend.device_context(device):
+        array = draw(gen, shape).astype(dtype, copy=False)
+    return _make(array, requires_grad)
 
 
 def randn(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -109,8 +124,10 @@ def randint(low, high=None, size=(), dtype=None, device=None) -> Tensor:
         raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
     device = backend.parse_device(device)
     shape = _shape_arg(size if isinstance(size, (tuple, list)) else (size,))
-    array = backend.rng(device).integers(low, high, size=shape)
-    return Tensor._wrap(array.astype(_as_dtype(dtype) or np.int64))
+    gen = backend.rng(device)
+    with backend.device_context(device):
+        array = gen.integers(low, high, size=shape).astype(_as_dtype(dtype) or np.int64)
+    return Tensor._wrap(array)
 
 
 def _like(t: Tensor, dtype, device):

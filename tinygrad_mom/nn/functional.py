@@ -297,9 +297,10 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     if not is_floating(input.dtype):
         raise TypeError(f"dropout needs a floating point input, got dtype {input.dtype}")
     xp = get_array_module(input.array)
-    keep = backend.rng(input.device).random(input.shape) >= p
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
-    mask = xp.asarray(keep, dtype=input.dtype) * input.dtype.type(scale)
+    with backend.device_context(input.device):  # CuPy draws on its current device
+        keep = backend.rng(input.device).random(input.shape) >= p
+        mask = xp.asarray(keep, dtype=input.dtype) * input.dtype.type(scale)
     return input * Tensor._wrap(mask)
 
 

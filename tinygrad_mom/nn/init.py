@@ -74,13 +74,17 @@ def _fill(tensor: Tensor, values) -> Tensor:
 
 
 def _uniform(tensor: Tensor, a: float, b: float) -> Tensor:
-    draws = backend.rng(tensor.device).random(tensor.shape)  # [0, 1) on numpy and cupy alike
-    return _fill(tensor, a + (b - a) * draws)
+    device = tensor.device
+    with backend.device_context(device):  # CuPy draws on its current device
+        draws = backend.rng(device).random(tensor.shape)  # [0, 1) on numpy and cupy alike
+        return _fill(tensor, a + (b - a) * draws)
 
 
 def _normal(tensor: Tensor, mean: float, std: float) -> Tensor:
-    draws = backend.rng(tensor.device).standard_normal(tensor.shape)
-    return _fill(tensor, mean + std * draws)
+    device = tensor.device
+    with backend.device_context(device):
+        draws = backend.rng(device).standard_normal(tensor.shape)
+        return _fill(tensor, mean + std * draws)
 
 
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:

@@ -39,8 +39,9 @@ def _empty(shape, device, dtype) -> Tensor:
     dtype = _as_dtype(dtype) or DEFAULT_FLOAT
     if not is_floating(dtype):
         raise TypeError(f"parameters need a floating point dtype, got {dtype}")
-    # allocate on the host, then move: to_device picks the right GPU for "cuda:N"
-    return Tensor._wrap(backend.to_device(np.empty(shape, dtype=dtype), device))
+    xp = backend.array_module_for(device)
+    with backend.device_context(device):  # allocate on "cuda:N" itself, no host round trip
+        return Tensor._wrap(xp.empty(shape, dtype=dtype))
 
 
 def _count(value, name: str, layer: str, minimum: int = 1) -> int:
