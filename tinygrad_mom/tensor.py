@@ -173,7 +173,10 @@ class Function:
             _check_same_device(inputs, arrays)
         fn = cls()
         out = fn.forward(*arrays, **kwargs)
-        if isinstance(out, np.generic):  # numpy turns 0-d results into scalars; keep arrays
+        # numpy turns 0-d results into scalars: keep arrays, except when every input is a
+        # scalar constant (a cast constant, as in int_tensor / 2): it stays a device-free
+        # constant, which a CuPy operand accepts where a host 0-d array would not.
+        if isinstance(out, np.generic) and not all(isinstance(a, np.generic) for a in arrays):
             out = np.asarray(out)
         if _grad_enabled:
             for t in inputs:
@@ -580,7 +583,7 @@ class Tensor:
         xp = get_array_module(self.array)
         s = xp.asarray(s)
         try:
-            xp.broadcast_shapes(s.shape, self.shape)
+            np.broadcast_shapes(s.shape, self.shape)  # shapes only: NumPy serves both backends
         except ValueError:
             raise ValueError(
                 f"copy_: cannot copy shape {s.shape} into shape {self.shape}"
@@ -596,13 +599,18 @@ class Tensor:
 
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
         self._check_inplace("uniform_")
-        # random()/standard_normal() exist on both numpy's and cupy's Generator
-        self.array[...] = a + (b - a) * backend.rng(self.device).random(self.shape)
+        # random()/standard_normal() exist on both numpy's and cupy's Generator; CuPy draws on
+        # its current device, hence the device context
+        device = self.device
+        with backend.device_context(device):
+            self.array[...] = a + (b - a) * backend.rng(device).random(self.shape)
         return self
 
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
         self._check_inplace("normal_")
-        self.array[...] = mean + std * backend.rng(self.device).standard_normal(self.shape)
+        device = self.device
+        with backend.device_context(device):
+            self.array[...] = mean + std * backend.rng(device).standard_normal(self.shape)
         return self
 
     def _inplace_or_rebind(self, other, inplace, outofplace):
