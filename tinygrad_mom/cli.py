@@ -453,7 +453,9 @@ def _common_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tinygrad-mom", description=__doc__.split("\n")[0])
+    # the docstring's whole first paragraph: its first line alone stops mid-sentence
+    summary = " ".join(__doc__.split("\n\n")[0].split())
+    parser = argparse.ArgumentParser(prog="tinygrad-mom", description=summary)
     sub = parser.add_subparsers(dest="command", required=True)
 
     compare = sub.add_parser("compare", help="the seeds' experiment: one CNN, several optimizers")
