@@ -453,8 +453,8 @@ def _common_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    # the docstring's whole first paragraph: its first line alone stops mid-sentence
-    summary = " ".join(__doc__.split("\n\n")[0].split())
+    # the docstring's first paragraph, without its reStructuredText quoting
+    summary = " ".join(__doc__.split("\n\n")[0].split()).replace("``", "")
     parser = argparse.ArgumentParser(prog="tinygrad-mom", description=summary)
     sub = parser.add_subparsers(dest="command", required=True)
 
