@@ -203,6 +203,34 @@ def test_pooling_matches_window_loop(case, layout, mode):
     np.testing.assert_allclose(x.grad.numpy(), ref_gx, rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.parametrize("case", POOL_CASES, ids=lambda c: "-".join(map(str, c)))
+@pytest.mark.parametrize("layout", ["nchw", "nhwc"])
+def test_max_pool_backward_writes_every_element_of_unzeroed_memory(monkeypatch, case, layout):
+    """Where backward skips zeroing (windows tiling the input), it must still write every
+    element, including the strips past the last window of an odd size: allocate NaN-filled
+    memory instead of empty memory and compare with the loop."""
+    real_new = conv._new
+
+    def nan_filled(xp, shape, dtype, channels_last, zero=True):
+        out = real_new(xp, shape, dtype, channels_last, zero)
+        if not zero:
+            out[...] = np.nan
+        return out
+
+    monkeypatch.setattr(conv, "_new", nan_filled)
+    n, c, h, w, kernel, stride, padding = case
+    rng = np.random.default_rng(hash(case) % 2**31)
+    xn = rng.standard_normal((n, c, h, w)).astype(np.float32)
+    x = _layout(xn, layout)
+    out = conv.max_pool2d(x, kernel, stride, padding)
+    gy = rng.standard_normal(out.shape).astype(np.float32)
+    k, p = _pairs(kernel), _pairs(padding)
+    s = k if stride is None else _pairs(stride)
+    out.backward(tm.Tensor(gy))
+    _, ref_gx = ref_pool(xn, k, s, p, "max", gy)
+    np.testing.assert_allclose(x.grad.numpy(), ref_gx, rtol=1e-6, atol=1e-6)  # NaN fails
+
+
 @pytest.mark.parametrize("layout", ["nchw", "nhwc"])
 def test_max_pool_ties_send_the_gradient_to_the_first_maximum(layout):
     # ReLU outputs are full of exact zeros: ties must follow PyTorch (first in row-major order).

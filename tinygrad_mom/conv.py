@@ -286,13 +286,14 @@ class MaxPool2d(Function):
         xp = get_array_module(gy)
         padded_shape, channels_last, kernel, stride, out_hw, pads, slices = self.geometry
         overlapping = stride[0] < kernel[0] or stride[1] < kernel[1]
-        covered = (
-            not overlapping
-            and padded_shape[2] == kernel[0] * out_hw[0]
-            and padded_shape[3] == kernel[1] * out_hw[1]
-        )
-        # Every element is written exactly once when the windows tile the input: skip zeroing.
-        gx = _new(xp, padded_shape, gy.dtype, channels_last, zero=not covered)
+        # When the windows tile the input (stride == kernel), every element they cover is
+        # written exactly once below: zero only the strips past the last window (an odd size).
+        tiled = tuple(stride) == tuple(kernel)
+        gx = _new(xp, padded_shape, gy.dtype, channels_last, zero=not tiled)
+        if tiled:
+            h_end, w_end = kernel[0] * out_hw[0], kernel[1] * out_hw[1]
+            gx[:, :, h_end:] = 0
+            gx[:, :, :h_end, w_end:] = 0
         idx_type = self.idx.dtype.type
         for k, (hs, ws) in enumerate(slices):
             hit = self.idx == idx_type(k)
