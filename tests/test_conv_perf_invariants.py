@@ -95,6 +95,10 @@ CONV_CASES = [
     (1, 1, 5, 5, 1, 5, 5, 1, 0, 1, True),
     (2, 8, 6, 6, 8, 2, 2, 2, 0, 1, False),
     (0, 3, 6, 6, 4, 3, 3, 1, 1, 1, True),  # empty batch
+    # wide and few channels (kw·C < Wo): NCHW inputs take the transposed im2col
+    (2, 3, 10, 20, 4, 3, 3, 1, 1, 1, True),
+    (2, 1, 12, 17, 3, 3, 2, (1, 2), 0, 2, False),
+    (2, 2, 9, 13, 5, 1, 1, 2, 1, 1, True),
 ]
 
 
@@ -126,6 +130,33 @@ def test_conv2d_matches_direct_loop(case, layout):
     assert x.grad.shape == x.shape and wt.grad.shape == wt.shape
     if with_bias:
         np.testing.assert_allclose(bt.grad.numpy(), ref_gb, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("chunk_bytes", [None, 1])
+def test_transposed_im2col_for_nchw_few_channel_inputs(monkeypatch, chunk_bytes):
+    """An NCHW input with kw·C < Wo keeps (K, rows) im2col rows; results match the loop, also
+    when the batch is processed one sample per chunk."""
+    if chunk_bytes is not None:
+        monkeypatch.setattr(conv, "_CHUNK_BYTES", chunk_bytes)
+    rng = np.random.default_rng(11)
+    xn = rng.standard_normal((3, 3, 9, 16)).astype(np.float32)
+    wn = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    bn = rng.standard_normal(4).astype(np.float32)
+    x, w, b = (tm.Tensor(a, requires_grad=True) for a in (xn, wn, bn))
+    out = conv.conv2d(x, w, b, padding=1)
+    cols = out._ctx.saved[0]
+    assert cols.shape == (3 * 9 * 16, 28) and cols.T.flags.c_contiguous
+    gy = rng.standard_normal(out.shape).astype(np.float32)
+    out.backward(tm.Tensor(gy))
+    ref_out, ref_gx, ref_gw, ref_gb = ref_conv(xn, wn, bn, (1, 1), ((1, 1), (1, 1)), (1, 1), gy)
+    for got, ref in ((out, ref_out), (x.grad, ref_gx), (w.grad, ref_gw), (b.grad, ref_gb)):
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got.numpy(), ref, rtol=1e-4, atol=1e-4)
+    # a channels-last input of the same values takes the NHWC rows, with the same results
+    xl = _layout(xn, "nhwc")
+    out_l = conv.conv2d(xl, w, b, padding=1)
+    assert out_l._ctx.saved[0].flags.c_contiguous
+    np.testing.assert_allclose(out_l.numpy(), out.numpy(), rtol=1e-5, atol=1e-5)
 
 
 def test_conv2d_float64_is_exact_to_double_precision():
@@ -170,6 +201,34 @@ def test_pooling_matches_window_loop(case, layout, mode):
     assert out.dtype == x.grad.dtype == np.float32
     np.testing.assert_allclose(out.numpy(), ref_out, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(x.grad.numpy(), ref_gx, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("case", POOL_CASES, ids=lambda c: "-".join(map(str, c)))
+@pytest.mark.parametrize("layout", ["nchw", "nhwc"])
+def test_max_pool_backward_writes_every_element_of_unzeroed_memory(monkeypatch, case, layout):
+    """Where backward skips zeroing (windows tiling the input), it must still write every
+    element, including the strips past the last window of an odd size: allocate NaN-filled
+    memory instead of empty memory and compare with the loop."""
+    real_new = conv._new
+
+    def nan_filled(xp, shape, dtype, channels_last, zero=True):
+        out = real_new(xp, shape, dtype, channels_last, zero)
+        if not zero:
+            out[...] = np.nan
+        return out
+
+    monkeypatch.setattr(conv, "_new", nan_filled)
+    n, c, h, w, kernel, stride, padding = case
+    rng = np.random.default_rng(hash(case) % 2**31)
+    xn = rng.standard_normal((n, c, h, w)).astype(np.float32)
+    x = _layout(xn, layout)
+    out = conv.max_pool2d(x, kernel, stride, padding)
+    gy = rng.standard_normal(out.shape).astype(np.float32)
+    k, p = _pairs(kernel), _pairs(padding)
+    s = k if stride is None else _pairs(stride)
+    out.backward(tm.Tensor(gy))
+    _, ref_gx = ref_pool(xn, k, s, p, "max", gy)
+    np.testing.assert_allclose(x.grad.numpy(), ref_gx, rtol=1e-6, atol=1e-6)  # NaN fails
 
 
 @pytest.mark.parametrize("layout", ["nchw", "nhwc"])
