@@ -79,12 +79,8 @@ class Adadelta(Optimizer):
         )
 
     def _describe_group(self, group: dict) -> list[str]:
-        lr, rho, eps, wd = group["lr"], group["rho"], group["eps"], group["weight_decay"]
-        lines = []
-        if group["maximize"]:
-            lines.append("g ← −g   (maximize)")
-        if wd != 0:
-            lines.append(f"g ← g + {_fmt(wd)}·θ   (weight_decay, coupled L2)")
+        lr, rho, eps = group["lr"], group["rho"], group["eps"]
+        lines = self._describe_direction(group)
         lines += [
             f"v ← {_fmt(rho)}·v + {_fmt(1 - rho)}·g²",
             f"Δ = √(u + {_fmt(eps)})/√(v + {_fmt(eps)})·g",

@@ -70,12 +70,8 @@ class Adagrad(Optimizer):
         return clr / (xp.sqrt(state["sum"]) + float(group["eps"]))
 
     def _describe_group(self, group: dict) -> list[str]:
-        lr, dec, eps, wd = group["lr"], group["lr_decay"], group["eps"], group["weight_decay"]
-        lines = []
-        if group["maximize"]:
-            lines.append("g ← −g   (maximize)")
-        if wd != 0:
-            lines.append(f"g ← g + {_fmt(wd)}·θ   (weight_decay, coupled L2)")
+        lr, dec, eps = group["lr"], group["lr_decay"], group["eps"]
+        lines = self._describe_direction(group)
         lines.append(f"s ← s + g²   (s₀ = {_fmt(group['initial_accumulator_value'])})")
         rate = _fmt(lr) if dec == 0 else f"{_fmt(lr)}/(1 + (t−1)·{_fmt(dec)})"
         lines.append(f"θ ← θ − {rate}·g/(√s + {_fmt(eps)})")

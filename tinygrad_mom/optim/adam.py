@@ -102,15 +102,8 @@ class Adam(Optimizer):
         return float(group["lr"]) / denom
 
     def _describe_group(self, group: dict) -> list[str]:
-        lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
-        lines = []
-        if group["maximize"]:
-            lines.append("g ← −g   (maximize)")
-        if wd != 0:
-            if group["decoupled_weight_decay"]:
-                lines.append(f"θ ← θ − {_fmt(lr * wd)}·θ   (decoupled weight decay: lr·{_fmt(wd)})")
-            else:
-                lines.append(f"g ← g + {_fmt(wd)}·θ   (weight_decay, coupled L2)")
+        lr, (b1, b2), eps = group["lr"], group["betas"], group["eps"]
+        lines = self._describe_direction(group)
         lines.append(f"m ← {_fmt(b1)}·m + {_fmt(1 - b1)}·g")
         lines.append(f"v ← {_fmt(b2)}·v + {_fmt(1 - b2)}·g²")
         vv = "v̂"

@@ -67,12 +67,8 @@ class Adamax(Optimizer):
         return float(group["lr"]) / state["exp_inf"]
 
     def _describe_group(self, group: dict) -> list[str]:
-        lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
-        lines = []
-        if group["maximize"]:
-            lines.append("g ← −g   (maximize)")
-        if wd != 0:
-            lines.append(f"g ← g + {_fmt(wd)}·θ   (weight_decay, coupled L2)")
+        lr, (b1, b2), eps = group["lr"], group["betas"], group["eps"]
+        lines = self._describe_direction(group)
         lines += [
             f"m ← {_fmt(b1)}·m + {_fmt(1 - b1)}·g",
             f"u ← max({_fmt(b2)}·u, |g| + {_fmt(eps)})",

@@ -96,16 +96,9 @@ class NAdam(Optimizer):
         return float(group["lr"]) / (xp.sqrt(state["exp_avg_sq"] / bc2) + float(group["eps"]))
 
     def _describe_group(self, group: dict) -> list[str]:
-        lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+        lr, (b1, b2), eps = group["lr"], group["betas"], group["eps"]
         psi = group["momentum_decay"]
-        lines = []
-        if group["maximize"]:
-            lines.append("g ← −g   (maximize)")
-        if wd != 0:
-            if group["decoupled_weight_decay"]:
-                lines.append(f"θ ← θ − {_fmt(lr * wd)}·θ   (decoupled weight decay)")
-            else:
-                lines.append(f"g ← g + {_fmt(wd)}·θ   (weight_decay, coupled L2)")
+        lines = self._describe_direction(group)
         lines += [
             f"μₜ = {_fmt(b1)}·(1 − 0.5·0.96^(t·{_fmt(psi)})) ;  Πₜ = μ₁⋯μₜ",
             f"m ← {_fmt(b1)}·m + {_fmt(1 - b1)}·g ;  v ← {_fmt(b2)}·v + {_fmt(1 - b2)}·g²",

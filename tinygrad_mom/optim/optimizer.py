@@ -338,6 +338,19 @@ class Optimizer:
             xp.negative(g, out=d)
         return d
 
+    def _describe_direction(self, group: dict) -> list[str]:
+        """The text of :meth:`_direction` (and of decoupled weight decay) for describe()."""
+        lines = []
+        if group.get("maximize", False):
+            lines.append("g ← −g   (maximize)")
+        lr, wd = group["lr"], group.get("weight_decay", 0.0)
+        if wd != 0:
+            if group.get("decoupled_weight_decay", False):
+                lines.append(f"θ ← θ − {_fmt(lr * wd)}·θ   (decoupled weight decay: lr·{_fmt(wd)})")
+            else:
+                lines.append(f"g ← g + {_fmt(wd)}·θ   (weight_decay, coupled L2)")
+        return lines
+
     # --- introspection ----------------------------------------------------------------------
     def effective_lr(self, p, state: dict, group: dict):
         """The step size applied to each element in the last update: a float, or an array."""

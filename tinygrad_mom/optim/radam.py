@@ -112,15 +112,8 @@ class RAdam(Optimizer):
         return base * _rect(rho_inf, rho_t) * adaptive
 
     def _describe_group(self, group: dict) -> list[str]:
-        lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
-        lines = []
-        if group["maximize"]:
-            lines.append("g ← −g   (maximize)")
-        if wd != 0:
-            if group["decoupled_weight_decay"]:
-                lines.append(f"θ ← θ − {_fmt(lr * wd)}·θ   (decoupled weight decay)")
-            else:
-                lines.append(f"g ← g + {_fmt(wd)}·θ   (weight_decay, coupled L2)")
+        lr, (b1, b2), eps = group["lr"], group["betas"], group["eps"]
+        lines = self._describe_direction(group)
         rho_inf = 2.0 / (1.0 - b2) - 1.0
         lines += [
             f"m ← {_fmt(b1)}·m + {_fmt(1 - b1)}·g ;  v ← {_fmt(b2)}·v + {_fmt(1 - b2)}·g²",

@@ -99,12 +99,8 @@ class RMSprop(Optimizer):
 
     def _describe_group(self, group: dict) -> list[str]:
         lr, a, eps = group["lr"], group["alpha"], group["eps"]
-        wd, mu = group["weight_decay"], group["momentum"]
-        lines = []
-        if group["maximize"]:
-            lines.append("g ← −g   (maximize)")
-        if wd != 0:
-            lines.append(f"g ← g + {_fmt(wd)}·θ   (weight_decay, coupled L2)")
+        mu = group["momentum"]
+        lines = self._describe_direction(group)
         lines.append(f"v ← {_fmt(a)}·v + {_fmt(1 - a)}·g²")
         root = "√v"
         if group["centered"]:

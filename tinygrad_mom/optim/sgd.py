@@ -138,12 +138,8 @@ class SGD(Optimizer):
 
     def _describe_group(self, group: dict) -> list[str]:
         lr, mu, damp = group["lr"], group["momentum"], group["dampening"]
-        wd, style = group["weight_decay"], group["momentum_style"]
-        lines = []
-        if group["maximize"]:
-            lines.append("g ← −g   (maximize)")
-        if wd != 0:
-            lines.append(f"g ← g + {_fmt(wd)}·θ   (weight_decay, coupled L2)")
+        style = group["momentum_style"]
+        lines = self._describe_direction(group)
         if mu == 0:
             lines.append(f"θ ← θ − {_fmt(lr)}·g")
             return lines
