@@ -108,7 +108,7 @@ def save(obj, f) -> None:
         return
     if not isinstance(f, (str, os.PathLike)):
         raise TypeError(f"save expects a path or a binary file object, got {type(f).__name__}")
-    _atomic_write(os.fspath(f), data)
+    atomic_write(os.fspath(f), data)
 
 
 def _header_digest(described: dict, tree_json: str) -> str:
@@ -200,7 +200,7 @@ class _Encoder:
         )
 
 
-def _atomic_write(path: str, data: bytes) -> None:
+def atomic_write(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` via a temporary file in the same directory and os.replace."""
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):

@@ -16,6 +16,7 @@ a guard against non-finite losses.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import os
@@ -26,6 +27,7 @@ from pathlib import Path
 
 from . import backend
 from .nn import functional as F
+from .serialization import atomic_write, load, save
 from .tensor import Tensor, no_grad
 
 CHECKPOINT_NAME = "last.safetensors"
@@ -144,29 +146,15 @@ def write_history(history: list[dict], directory: str | os.PathLike, stem: str =
     """Write the per-epoch history as ``<stem>.json`` and ``<stem>.csv`` (atomically)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    _atomic_write_text(directory / f"{stem}.json", json.dumps(history, indent=2))
+    atomic_write(directory / f"{stem}.json", json.dumps(history, indent=2).encode())
     fields = list(HISTORY_FIELDS) + sorted(
         {k for row in history for k in row} - set(HISTORY_FIELDS)
     )
-    lines = []
-
-    class _Lines:
-        def write(self, text):
-            lines.append(text)
-
-    writer = csv.DictWriter(_Lines(), fieldnames=fields, lineterminator="\n")
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     writer.writerows(history)
-    _atomic_write_text(directory / f"{stem}.csv", "".join(lines))
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    atomic_write(directory / f"{stem}.csv", text.getvalue().encode())
 
 
 def _loader_set_epoch(loader, epoch: int) -> None:
@@ -275,8 +263,6 @@ def save_checkpoint(
     directory, model, optimizer, scheduler, epoch: int, history: list[dict]
 ) -> Path:
     """Atomically write everything needed to resume after ``epoch`` epochs."""
-    from .serialization import save
-
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     state = {
@@ -298,8 +284,6 @@ def load_checkpoint(directory, model, optimizer, scheduler=None) -> dict:
     The file is fully validated, and the model and optimizer accept their state, before the
     random state is restored, so a bad checkpoint changes nothing it can avoid changing.
     """
-    from .serialization import load
-
     path = Path(directory) / CHECKPOINT_NAME
     if not path.exists():
         raise FileNotFoundError(f"no checkpoint to resume from: {path} does not exist")
