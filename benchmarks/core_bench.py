@@ -42,7 +42,7 @@ def median_seconds(work: Callable[[], None], sync: Callable[[], None], repeats: 
 
 
 # ---------------------------------------------------------------------------------------------
-# tinygrad_mom
+# waiting for the device, per framework
 
 
 def _tm_sync(device: str) -> Callable[[], None]:
@@ -53,56 +53,20 @@ def _tm_sync(device: str) -> Callable[[], None]:
     return lambda: cupy.cuda.Device().synchronize()
 
 
-def tm_matmul(device: str):
-    tm.manual_seed(0)
-    a = tm.randn(MATMUL_N, MATMUL_N, device=device, requires_grad=True)
-    b = tm.randn(MATMUL_N, MATMUL_N, device=device, requires_grad=True)
-
-    def work():
-        a.grad = b.grad = None
-        (a @ b).sum().backward()
-
-    return work
-
-
-def tm_chain(device: str, size: int):
-    x = tm.ones(size, device=device, requires_grad=True)
-
-    def work():
-        x.grad = None
-        y = x
-        for _ in range(CHAIN_OPS // 2):  # two ops per step: mul and add
-            y = y * 1.0001 + 0.001
-        y.sum().backward()
-
-    return work
-
-
-def tm_chain_forward(device: str, size: int):
-    x = tm.ones(size, device=device, requires_grad=True)
-
-    def work():
-        y = x
-        for _ in range(CHAIN_OPS // 2):
-            y = y * 1.0001 + 0.001
-
-    return work
-
-
-# ---------------------------------------------------------------------------------------------
-# PyTorch
-
-
 def _torch_sync(torch, device: str) -> Callable[[], None]:
     if device == "cpu":
         return lambda: None
     return torch.cuda.synchronize
 
 
-def torch_matmul(torch, device: str):
-    gen = torch.Generator().manual_seed(0)
-    a = torch.randn(MATMUL_N, MATMUL_N, generator=gen).to(device).requires_grad_()
-    b = torch.randn(MATMUL_N, MATMUL_N, generator=gen).to(device).requires_grad_()
+# ---------------------------------------------------------------------------------------------
+# workloads, written once: tinygrad_mom's API is PyTorch's, so ``lib`` is either module
+
+
+def matmul_case(lib, device: str):
+    lib.manual_seed(0)
+    a = lib.randn(MATMUL_N, MATMUL_N, device=device, requires_grad=True)
+    b = lib.randn(MATMUL_N, MATMUL_N, device=device, requires_grad=True)
 
     def work():
         a.grad = b.grad = None
@@ -111,31 +75,22 @@ def torch_matmul(torch, device: str):
     return work
 
 
-def torch_chain(torch, device: str, size: int):
-    x = torch.ones(size, device=device, requires_grad=True)
+def chain_case(lib, device: str, size: int, backward: bool):
+    x = lib.ones(size, device=device, requires_grad=True)
 
     def work():
         x.grad = None
         y = x
-        for _ in range(CHAIN_OPS // 2):
+        for _ in range(CHAIN_OPS // 2):  # two ops per step: mul and add
             y = y * 1.0001 + 0.001
-        y.sum().backward()
-
-    return work
-
-
-def torch_chain_forward(torch, device: str, size: int):
-    x = torch.ones(size, device=device, requires_grad=True)
-
-    def work():
-        y = x
-        for _ in range(CHAIN_OPS // 2):
-            y = y * 1.0001 + 0.001
+        if backward:
+            y.sum().backward()
 
     return work
 
 
 # ---------------------------------------------------------------------------------------------
+# report
 
 
 def machine_info(device: str) -> dict:
@@ -189,20 +144,18 @@ def main(argv: list[str] | None = None) -> dict:
     except ImportError:
         torch = None
 
+    def both(case, *args):
+        ours = case(tm, device, *args)
+        return ours, None if torch is None else case(torch, torch_device, *args)
+
     cases = {
-        f"matmul {MATMUL_N}x{MATMUL_N} fwd+bwd": (
-            tm_matmul(device),
-            None if torch is None else torch_matmul(torch, torch_device),
-            1,
-        ),
+        f"matmul {MATMUL_N}x{MATMUL_N} fwd+bwd": (*both(matmul_case), 1),
         f"{CHAIN_OPS}-op chain fwd+bwd (per op)": (
-            tm_chain(device, args.chain_size),
-            None if torch is None else torch_chain(torch, torch_device, args.chain_size),
+            *both(chain_case, args.chain_size, True),
             CHAIN_OPS,
         ),
         f"{CHAIN_OPS}-op chain fwd only (per op)": (
-            tm_chain_forward(device, args.chain_size),
-            None if torch is None else torch_chain_forward(torch, torch_device, args.chain_size),
+            *both(chain_case, args.chain_size, False),
             CHAIN_OPS,
         ),
     }
