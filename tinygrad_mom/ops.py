@@ -21,6 +21,7 @@ from .tensor import (
     DEFAULT_FLOAT,
     Function,
     Tensor,
+    _check_same_device,
     _normalize_dim,
     is_floating,
 )
@@ -580,11 +581,7 @@ def where(condition, input, other) -> Tensor:
         raise TypeError(f"where expects a bool condition, got dtype {condition.dtype}")
     a, b = _binary_operands(input, other)
     _broadcast_shape(_broadcast_shape(a.shape, b.shape), condition.shape)
-    if condition.device != a.device:
-        raise RuntimeError(
-            "Expected all tensors to be on the same device, but found at least two devices, "
-            f"{condition.device} and {a.device}"
-        )
+    _check_same_device((condition, a, b), (condition.array, a.array, b.array))
     return Where.apply(a, b, condition=condition.array)
 
 
@@ -603,11 +600,7 @@ def compare(a, b, op: str) -> Tensor:
     if not isinstance(b, (Tensor, int, float, bool, np.number, np.bool_, list, tuple, np.ndarray)):
         return NotImplemented
     a, b = _binary_operands(a, b)
-    if a.device != b.device and not isinstance(b.array, np.generic):
-        raise RuntimeError(
-            "Expected all tensors to be on the same device, but found at least two devices, "
-            f"{a.device} and {b.device}"
-        )
+    _check_same_device((a, b), (a.array, b.array))
     xp = get_array_module(a.array)
     fn = getattr(xp, _COMPARISONS[op].__name__)
     return Tensor._wrap(xp.asarray(fn(a.array, b.array)))

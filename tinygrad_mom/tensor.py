@@ -541,11 +541,7 @@ class Tensor:
 
     def _other_array(self, other):
         if isinstance(other, Tensor):
-            if other.device != self.device:
-                raise RuntimeError(
-                    f"Expected all tensors to be on the same device, but found at least two "
-                    f"devices, {self.device} and {other.device}"
-                )
+            _check_same_device((self, other), (self.array, other.array))
             return other.array
         return other
 
