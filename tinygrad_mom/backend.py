@@ -13,6 +13,8 @@ import contextlib
 
 import numpy as np
 
+from . import _validation as V
+
 _cupy = None  # the cupy module once imported; None until a CUDA device is first asked for
 
 _INSTALL_HINT = (
@@ -173,8 +175,7 @@ def keep_freed_memory(max_mib: int = 256) -> bool:
     PyTorch's CPU tuning guide) do. It is process-wide and cannot be undone; returns False where
     the C library has no ``mallopt`` (not glibc), True once applied.
     """
-    if isinstance(max_mib, bool) or not isinstance(max_mib, (int, np.integer)) or max_mib < 0:
-        raise ValueError(f"keep_freed_memory: max_mib must be an int >= 0, got {max_mib!r}")
+    V.int_at_least("max_mib", max_mib, 0, where="keep_freed_memory")
     import ctypes
 
     try:
@@ -196,8 +197,7 @@ _cupy_rngs: dict = {}
 def manual_seed(seed: int) -> None:
     """Seed every random generator this library uses (NumPy's, and CuPy's when in use)."""
     global _seed, _np_rng
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"manual_seed expects an int seed, got {type(seed).__name__}")
+    V.int_at_least("seed", seed, None, where="manual_seed")
     _seed = int(seed)
     _np_rng = np.random.default_rng(_seed)
     _cupy_rngs.clear()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import tinygrad_mom as tm
 
+from . import _validation as V
 from . import backend, data
 from .training import CheckpointError, NonFiniteLossError, evaluate, fit, write_history
 
@@ -377,21 +378,30 @@ def cmd_train(args) -> int:
 
 
 # ----------------------------------------------------------------------------------------------
-def _non_negative_float(text: str) -> float:
+# The argument types parse the text, then check the value with the library's own validators
+# (the ones every constructor uses), so the CLI and the API accept exactly the same numbers.
+def _float_in(text: str, low: float, high: float = math.inf, *, low_open: bool = False,
+              high_open: bool = False) -> float:
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value >= 0 or math.isinf(value):  # rejects NaN too
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text}")
-    return value
+    try:
+        return V.number_in("value", value, low, high, low_open=low_open, high_open=high_open)
+    except ValueError:  # NaN and inf too
+        raise argparse.ArgumentTypeError(
+            f"expected a finite number {'>' if low_open else '>='} {low:g}"
+            + (f" and {'<' if high_open else '<='} {high:g}" if high < math.inf else "")
+            + f", got {text}"
+        ) from None
+
+
+def _non_negative_float(text: str) -> float:
+    return _float_in(text, 0.0)
 
 
 def _positive_float(text: str) -> float:
-    value = _non_negative_float(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text}")
-    return value
+    return _float_in(text, 0.0, low_open=True)
 
 
 def _int_at_least(text: str, minimum: int) -> int:
@@ -399,9 +409,12 @@ def _int_at_least(text: str, minimum: int) -> int:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < minimum:
-        raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {value}")
-    return value
+    try:
+        return V.int_at_least("value", value, minimum)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an integer >= {minimum}, got {value}"
+        ) from None
 
 
 def _non_negative_int(text: str) -> int:
@@ -413,12 +426,12 @@ def _positive_int(text: str) -> int:
 
 
 def _fraction(text: str) -> float:
-    value = _non_negative_float(text)
-    if not 0 < value < 1:
+    try:
+        return _float_in(text, 0.0, 1.0, low_open=True, high_open=True)
+    except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(
             f"expected a fraction strictly between 0 and 1, got {text}"
-        )
-    return value
+        ) from None
 
 
 def _common_arguments(p: argparse.ArgumentParser) -> None:

@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from . import _validation as V
 from . import backend
 from .nn import functional as F
 from .serialization import atomic_write, load, save
@@ -191,8 +192,7 @@ def fit(
         resume: continue from ``checkpoint_dir``'s checkpoint. On CPU the resumed run equals an
             uninterrupted one bit for bit.
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
-        raise ValueError(f"epochs must be a non-negative int, got {epochs!r}")
+    V.int_at_least("epochs", epochs, 0, where="fit")
     if scheduler_interval not in ("epoch", "batch"):
         raise ValueError(
             f"scheduler_interval must be 'epoch' or 'batch', got {scheduler_interval!r}"

@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from .. import _validation as V
 from .optimizer import Optimizer
 
 __all__ = [
@@ -26,13 +27,11 @@ __all__ = [
 
 
 def _check_positive_int(name: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"Invalid {name} value: {value!r} (expected a positive int)")
+    V.int_at_least(name, value, 1)
 
 
 def _check_positive(name: str, value) -> None:
-    if not 0.0 < value < math.inf:
-        raise ValueError(f"Invalid {name} value: {value!r} (expected a positive number)")
+    V.number_in(name, value, 0.0, low_open=True)
 
 
 class LRScheduler:
@@ -43,8 +42,7 @@ class LRScheduler:
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
-        if isinstance(last_epoch, bool) or not isinstance(last_epoch, int) or last_epoch < -1:
-            raise ValueError(f"Invalid last_epoch value: {last_epoch!r} (expected an int >= -1)")
+        V.int_at_least("last_epoch", last_epoch, -1)
         self.optimizer = optimizer
         if last_epoch == -1:
             for group in optimizer.param_groups:
@@ -183,10 +181,11 @@ class MultiStepLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, milestones: Iterable[int], gamma: float = 0.1,
                  last_epoch: int = -1) -> None:
+        if not isinstance(milestones, Iterable) or isinstance(milestones, (str, bytes)):
+            raise TypeError(f"milestones must be a list of ints, but got {V.describe(milestones)}")
         milestones = list(milestones)
-        for m in milestones:
-            if isinstance(m, bool) or not isinstance(m, int) or m < 0:
-                raise ValueError(f"Invalid milestones value: {milestones!r} (expected ints >= 0)")
+        for i, m in enumerate(milestones):
+            V.int_at_least(f"milestones[{i}]", m, 0)
         _check_positive("gamma", gamma)
         self.milestones = Counter(milestones)
         self.gamma = gamma
@@ -230,8 +229,7 @@ class CosineAnnealingLR(LRScheduler):
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0,  # noqa: N803
                  last_epoch: int = -1) -> None:
         _check_positive_int("T_max", T_max)
-        if not 0.0 <= eta_min < math.inf:
-            raise ValueError(f"Invalid eta_min value: {eta_min!r} (expected >= 0)")
+        V.number_in("eta_min", eta_min, 0.0)
         self.T_max = T_max
         self.eta_min = eta_min
         super().__init__(optimizer, last_epoch)
@@ -262,10 +260,8 @@ class LinearLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
                  total_iters: int = 5, last_epoch: int = -1) -> None:
-        if not 0.0 < start_factor <= 1.0:
-            raise ValueError(f"Invalid start_factor value: {start_factor!r} (expected 0 < s <= 1)")
-        if not 0.0 <= end_factor <= 1.0:
-            raise ValueError(f"Invalid end_factor value: {end_factor!r} (expected 0 <= e <= 1)")
+        V.number_in("start_factor", start_factor, 0.0, 1.0, low_open=True)
+        V.number_in("end_factor", end_factor, 0.0, 1.0)
         _check_positive_int("total_iters", total_iters)
         self.start_factor = start_factor
         self.end_factor = end_factor
@@ -299,7 +295,7 @@ class ExponentialDecay(LRScheduler):
         _check_positive("decay_rate", decay_rate)
         self.decay_steps = decay_steps
         self.decay_rate = decay_rate
-        self.staircase = bool(staircase)
+        self.staircase = V.flag("staircase", staircase)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -419,17 +415,19 @@ class OneCycleLR(LRScheduler):
             total_steps = epochs * steps_per_epoch
         else:
             raise ValueError("You must define either total_steps OR (epochs AND steps_per_epoch)")
-        if not isinstance(pct_start, float) or not 0.0 <= pct_start <= 1.0:
-            raise ValueError(f"Expected float between 0 and 1 pct_start, but got {pct_start!r}")
-        if anneal_strategy not in ("cos", "linear"):
-            raise ValueError(
-                f"anneal_strategy must be one of 'cos' or 'linear', instead got {anneal_strategy!r}"
-            )
+        V.number_in("pct_start", pct_start, 0.0, 1.0)
+        V.one_of("anneal_strategy", anneal_strategy, ("cos", "linear"), where="OneCycleLR")
+        V.flag("cycle_momentum", cycle_momentum, where="OneCycleLR")
+        V.flag("three_phase", three_phase, where="OneCycleLR")
         _check_positive("div_factor", div_factor)
         _check_positive("final_div_factor", final_div_factor)
         max_lrs = self._per_group("max_lr", optimizer, max_lr)
         for v in max_lrs:
             _check_positive("max_lr", v)
+        if cycle_momentum:
+            for name, value in (("max_momentum", max_momentum), ("base_momentum", base_momentum)):
+                for v in self._per_group(name, optimizer, value):
+                    V.number_in(name, v, 0.0, 1.0)
         if cycle_momentum and "momentum" not in optimizer.defaults \
                 and "betas" not in optimizer.defaults:
             raise ValueError(
@@ -538,20 +536,13 @@ class ReduceLROnPlateau(LRScheduler):
     ) -> None:
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
-        if not 0.0 <= factor < 1.0:
-            raise ValueError(f"Invalid factor value: {factor!r} (expected 0 <= factor < 1)")
-        if mode not in ("min", "max"):
-            raise ValueError(f"Invalid mode value: {mode!r} (expected 'min' or 'max')")
-        if threshold_mode not in ("rel", "abs"):
-            raise ValueError(f"Invalid threshold_mode value: {threshold_mode!r} "
-                             "(expected 'rel' or 'abs')")
-        for name, v in (("patience", patience), ("cooldown", cooldown)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                raise ValueError(f"Invalid {name} value: {v!r} (expected an int >= 0)")
-        if not 0.0 <= threshold < math.inf:
-            raise ValueError(f"Invalid threshold value: {threshold!r} (expected >= 0)")
-        if not 0.0 <= eps < math.inf:
-            raise ValueError(f"Invalid eps value: {eps!r} (expected >= 0)")
+        V.number_in("factor", factor, 0.0, 1.0, high_open=True)
+        V.one_of("mode", mode, ("min", "max"), where="ReduceLROnPlateau")
+        V.one_of("threshold_mode", threshold_mode, ("rel", "abs"), where="ReduceLROnPlateau")
+        V.int_at_least("patience", patience, 0)
+        V.int_at_least("cooldown", cooldown, 0)
+        V.number_in("threshold", threshold, 0.0)
+        V.number_in("eps", eps, 0.0)
         n = len(optimizer.param_groups)
         if isinstance(min_lr, (list, tuple)):
             if len(min_lr) != n:
@@ -562,8 +553,7 @@ class ReduceLROnPlateau(LRScheduler):
             self.default_min_lr = min_lr
             self.min_lrs = [min_lr] * n
         for v in self.min_lrs:
-            if not 0.0 <= v < math.inf:
-                raise ValueError(f"Invalid min_lr value: {v!r} (expected >= 0)")
+            V.number_in("min_lr", v, 0.0)
         self.optimizer = optimizer
         self.factor = factor
         self.patience = patience

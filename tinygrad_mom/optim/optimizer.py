@@ -16,12 +16,12 @@ step, as in PyTorch. Everything else lives here once:
 from __future__ import annotations
 
 import copy
-import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 
+from .. import _validation as V
 from .. import backend
 from ..backend import get_array_module
 from ..nn.utils import RemovableHandle
@@ -128,7 +128,7 @@ class Optimizer:
             ) from None
         if len(groups) == 0:
             raise ValueError("optimizer got an empty parameter list")
-        self._validate({k: v for k, v in defaults.items() if v is not required})
+        self._validate_all({k: v for k, v in defaults.items() if v is not required})
         self.defaults = dict(defaults)
         self.param_groups: list[dict[str, Any]] = []
         self.state = ParamState(self)
@@ -142,37 +142,47 @@ class Optimizer:
             self.add_param_group(group)
 
     # --- hyper-parameter validation ---------------------------------------------------------
+    #: The boolean options of every update rule: only True/False pass (the string 'False' is
+    #: truthy, and would silently switch the option on)
+    _FLAGS = ("maximize", "nesterov", "amsgrad", "centered", "decoupled_weight_decay")
+
+    def _validate_all(self, h: dict[str, Any]) -> None:
+        """Check the boolean options of ``h``, then the rule's own :meth:`_validate`."""
+        where = type(self).__name__
+        for name in self._FLAGS:
+            if name in h:
+                V.flag(name, h[name], where=where)
+        self._validate(h)
+
     def _validate(self, h: dict[str, Any]) -> None:
-        """Raise ValueError for an invalid hyper-parameter in ``h`` (a group or the defaults)."""
+        """Raise TypeError/ValueError for an invalid hyper-parameter in ``h`` (group/defaults)."""
         if "lr" in h:
             self._check_lr(h["lr"])
 
     @staticmethod
     def _check_lr(lr) -> None:
-        # ``not 0.0 <= lr`` is also true for NaN, which ``lr < 0`` would let through
-        if isinstance(lr, bool) or not isinstance(lr, (int, float, np.integer, np.floating)):
-            raise TypeError(f"Invalid learning rate: {lr!r} (expected a float)")
-        if not 0.0 <= lr < math.inf:
-            raise ValueError(f"Invalid learning rate: {lr}")
+        V.number_in("lr", lr, 0.0, label="learning rate")
 
     @staticmethod
     def _check_nonneg(name: str, value) -> None:
-        if not 0.0 <= value < math.inf:
-            raise ValueError(f"Invalid {name} value: {value}")
+        # PyTorch's text says "Invalid epsilon value" for the argument named eps
+        arg = "eps" if name == "epsilon" else name
+        V.number_in(arg, value, 0.0, label=f"{name} value")
 
     @staticmethod
-    def _check_unit(name: str, value) -> None:
-        """Require 0 <= value < 1 (a decay rate)."""
-        if not 0.0 <= value < 1.0:
-            raise ValueError(f"Invalid {name} value: {value} (expected 0 <= {name} < 1)")
+    def _check_range(name: str, value, low: float, high: float, high_open: bool = False) -> None:
+        """Require low <= value <= high (or < high)."""
+        V.number_in(name, value, low, high, high_open=high_open)
 
     @staticmethod
     def _check_betas(betas) -> None:
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        if not isinstance(betas, (tuple, list)):
+            raise TypeError(f"betas must be a pair (beta1, beta2), but got {V.describe(betas)}")
+        if len(betas) != 2:
             raise ValueError(f"Invalid betas value: {betas!r} (expected a pair (beta1, beta2))")
         for i, b in enumerate(betas):
-            if not 0.0 <= b < 1.0:
-                raise ValueError(f"Invalid beta parameter at index {i}: {b}")
+            V.number_in(f"betas[{i}]", b, 0.0, 1.0, high_open=True,
+                        label=f"beta parameter at index {i}")
 
     # --- param groups -----------------------------------------------------------------------
     def add_param_group(self, param_group: dict[str, Any]) -> None:
@@ -206,7 +216,7 @@ class Optimizer:
                     f"parameter {name}"
                 )
             merged.setdefault(name, default)
-        self._validate(merged)
+        self._validate_all(merged)
         if len(set(params)) != len(params):
             # PyTorch only warns here; a parameter listed twice would be updated twice per step
             raise ValueError("optimizer contains a parameter group with duplicate parameters")
@@ -427,7 +437,7 @@ class Optimizer:
         for group, saved in zip(self.param_groups, saved_groups, strict=False):
             new_group = {k: _plain(v) for k, v in saved.items() if k != "params"}
             new_group = {"params": group["params"], **new_group}
-            self._validate(new_group)
+            self._validate_all(new_group)
             new_groups.append(new_group)
         new_state = ParamState(self)
         new_index = {}  # saved index -> this optimizer's global index (the same when aligned)
