@@ -222,9 +222,34 @@ def get_rng_state() -> dict:
 
 
 def set_rng_state(state: dict) -> None:
-    """Restore a state returned by :func:`get_rng_state`."""
-    global _seed, _np_rng
+    """Restore a state returned by :func:`get_rng_state` (ValueError/TypeError if it is not)."""
+    _prepare_rng_state(state)()
+
+
+def _prepare_rng_state(state: dict):
+    """Check ``state`` completely; return a function that installs it (cannot fail)."""
+    if not isinstance(state, dict) or set(state) != {"seed", "bit_generator"}:
+        raise ValueError(
+            f"rng state must be a dict with 'seed' and 'bit_generator' entries (from "
+            f"get_rng_state), got {V.describe(state)}"
+        )
+    seed = V.int_at_least("rng state 'seed'", state["seed"], None, none_ok=True)
+    bit_state = state["bit_generator"]
+    expected = type(_np_rng.bit_generator).__name__
+    if not isinstance(bit_state, dict) or bit_state.get("bit_generator") != expected:
+        raise ValueError(
+            f"rng state 'bit_generator' must be the state of a {expected} generator, got "
+            f"{V.describe(bit_state)}"
+        )
     gen = np.random.default_rng()
-    gen.bit_generator.state = state["bit_generator"]
-    _seed = state.get("seed")
-    _np_rng = gen
+    try:
+        gen.bit_generator.state = bit_state
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ValueError(f"rng state 'bit_generator' is not a valid {expected} state: "
+                         f"{exc!r}") from None
+
+    def commit() -> None:
+        global _seed, _np_rng
+        _seed, _np_rng = seed, gen
+
+    return commit

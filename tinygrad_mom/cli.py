@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -125,13 +127,20 @@ def image_geometry(dataset) -> tuple[int, int]:
 
 
 def check_output_dir(option: str, path: str) -> None:
-    """Create an output directory up front, so a bad one fails before any training."""
+    """Create an output directory and write a probe file there up front, so a missing,
+    read-only or non-directory path fails before any training."""
     if Path(path).exists() and not Path(path).is_dir():
         raise UsageError(f"{option} {path}: exists and is not a directory")
     try:
         Path(path).mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"{option} {path}: cannot create it ({exc.strerror or exc})") from None
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".write-test.", suffix=".tmp", dir=path)
+    except OSError as exc:
+        raise UsageError(f"{option} {path}: not writable ({exc.strerror or exc})") from None
+    os.close(fd)
+    os.unlink(probe)
 
 
 def check_device(device: str) -> str:
@@ -343,6 +352,13 @@ def cmd_train(args) -> int:
         )
     args.device = check_device(args.device)
     check_output_dir("--checkpoint-dir", args.checkpoint_dir)
+    try:  # checkpoints need it: say so now, not after the first epoch has trained
+        import safetensors  # noqa: F401
+    except ImportError:
+        raise UsageError(
+            "train writes checkpoints, which need the 'safetensors' package: "
+            'pip install "tinygrad_mom[checkpoint]"'
+        ) from None
     train, val, test = load_data(args)
     channels, size = image_geometry(train)
     tm.manual_seed(args.seed)
@@ -370,7 +386,7 @@ def cmd_train(args) -> int:
     except NonFiniteLossError as exc:
         print(f"tinygrad-mom: {exc}", file=sys.stderr)
         return 1
-    except (FileNotFoundError, CheckpointError) as exc:
+    except (FileNotFoundError, CheckpointError) as exc:  # the one CheckpointError class
         raise UsageError(str(exc)) from None
     test_loss, test_acc = evaluate(model, test_loader)
     print(f"test loss {test_loss:.4f}  test acc {test_acc:.3f}")

@@ -34,6 +34,49 @@ def _check_positive(name: str, value) -> None:
     V.number_in(name, value, 0.0, low_open=True)
 
 
+def _plain_copy(value):
+    """A copy made of plain types (a Counter becomes a dict, a tuple stays a tuple)."""
+    if isinstance(value, dict):
+        return {k: _plain_copy(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain_copy(v) for v in value) if isinstance(value, tuple) \
+            else [_plain_copy(v) for v in value]
+    return value
+
+
+def _check_like(where: str, current, saved) -> None:
+    """``saved`` must be of the same kind as ``current`` (recursively), else TypeError."""
+    if isinstance(current, bool) or current is None and isinstance(saved, bool):
+        if not isinstance(saved, bool):
+            raise TypeError(f"{where} must be a bool, got {V.describe(saved)}")
+    elif V.is_real(current) or current is None:
+        if not (V.is_real(saved) or saved is None) or (current is not None and saved is None):
+            raise TypeError(f"{where} must be a number, got {V.describe(saved)}")
+        if saved is not None and math.isnan(float(saved)):
+            raise ValueError(f"{where} is NaN")
+    elif isinstance(current, str):
+        if not isinstance(saved, str):
+            raise TypeError(f"{where} must be a string, got {V.describe(saved)}")
+    elif isinstance(current, (list, tuple)):
+        if not isinstance(saved, (list, tuple)):
+            raise TypeError(f"{where} must be a list, got {V.describe(saved)}")
+        if len(saved) != len(current):
+            raise ValueError(
+                f"{where} has {len(saved)} entries, expected {len(current)} (one per param "
+                "group, or per sub-scheduler)"
+            )
+        for i, (c, v) in enumerate(zip(current, saved, strict=True)):
+            _check_like(f"{where}[{i}]", c, v)
+    elif isinstance(current, dict):
+        if not isinstance(saved, dict):
+            raise TypeError(f"{where} must be a dict, got {V.describe(saved)}")
+        if set(saved) != set(current):
+            raise ValueError(f"{where} has keys {sorted(map(str, saved))}, expected "
+                             f"{sorted(map(str, current))}")
+        for k in current:
+            _check_like(f"{where}[{k!r}]", current[k], saved[k])
+
+
 class LRScheduler:
     """Base class: subclasses implement ``get_lr()`` (the lrs for ``self.last_epoch``)."""
 
@@ -101,12 +144,49 @@ class LRScheduler:
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
     def state_dict(self) -> dict[str, Any]:
-        """Every attribute except the optimizer (plain values)."""
-        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
+        """Every attribute except the optimizer, as plain values (a copy)."""
+        return {k: _plain_copy(v) for k, v in self.__dict__.items() if k != "optimizer"}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore attributes saved by :meth:`state_dict`."""
-        self.__dict__.update(state_dict)
+        """Restore a :meth:`state_dict` of the same kind of scheduler; checked before applying.
+
+        The entries must be exactly this scheduler's, each of the same kind (a number for a
+        number, a list of the same length for a list, ...): another scheduler's state, strings
+        for numbers or a key that would shadow a method raise ValueError/TypeError and change
+        nothing.
+        """
+        self._prepare_load(state_dict)()
+
+    def _prepare_load(self, state_dict: dict[str, Any]) -> Callable[[], None]:
+        """Check ``state_dict`` completely; return a function that applies it (cannot fail)."""
+        values = self._checked_state(state_dict)
+
+        def commit() -> None:
+            self.__dict__.update(values)
+
+        return commit
+
+    def _checked_state(self, state_dict: dict[str, Any], skip: tuple[str, ...] = ()) -> dict:
+        """The attributes ``state_dict`` would set, after checking it against this scheduler."""
+        name = type(self).__name__
+        if not isinstance(state_dict, dict):
+            raise TypeError(f"{name}.load_state_dict: expected a dict, got "
+                            f"{V.describe(state_dict)}")
+        current = self.state_dict()
+        missing = sorted(k for k in current if k not in state_dict)
+        unexpected = sorted(str(k) for k in state_dict if k not in current)
+        if missing or unexpected:
+            raise ValueError(
+                f"{name}.load_state_dict: the state does not belong to a {name} (missing "
+                f"{missing}, unexpected {unexpected}); was it saved by another scheduler?"
+            )
+        values = {}
+        for key, value in state_dict.items():
+            if key in skip:
+                continue
+            _check_like(f"{name} state '{key}'", current[key], value)
+            values[key] = _plain_copy(value)
+        return values
 
     def _current_lrs(self) -> list[float]:
         return [group["lr"] for group in self.optimizer.param_groups]
@@ -147,13 +227,24 @@ class LambdaLR(LRScheduler):
         ]
         return sd
 
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        state_dict = dict(state_dict)
-        lambdas = state_dict.pop("lr_lambdas")
-        self.__dict__.update(state_dict)
-        for fn, saved in zip(self.lr_lambdas, lambdas, strict=False):
-            if saved is not None:
-                fn.__dict__.update(saved)
+    def _prepare_load(self, state_dict: dict[str, Any]) -> Callable[[], None]:
+        values = self._checked_state(state_dict, skip=("lr_lambdas",))
+        lambdas = state_dict["lr_lambdas"]
+        if not isinstance(lambdas, (list, tuple)) or len(lambdas) != len(self.lr_lambdas):
+            raise ValueError(f"LambdaLR state 'lr_lambdas' must be a list of "
+                             f"{len(self.lr_lambdas)} entries, got {V.describe(lambdas)}")
+        for i, saved in enumerate(lambdas):
+            if saved is not None and not isinstance(saved, dict):
+                raise TypeError(f"LambdaLR state 'lr_lambdas'[{i}] must be None or a dict, "
+                                f"got {V.describe(saved)}")
+
+        def commit() -> None:
+            self.__dict__.update(values)
+            for fn, saved in zip(self.lr_lambdas, lambdas, strict=True):
+                if saved is not None:
+                    fn.__dict__.update(saved)
+
+        return commit
 
 
 class StepLR(LRScheduler):
@@ -190,6 +281,30 @@ class MultiStepLR(LRScheduler):
         self.milestones = Counter(milestones)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
+
+    def state_dict(self) -> dict[str, Any]:
+        """As the base class, with the milestones as a sorted list of ints (plain types only,
+        so any file round trip restores it; PyTorch keeps a Counter)."""
+        sd = super().state_dict()
+        sd["milestones"] = sorted(self.milestones.elements())
+        return sd
+
+    def _prepare_load(self, state_dict: dict[str, Any]) -> Callable[[], None]:
+        values = self._checked_state(state_dict, skip=("milestones",))
+        saved = state_dict["milestones"]
+        if isinstance(saved, dict):  # a Counter (or its dict) from an older state_dict
+            saved = [m for m, n in saved.items() if V.is_int(n) for _ in range(int(n))]
+        if not isinstance(saved, (list, tuple)):
+            raise TypeError(f"MultiStepLR state 'milestones' must be a list of ints, got "
+                            f"{V.describe(saved)}")
+        for i, m in enumerate(saved):
+            V.int_at_least(f"MultiStepLR state 'milestones'[{i}]", m, 0)
+        values["milestones"] = Counter(int(m) for m in saved)
+
+        def commit() -> None:
+            self.__dict__.update(values)
+
+        return commit
 
     def get_lr(self) -> list[float]:
         if self.last_epoch not in self.milestones:
@@ -372,12 +487,20 @@ class SequentialLR(LRScheduler):
         sd["_schedulers"] = [s.state_dict() for s in self._schedulers]
         return sd
 
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        state_dict = dict(state_dict)
-        subs = state_dict.pop("_schedulers")
-        self.__dict__.update(state_dict)
-        for s, saved in zip(self._schedulers, subs, strict=False):
-            s.load_state_dict(saved)
+    def _prepare_load(self, state_dict: dict[str, Any]) -> Callable[[], None]:
+        values = self._checked_state(state_dict, skip=("_schedulers",))
+        subs = state_dict["_schedulers"]
+        if not isinstance(subs, (list, tuple)) or len(subs) != len(self._schedulers):
+            raise ValueError(f"SequentialLR state '_schedulers' must be a list of "
+                             f"{len(self._schedulers)} states, got {V.describe(subs)}")
+        commits = [s._prepare_load(saved) for s, saved in zip(self._schedulers, subs, strict=True)]
+
+        def commit() -> None:
+            self.__dict__.update(values)
+            for c in commits:
+                c()
+
+        return commit
 
 
 class OneCycleLR(LRScheduler):
@@ -475,6 +598,17 @@ class OneCycleLR(LRScheduler):
                     group["max_momentum"] = mm
                     group["base_momentum"] = bm
         super().__init__(optimizer, last_epoch)
+
+    def _prepare_load(self, state_dict: dict[str, Any]) -> Callable[[], None]:
+        commit = super()._prepare_load(state_dict)
+        if state_dict["total_steps"] != self.total_steps:
+            # the phases are fractions of total_steps: a 1cycle schedule cannot be stretched
+            raise ValueError(
+                f"OneCycleLR state was saved for total_steps={state_dict['total_steps']}, but "
+                f"this scheduler has total_steps={self.total_steps}; build it with the same "
+                "total_steps (or epochs and steps_per_epoch) as the run that saved it"
+            )
+        return commit
 
     @staticmethod
     def _per_group(name: str, optimizer: Optimizer, value) -> list:
