@@ -20,7 +20,7 @@ from tinygrad_mom.optim import lr_scheduler as S
 BAD_NUMBERS = ["0.1", None, [0.1], True, {"a": 1}]
 
 
-# --- the helpers --------------------------------------------------------------------------------
+# --- the helpers  ---
 def test_number_in_accepts_reals_and_returns_float():
     assert V.number_in("x", 1, 0.0) == 1.0 and isinstance(V.number_in("x", 1, 0.0), float)
     assert V.number_in("x", np.float32(0.5), 0.0, 1.0) == 0.5
@@ -76,7 +76,7 @@ def test_one_of_and_tensor_arg():
     assert V.tensor_arg("x", t) is t
 
 
-# --- every optimizer ------------------------------------------------------------------------------
+# --- every optimizer  ---
 OPTIMIZERS = {
     optim.SGD: (["lr", "momentum", "dampening", "weight_decay"], ["nesterov", "maximize"]),
     optim.Adam: (["lr", "eps", "weight_decay"], ["amsgrad", "maximize", "decoupled_weight_decay"]),
@@ -141,7 +141,7 @@ def test_param_group_overrides_and_loaded_groups_are_checked_too():
     assert opt.param_groups[0]["momentum"] == 0.0
 
 
-# --- every scheduler ------------------------------------------------------------------------------
+# --- every scheduler  ---
 def _opt():
     return optim.SGD([_param()], lr=0.1, momentum=0.9)
 
@@ -198,7 +198,7 @@ def test_a_failed_scheduler_constructor_leaves_the_optimizer_alone():
     assert after == before
 
 
-# --- layers, init, functional ---------------------------------------------------------------------
+# --- layers, init, functional  ---
 @pytest.mark.parametrize(
     ("make", "name", "error"),
     [
