@@ -464,3 +464,84 @@ def test_a_safetensors_header_length_that_looks_like_a_pickle_magic_loads(tmp_pa
         import pickle
 
         tm.load(__import__("io").BytesIO(pickle.dumps({"a": 1}, protocol=3)))
+
+
+# --- files ---
+def test_a_killed_save_leaves_no_temporary_behind_after_the_next_save(tmp_path):
+    target = tmp_path / "ckpt.safetensors"
+    stale = [tmp_path / f".ckpt.safetensors.{s}.tmp" for s in ("abcd1234", "zz_zz_zz")]
+    for f in stale:
+        f.write_bytes(b"x" * 100)  # what a SIGKILL between write and rename leaves
+    other = tmp_path / ".other.safetensors.abcd1234.tmp"
+    other.write_bytes(b"y")
+    keep = tmp_path / ".ckpt.safetensors.notes.txt"
+    keep.write_bytes(b"z")
+    tm.save({"w": tm.ones(2)}, target)
+    assert not any(f.exists() for f in stale)
+    assert other.exists() and keep.exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")) == [other.name]
+
+
+def test_saving_through_a_symlink_writes_the_target(tmp_path):
+    real = tmp_path / "real" / "model.safetensors"
+    real.parent.mkdir()
+    link = tmp_path / "link.safetensors"
+    link.symlink_to(real)
+    tm.save({"w": tm.ones(2)}, link)
+    assert link.is_symlink() and real.is_file()
+    tm.save({"w": tm.zeros(2)}, link)
+    assert link.is_symlink()
+    np.testing.assert_array_equal(tm.load(real)["w"].numpy(), [0.0, 0.0])
+
+
+def test_self_referencing_and_very_deep_structures_raise_clear_errors(tmp_path):
+    loop: list = [1]
+    loop.append(loop)
+    with pytest.raises(ValueError, match=r"obj\[1\]: it contains itself"):
+        tm.save(loop, tmp_path / "a.safetensors")
+    d: dict = {}
+    d["self"] = {"again": d}
+    with pytest.raises(ValueError, match="contains itself"):
+        tm.save(d, tmp_path / "a.safetensors")
+    deep: list = []
+    node = deep
+    for _ in range(5000):
+        node.append([])
+        node = node[0]
+    with pytest.raises(ValueError, match="nested more than"):
+        tm.save(deep, tmp_path / "a.safetensors")
+    shared = [1, 2]
+    tm.save({"a": shared, "b": shared}, tmp_path / "a.safetensors")  # shared, not a cycle
+    assert tm.load(tmp_path / "a.safetensors") == {"a": [1, 2], "b": [1, 2]}
+    assert not any(p.name.endswith(".tmp") for p in tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [b"{'descr': '<f4', 'fortran_order': False, 'shape': (2,), ",  # cut inside the dict
+     b"{'descr': '<f4', 'fortran_order': False, 'shape': (2,  }",
+     b"{'descr': '<f4', 'fortran_order': Fals, 'shape': (2,), }",
+     b"\x00\xff\xfe garbage '''"],
+)
+def test_a_damaged_npy_header_is_a_checkpoint_error(tmp_path, damage):
+    buf = __import__("io").BytesIO()
+    np.save(buf, np.arange(2, dtype=np.float32))
+    raw = buf.getvalue()
+    header_len = int.from_bytes(raw[8:10], "little")
+    header = damage.ljust(header_len - 1)[: header_len - 1] + b"\n"
+    (tmp_path / "x.npy").write_bytes(raw[:10] + header + raw[10 + header_len:])
+    with pytest.raises(CheckpointError, match="damaged .npy"):
+        tm.load(tmp_path / "x.npy")
+
+
+def test_duplicate_keys_in_a_safetensors_header_are_refused(tmp_path):
+    import json
+    import struct
+
+    entry = {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}
+    e = json.dumps(entry)
+    text = f'{{"w": {e}, "w": {e}}}'
+    raw = struct.pack("<Q", len(text)) + text.encode() + b"\x00" * 4
+    (tmp_path / "dup.safetensors").write_bytes(raw)
+    with pytest.raises(CheckpointError, match="names 'w' twice"):
+        tm.load(tmp_path / "dup.safetensors")

@@ -123,11 +123,15 @@ def _bytes_digest(buffer) -> str:
     return hashlib.sha256(buffer).hexdigest()
 
 
+_MAX_DEPTH = 200  # containers nested deeper than this are refused (a state_dict is ~5 deep)
+
+
 class _Encoder:
     """Turns an object into a JSON tree, collecting its arrays under flattened names."""
 
     def __init__(self):
         self.arrays: dict[str, np.ndarray] = {}
+        self._open: set[int] = set()  # ids of the containers on the current path (cycles)
 
     def _name(self, parts: tuple) -> str:
         base = ".".join(parts) if parts else "tensor"
@@ -172,6 +176,24 @@ class _Encoder:
             if math.isfinite(obj):
                 return float(obj)  # JSON keeps the shortest repr, which round-trips exactly
             return {"t": "float", "v": repr(obj)}  # 'nan', 'inf', '-inf'
+        if isinstance(obj, (Mapping, list, tuple)):
+            if id(obj) in self._open:
+                raise ValueError(f"cannot save {where}: it contains itself (a reference cycle)")
+            if len(parts) >= _MAX_DEPTH:
+                raise ValueError(
+                    f"cannot save {where}: containers are nested more than {_MAX_DEPTH} deep"
+                )
+            self._open.add(id(obj))
+            try:
+                return self._encode_container(obj, parts, where)
+            finally:
+                self._open.discard(id(obj))
+        raise TypeError(
+            f"cannot save {where}: objects of type {type(obj).__name__} are not supported "
+            "(Tensors, NumPy arrays, dict, list, tuple, bool, int, float, str and None are)"
+        )
+
+    def _encode_container(self, obj, parts: tuple, where: str):
         if isinstance(obj, Mapping):
             items = []
             for key, value in obj.items():
@@ -194,18 +216,23 @@ class _Encoder:
                     self.encode(v, parts + (str(i),), f"{where}[{i}]") for i, v in enumerate(obj)
                 ],
             }
-        raise TypeError(
-            f"cannot save {where}: objects of type {type(obj).__name__} are not supported "
-            "(Tensors, NumPy arrays, dict, list, tuple, bool, int, float, str and None are)"
-        )
+        raise AssertionError("unreachable")  # encode() passes only mappings, lists and tuples
 
 
 def atomic_write(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same directory and os.replace."""
-    directory = os.path.dirname(os.path.abspath(path))
+    """Write ``data`` to ``path`` via a temporary file in the same directory and os.replace.
+
+    A symbolic link is written through: its target file is replaced, the link stays. The
+    temporary files of earlier saves to the same path that were killed before their rename
+    (``.<name>.<random>.tmp``) are removed first, so repeated crashes do not fill the disk.
+    """
+    path = os.path.realpath(path)  # write through a symlink instead of replacing the link
+    directory = os.path.dirname(path)
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"cannot save to {path!r}: directory {directory!r} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
+    prefix = f".{os.path.basename(path)}."
+    _remove_stale_temporaries(directory, prefix)
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -226,6 +253,18 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+def _remove_stale_temporaries(directory: str, prefix: str) -> None:
+    """Delete ``prefix*.tmp`` files left in ``directory`` by saves killed before their rename."""
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(directory):
+            name = entry.name
+            # mkstemp's random part is 8 characters: match exactly that shape, nothing else
+            if name.startswith(prefix) and name.endswith(".tmp") \
+                    and len(name) == len(prefix) + 8 + 4 and entry.is_file(follow_symlinks=False):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
 
 
 # ==============================================================================================
@@ -328,8 +367,11 @@ def _refuse_foreign_formats(raw: bytes, source: str):
                 _, _, dtype = np.lib.format.read_array_header_1_0(buf)
             else:
                 _, _, dtype = np.lib.format.read_array_header_2_0(buf)
-        except ValueError as exc:
-            raise CheckpointError(f"{source}: damaged .npy header: {exc}") from exc
+        except Exception as exc:  # noqa: BLE001 - NumPy parses the header with ast/tokenize:
+            # ValueError, SyntaxError, tokenize errors, ... all mean a damaged header
+            raise CheckpointError(
+                f"{source}: damaged .npy header ({type(exc).__name__}: {exc})"
+            ) from None
         if dtype.hasobject:
             raise CheckpointError(
                 f"{source} is an .npy file holding Python objects (dtype {dtype}), which only "
@@ -340,6 +382,20 @@ def _refuse_foreign_formats(raw: bytes, source: str):
         except (ValueError, OSError, EOFError) as exc:
             raise CheckpointError(f"{source}: damaged .npy file: {exc}") from exc
     return None
+
+
+class _DuplicateKey(Exception):
+    pass
+
+
+def _no_duplicate_keys(pairs: list) -> dict:
+    """json's object hook: a dict, refusing a key given twice (json keeps the last silently)."""
+    result = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(key)
+        result[key] = value
+    return result
 
 
 def _parse_header(raw: bytes, source: str):
@@ -363,7 +419,12 @@ def _parse_header(raw: bytes, source: str):
             f"{source}: the header is not valid UTF-8 at file offset {8 + exc.start}"
         ) from None
     try:
-        parsed, end = json.JSONDecoder().raw_decode(text)
+        parsed, end = json.JSONDecoder(object_pairs_hook=_no_duplicate_keys).raw_decode(text)
+    except _DuplicateKey as exc:
+        raise CheckpointError(
+            f"{source}: the header names {exc.args[0]!r} twice (a safetensors header must not "
+            "repeat a key: which entry is meant is ambiguous)"
+        ) from None
     except json.JSONDecodeError as exc:
         offset = 8 + len(text[: exc.pos].encode())
         raise CheckpointError(
