@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from . import _validation as V
 from .backend import get_array_module
 from .primitives import (
     Abs,
@@ -133,7 +134,13 @@ def add(a, b) -> Tensor:
 
 def sub(a, b) -> Tensor:
     """a − b, broadcasting."""
-    return Sub.apply(*_binary_operands(a, b))
+    a, b = _binary_operands(a, b)
+    if a.dtype.kind == "b" and b.dtype.kind == "b":
+        raise TypeError(
+            "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` "
+            "or `logical_xor()` operator instead."
+        )
+    return Sub.apply(a, b)
 
 
 def mul(a, b) -> Tensor:
@@ -212,34 +219,47 @@ def _floating(x: Tensor) -> Tensor:
 
 
 def neg(x: Tensor) -> Tensor:
+    V.tensor_arg("input", x, "neg")
+    if x.dtype.kind == "b":
+        raise TypeError(
+            "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
+            "invert a mask, use the `~` or `logical_not()` operator instead."
+        )
     return Neg.apply(x)
 
 
 def exp(x: Tensor) -> Tensor:
+    V.tensor_arg("input", x, "exp")
     return Exp.apply(_floating(x))
 
 
 def log(x: Tensor) -> Tensor:
+    V.tensor_arg("input", x, "log")
     return Log.apply(_floating(x))
 
 
 def sqrt(x: Tensor) -> Tensor:
+    V.tensor_arg("input", x, "sqrt")
     return Sqrt.apply(_floating(x))
 
 
 def abs(x: Tensor) -> Tensor:
+    V.tensor_arg("input", x, "abs")
     return Abs.apply(x)
 
 
 def tanh(x: Tensor) -> Tensor:
+    V.tensor_arg("input", x, "tanh")
     return Tanh.apply(_floating(x))
 
 
 def sigmoid(x: Tensor) -> Tensor:
+    V.tensor_arg("input", x, "sigmoid")
     return Sigmoid.apply(_floating(x))
 
 
 def relu(x: Tensor) -> Tensor:
+    V.tensor_arg("input", x, "relu")
     return ReLU.apply(x)
 
 
@@ -249,6 +269,7 @@ def _check_number(value, name: str, arg: str) -> None:
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    V.tensor_arg("input", x, "leaky_relu")
     _check_number(negative_slope, "leaky_relu", "negative_slope")
     return LeakyReLU.apply(x, negative_slope=negative_slope)
 
@@ -256,6 +277,7 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
 def clamp(x: Tensor, min=None, max=None) -> Tensor:
     """Clip values to [min, max]; either bound may be None (not both). Bounds are numbers:
     for tensor bounds use :func:`maximum` / :func:`minimum`."""
+    V.tensor_arg("input", x, "clamp")
     if min is None and max is None:
         raise ValueError("clamp: at least one of 'min' or 'max' must not be None")
     for arg, value in (("min", min), ("max", max)):
@@ -285,11 +307,13 @@ def _reduce_axes(x: Tensor, dim) -> tuple:
 
 def sum(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """Sum over all elements or over ``dim`` (an int or a tuple of ints)."""
+    V.tensor_arg("input", x, "sum")
     return Sum.apply(x, axes=_reduce_axes(x, dim), keepdim=keepdim)
 
 
 def mean(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """Mean over all elements or over ``dim``."""
+    V.tensor_arg("input", x, "mean")
     if not is_floating(x.dtype):
         raise TypeError(f"mean needs a floating point tensor, got dtype {x.dtype}")
     axes = _reduce_axes(x, dim)
@@ -299,6 +323,7 @@ def mean(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
 
 def var(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
     """Variance with Bessel's correction by default (``correction=1``), as in PyTorch."""
+    V.tensor_arg("input", x, "var")
     if unbiased is not None and correction is not None:
         raise ValueError("var: give either 'unbiased' or 'correction', not both")
     if correction is None:
@@ -313,6 +338,7 @@ def var(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction
 
 def std(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
     """Standard deviation: sqrt of :func:`var`."""
+    V.tensor_arg("input", x, "std")
     return sqrt(var(x, dim, unbiased, keepdim, correction=correction))
 
 
@@ -344,11 +370,13 @@ def _max_or_min(x: Tensor, dim, keepdim: bool, use_min: bool):
 
 def max(x: Tensor, dim=None, keepdim: bool = False):
     """Max of all elements (a tensor), or ``(values, indices)`` along ``dim`` as in PyTorch."""
+    V.tensor_arg("input", x, "max")
     return _max_or_min(x, dim, keepdim, use_min=False)
 
 
 def min(x: Tensor, dim=None, keepdim: bool = False):
     """Min of all elements (a tensor), or ``(values, indices)`` along ``dim`` as in PyTorch."""
+    V.tensor_arg("input", x, "min")
     return _max_or_min(x, dim, keepdim, use_min=True)
 
 
@@ -369,26 +397,31 @@ def _arg_reduce(x: Tensor, dim, keepdim: bool, use_min: bool) -> Tensor:
 
 def argmax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """Index of the maximum (flattened when ``dim`` is None); not differentiable."""
+    V.tensor_arg("input", x, "argmax")
     return _arg_reduce(x, dim, keepdim, use_min=False)
 
 
 def argmin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """Index of the minimum (flattened when ``dim`` is None); not differentiable."""
+    V.tensor_arg("input", x, "argmin")
     return _arg_reduce(x, dim, keepdim, use_min=True)
 
 
 def logsumexp(x: Tensor, dim, keepdim: bool = False) -> Tensor:
     """log(sum(exp(x), dim)), computed stably."""
+    V.tensor_arg("input", x, "logsumexp")
     return LogSumExp.apply(_floating(x), axes=_reduce_axes(x, dim), keepdim=keepdim)
 
 
 def softmax(x: Tensor, dim: int) -> Tensor:
     """exp(x) / sum(exp(x), dim), computed stably."""
+    V.tensor_arg("input", x, "softmax")
     return Softmax.apply(_floating(x), dim=_normalize_dim(dim, x.ndim))
 
 
 def log_softmax(x: Tensor, dim: int) -> Tensor:
     """log(softmax(x, dim)), computed stably."""
+    V.tensor_arg("input", x, "log_softmax")
     return LogSoftmax.apply(_floating(x), dim=_normalize_dim(dim, x.ndim))
 
 
@@ -407,6 +440,7 @@ def _shape_from_args(shape) -> tuple:
 
 def reshape(x: Tensor, *shape) -> Tensor:
     """The same elements in a new shape (one dimension may be -1)."""
+    V.tensor_arg("input", x, "reshape")
     shape = _shape_from_args(shape)
     known = [s for s in shape if s != -1]
     n_unknown = len(shape) - len(known)
@@ -427,6 +461,7 @@ def reshape(x: Tensor, *shape) -> Tensor:
 
 def permute(x: Tensor, *dims) -> Tensor:
     """Reorder the dimensions."""
+    V.tensor_arg("input", x, "permute")
     dims = _shape_from_args(dims)
     if len(dims) != x.ndim:
         raise ValueError(
@@ -442,6 +477,7 @@ def permute(x: Tensor, *dims) -> Tensor:
 
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     """Swap two dimensions."""
+    V.tensor_arg("input", x, "transpose")
     d0, d1 = _normalize_dim(dim0, x.ndim), _normalize_dim(dim1, x.ndim)
     dims = list(range(x.ndim))
     dims[d0], dims[d1] = dims[d1], dims[d0]
@@ -450,6 +486,7 @@ def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge dimensions start_dim..end_dim into one."""
+    V.tensor_arg("input", x, "flatten")
     if x.ndim == 0:
         return reshape(x, 1)
     s, e = _normalize_dim(start_dim, x.ndim), _normalize_dim(end_dim, x.ndim)
@@ -461,6 +498,7 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 def squeeze(x: Tensor, dim=None) -> Tensor:
     """Drop size-1 dimensions (all, or those named by ``dim``)."""
+    V.tensor_arg("input", x, "squeeze")
     if dim is None:
         axes = {i for i, n in enumerate(x.shape) if n == 1}
     else:
@@ -471,12 +509,14 @@ def squeeze(x: Tensor, dim=None) -> Tensor:
 
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
     """Insert a size-1 dimension at ``dim`` (in [-ndim-1, ndim])."""
+    V.tensor_arg("input", x, "unsqueeze")
     d = _normalize_dim(dim, x.ndim + 1)
     return reshape(x, *x.shape[:d], 1, *x.shape[d:])
 
 
 def expand(x: Tensor, *sizes) -> Tensor:
     """Broadcast to a larger shape without copying; -1 keeps a dimension."""
+    V.tensor_arg("input", x, "expand")
     sizes = _shape_from_args(sizes)
     if len(sizes) < x.ndim:
         raise ValueError(
@@ -503,6 +543,12 @@ def expand(x: Tensor, *sizes) -> Tensor:
 
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Concatenate tensors along an existing dimension."""
+    if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
+        # a bare Tensor is iterable (its rows): PyTorch refuses it rather than split it
+        raise TypeError(
+            f"cat(): argument 'tensors' must be a tuple or list of Tensors, not "
+            f"{type(tensors).__name__}"
+        )
     tensors = list(tensors)
     if not tensors:
         raise ValueError("cat expects a non-empty sequence of tensors")
@@ -525,6 +571,12 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Stack equally shaped tensors along a new dimension."""
+    if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
+        # a bare Tensor is iterable (its rows): PyTorch refuses it rather than split it
+        raise TypeError(
+            f"stack(): argument 'tensors' must be a tuple or list of Tensors, not "
+            f"{type(tensors).__name__}"
+        )
     tensors = list(tensors)
     if not tensors:
         raise ValueError("stack expects a non-empty sequence of tensors")
@@ -541,6 +593,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 
 def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:
     """Constant padding as PyTorch: ``pad`` lists (left, right) pairs from the last dim."""
+    V.tensor_arg("input", x, "pad")
     if mode != "constant":
         raise ValueError(f"pad: mode {mode!r} is not supported; only 'constant' is")
     pad = tuple(pad)
@@ -673,6 +726,7 @@ def _check_bounds(x: Tensor, index: tuple) -> None:
 
 def getitem(x: Tensor, index) -> Tensor:
     """``x[index]`` with ints, slices, None, Ellipsis, integer arrays and bool masks."""
+    V.tensor_arg("input", x, "getitem")
     index, advanced = _index_arrays(x, index)
     _check_bounds(x, index)
     return GetItem.apply(x, index=index, advanced=advanced)

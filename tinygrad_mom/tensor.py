@@ -690,6 +690,11 @@ class Tensor:
                 raise RuntimeError(
                     f"assigned grad has shape {value.shape}, but the tensor has shape {self.shape}"
                 )
+            if value.dtype != self.dtype:  # PyTorch refuses: an optimizer would mix dtypes
+                raise RuntimeError(
+                    f"assigned grad has data type {value.dtype}, but the tensor has data type "
+                    f"{self.dtype}"
+                )
             if value.device != self.device:
                 raise RuntimeError(
                     f"assigned grad is on device {value.device}, but the tensor is on {self.device}"
@@ -878,32 +883,58 @@ class Tensor:
                 else f"in-place {name} on a tensor that is part of a graph is not supported"
             )
 
-    def _other_array(self, other):
+    def _other_array(self, other, name: str, divides: bool = False):
+        """The raw operand of an in-place op, checked as PyTorch does before anything changes:
+        a Tensor or a number, broadcastable to this tensor's shape, whose result type can be
+        stored in this tensor's dtype (no float into an int tensor, no true division of ints)."""
         if isinstance(other, Tensor):
             _check_same_device((self, other), (self.array, other.array))
-            return other.array
-        return other
+            shape, dtype, array = other.shape, other.dtype, other.array
+        elif isinstance(other, (bool, int, float, np.number, np.bool_)):
+            shape, dtype, array = (), other, other
+        else:
+            raise TypeError(
+                f"{name}: the operand must be a Tensor or a number, got {type(other).__name__}"
+            )
+        try:
+            ok = np.broadcast_shapes(shape, self.shape) == self.shape
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(
+                f"{name}: operand of shape {tuple(shape)} cannot be broadcast to this tensor's "
+                f"shape {tuple(self.shape)} (an in-place result keeps the tensor's shape)"
+            )
+        result = np.result_type(self.dtype, dtype)
+        if divides and result.kind in "biu":
+            result = np.dtype(np.float64)
+        if not np.can_cast(result, self.dtype, casting="same_kind"):
+            raise TypeError(
+                f"{name}: result type {result} can't be cast to the desired output type "
+                f"{self.dtype}"
+            )
+        return array
 
     def add_(self, other, alpha=1) -> Tensor:
         self._check_inplace("add_")
-        o = self._other_array(other)
+        o = self._other_array(other, "add_")
         self.array += o if alpha == 1 else alpha * o
         return self
 
     def sub_(self, other, alpha=1) -> Tensor:
         self._check_inplace("sub_")
-        o = self._other_array(other)
+        o = self._other_array(other, "sub_")
         self.array -= o if alpha == 1 else alpha * o
         return self
 
     def mul_(self, other) -> Tensor:
         self._check_inplace("mul_")
-        self.array *= self._other_array(other)
+        self.array *= self._other_array(other, "mul_")
         return self
 
     def div_(self, other) -> Tensor:
         self._check_inplace("div_")
-        self.array /= self._other_array(other)
+        self.array /= self._other_array(other, "div_", divides=True)
         return self
 
     def fill_(self, value) -> Tensor:
@@ -914,7 +945,9 @@ class Tensor:
     def copy_(self, src) -> Tensor:
         """Copy ``src``'s values (broadcast, same device) into this tensor in place."""
         self._check_inplace("copy_")
-        s = self._other_array(src)
+        if isinstance(src, Tensor):
+            _check_same_device((self, src), (self.array, src.array))
+        s = src.array if isinstance(src, Tensor) else src
         xp = get_array_module(self.array)
         s = xp.asarray(s)
         try:
@@ -955,7 +988,8 @@ class Tensor:
             if self._ctx is None:
                 self._check_inplace("an augmented assignment")
             return outofplace(self, other)
-        inplace(self.array, self._other_array(other))
+        name = {_np_iadd: "+=", _np_isub: "-=", _np_imul: "*=", _np_idiv: "/="}[inplace]
+        inplace(self.array, self._other_array(other, name, divides=inplace is _np_idiv))
         return self
 
     def __iadd__(self, other):
