@@ -137,8 +137,8 @@ def sub(a, b) -> Tensor:
     a, b = _binary_operands(a, b)
     if a.dtype.kind == "b" and b.dtype.kind == "b":
         raise TypeError(
-            "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` "
-            "or `logical_xor()` operator instead."
+            "Subtraction, the `-` operator, with two bool tensors is not supported. For the "
+            "elements that differ use `a != b` (or cast first: `a.long() - b.long()`)."
         )
     return Sub.apply(a, b)
 
@@ -223,7 +223,7 @@ def neg(x: Tensor) -> Tensor:
     if x.dtype.kind == "b":
         raise TypeError(
             "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
-            "invert a mask, use the `~` or `logical_not()` operator instead."
+            "invert a mask, use `mask == False` (or cast it: `-mask.long()`)."
         )
     return Neg.apply(x)
 
