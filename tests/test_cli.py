@@ -209,3 +209,68 @@ def test_resume_from_another_models_checkpoint_is_a_clear_error(tmp_path, capsys
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert "does not fit this model" in err and "Traceback" not in err
+
+
+def _small(ck, *extra):
+    return ["train", "--train-size", "40", "--test-size", "8", "--no-progress", "--model",
+            "linear", "--checkpoint-dir", ck, *extra]
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "message"),
+    [
+        (["--epochs", "1", "--lr-schedule", "step"],
+         ["--epochs", "2", "--lr-schedule", "cosine"], "scheduler StepLR, but this run uses"),
+        (["--epochs", "1", "--lr-schedule", "onecycle"],
+         ["--epochs", "3", "--lr-schedule", "onecycle"], "total_steps"),
+        (["--epochs", "1", "--optimizer", "sgd"], ["--epochs", "2", "--optimizer", "adam"],
+         "optimizer SGD, but this run uses Adam"),
+    ],
+)
+def test_resume_with_another_schedule_or_length_is_refused_and_keeps_the_checkpoint(
+    tmp_path, capsys, first, second, message
+):
+    ck = str(tmp_path / "ck")
+    assert cli.main(_small(ck, *first)) == 0
+    before = (tmp_path / "ck" / "last.safetensors").read_bytes()
+    with pytest.raises(SystemExit) as exc:
+        cli.main(_small(ck, *second, "--resume"))
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert (tmp_path / "ck" / "last.safetensors").read_bytes() == before
+
+
+def test_resume_from_a_damaged_checkpoint_is_a_message(tmp_path, capsys):
+    ck = tmp_path / "ck"
+    assert cli.main(_small(str(ck), "--epochs", "1")) == 0
+    raw = bytearray((ck / "last.safetensors").read_bytes())
+    raw[-3] ^= 0xFF
+    (ck / "last.safetensors").write_bytes(bytes(raw))
+    with pytest.raises(SystemExit) as exc:
+        cli.main(_small(str(ck), "--epochs", "2", "--resume"))
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "SHA-256" in err and "Traceback" not in err
+
+
+def test_train_without_safetensors_says_so_before_training(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "safetensors", None)  # import now raises ImportError
+    with pytest.raises(SystemExit) as exc:
+        cli.main(_small(str(tmp_path / "ck"), "--epochs", "1"))
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert 'pip install "tinygrad_mom[checkpoint]"' in err
+    assert not (tmp_path / "ck" / "last.safetensors").exists()
+
+
+def test_an_unwritable_checkpoint_dir_fails_before_training(tmp_path, capsys, monkeypatch):
+    def refuse(*args, **kwargs):  # root may write anywhere: simulate a read-only mount
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(cli.tempfile, "mkstemp", refuse)
+    with pytest.raises(SystemExit) as exc:
+        cli.main(_small(str(tmp_path / "ck"), "--epochs", "1"))
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "--checkpoint-dir" in err and "not writable" in err and "epoch 1" not in err
