@@ -214,3 +214,25 @@ def test_load_checkpoint_on_random_parts(tmp_path_factory, part, value):
         after = ([p.numpy() for p in model.parameters()], opt.state_dict(), sched.state_dict(),
                  backend.get_rng_state())
         assert _same(list(before[:3]), list(after[:3])) and before[3] == after[3]
+
+
+@SETTINGS
+@given(st.integers(0, len(VALID) - 1), st.integers(0, 255), st.booleans())
+def test_files_on_disk_are_read_in_one_pass_and_checked_the_same(tmp_path_factory, cut, byte,
+                                                                 flip):
+    """Paths are streamed tensor by tensor (never the whole file in memory twice): a truncated
+    or altered file is refused there exactly as in memory."""
+    raw = bytearray(VALID)
+    if flip:
+        raw[cut] ^= byte or 1
+    else:
+        raw = raw[:cut]
+    path = tmp_path_factory.mktemp("f") / "c.safetensors"
+    path.write_bytes(bytes(raw))
+    try:
+        from_disk = tm.load(path)
+    except CLEAR as exc:
+        with pytest.raises(type(exc)):
+            tm.load(io.BytesIO(bytes(raw)))
+        return
+    assert _same(from_disk, tm.load(io.BytesIO(bytes(raw))))

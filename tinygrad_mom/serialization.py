@@ -283,13 +283,17 @@ def load(f, map_location=None, *, device=None, weights_only: bool | None = None)
     """
     del weights_only  # always safe: there is no pickle path to opt into
     target = _target_device(map_location, device)
-    st = _safetensors_numpy()
+    _safetensors_numpy()  # the format's package must be installed, as for save
     if hasattr(f, "read"):
         raw = f.read()
         source = getattr(f, "name", type(f).__name__)
     elif isinstance(f, (str, os.PathLike)):
         source = os.fspath(f)
         with open(source, "rb") as fh:
+            streamed = _load_streaming(fh, source, target)
+            if streamed is not _NOT_STREAMED:
+                return streamed
+            fh.seek(0)
             raw = fh.read()
     else:
         raise TypeError(f"load expects a path or a binary file object, got {type(f).__name__}")
@@ -302,30 +306,79 @@ def load(f, map_location=None, *, device=None, weights_only: bool | None = None)
     npy = _refuse_foreign_formats(raw, source)
     if npy is not None:
         return npy
+    data_start, entries, tree = _header_and_tree(raw, source)
+    view = memoryview(raw)
+
+    def fill(offset: int, out: memoryview) -> int:
+        chunk = view[offset : offset + len(out)]
+        out[: len(chunk)] = chunk
+        return len(chunk)
+
+    return _build(_read_arrays(entries, data_start, fill, tree, source), entries, tree, target,
+                  source)
+
+
+_NOT_STREAMED = object()
+
+
+def _load_streaming(fh, source: str, target: str):
+    """Load a safetensors file from an open file without reading it whole: the header, then
+    each tensor's bytes straight into its own array (peak memory: the arrays, once). Returns
+    ``_NOT_STREAMED`` for anything that is not a safetensors file (read whole, then refused or
+    read as .npy)."""
+    size = os.fstat(fh.fileno()).st_size
+    prefix = fh.read(9)
+    if len(prefix) < 9 or prefix[8:9] != b"{":
+        return _NOT_STREAMED
+    (n,) = struct.unpack("<Q", prefix[:8])
+    if n == 0 or n > _MAX_HEADER or 8 + n > size:
+        return _NOT_STREAMED  # the in-memory path names the problem
+    head = prefix + fh.read(n - 1)
+    data_start, entries, tree = _header_and_tree(head, source, size)
+
+    def fill(offset: int, out: memoryview) -> int:
+        fh.seek(offset)
+        return fh.readinto(out) or 0
+
+    return _build(_read_arrays(entries, data_start, fill, tree, source), entries, tree, target,
+                  source)
+
+
+def _header_and_tree(raw: bytes, source: str, file_size: int | None = None):
     try:
-        data_start, entries, metadata = _parse_header(raw, source)
+        data_start, entries, metadata = _parse_header(raw, source, file_size)
         tree = _read_tree(metadata, entries, source)
     except RecursionError:  # a crafted header nested thousands deep
         raise CheckpointError(f"{source}: the header is nested too deeply") from None
+    return data_start, entries, tree
 
-    if tree is not None:
-        for name, info in entries.items():
-            begin, end = info["data_offsets"]
-            digest = _bytes_digest(memoryview(raw)[data_start + begin : data_start + end])
-            if digest != tree.digests[name]:
-                raise CheckpointError(
-                    f"{source}: the data of tensor {name!r} (file bytes {data_start + begin} to "
-                    f"{data_start + end}) does not match its SHA-256: the file is corrupted"
-                )
-    try:
-        arrays = st.load(raw)
-    except Exception as exc:  # SafetensorError is not a public class: catch and re-label it
-        raise CheckpointError(f"{source}: safetensors rejected the file: {exc}") from exc
 
+def _read_arrays(entries: dict, data_start: int, fill, tree, source: str) -> dict:
+    """Each tensor's bytes, read by ``fill(file offset, buffer)`` into a new array it owns, and
+    checked against its SHA-256 (files written by save carry one per tensor)."""
+    arrays = {}
+    for name, info in sorted(entries.items(), key=lambda kv: kv[1]["data_offsets"][0]):
+        begin, end = info["data_offsets"]
+        arr = np.empty(info["shape"], dtype=_DTYPES[info["dtype"]].newbyteorder("<"))
+        buffer = memoryview(arr.reshape(-1).view(np.uint8))
+        if fill(data_start + begin, buffer) != end - begin:
+            raise CheckpointError(
+                f"{source}: tensor {name!r} ends at file offset {data_start + end}, but the file "
+                "ended before it (truncated while being read)"
+            )
+        if tree is not None and _bytes_digest(buffer) != tree.digests[name]:
+            raise CheckpointError(
+                f"{source}: the data of tensor {name!r} (file bytes {data_start + begin} to "
+                f"{data_start + end}) does not match its SHA-256: the file is corrupted"
+            )
+        native = arr.dtype.newbyteorder("=")
+        arrays[name] = arr if arr.dtype == native else arr.astype(native)
+    return arrays
+
+
+def _build(arrays: dict, entries: dict, tree, target: str, source: str):
     if tree is None:  # a plain safetensors file: a flat state_dict of Tensors
-        return {
-            name: _to_tensor(_owned(arrays[name]), target, False, name, source) for name in entries
-        }
+        return {name: _to_tensor(arrays[name], target, False, name, source) for name in entries}
     return tree.build(arrays, target, source)
 
 
@@ -398,18 +451,22 @@ def _no_duplicate_keys(pairs: list) -> dict:
     return result
 
 
-def _parse_header(raw: bytes, source: str):
-    """Validate the safetensors header; returns (data start, tensor entries, metadata)."""
-    if len(raw) < 8:
+def _parse_header(raw: bytes, source: str, file_size: int | None = None):
+    """Validate the safetensors header; returns (data start, tensor entries, metadata).
+
+    ``raw`` is the whole file, or (with ``file_size``) at least its first 8 + header bytes.
+    """
+    size = len(raw) if file_size is None else file_size
+    if size < 8:
         raise CheckpointError(
-            f"{source} is {len(raw)} bytes long; a safetensors file starts with an 8-byte "
+            f"{source} is {size} bytes long; a safetensors file starts with an 8-byte "
             "header length (file truncated or not a checkpoint)"
         )
     (n,) = struct.unpack("<Q", raw[:8])
-    if n == 0 or n > _MAX_HEADER or 8 + n > len(raw):
+    if n == 0 or n > _MAX_HEADER or 8 + n > size:
         raise CheckpointError(
             f"{source}: the header length at offset 0 says {n} bytes, but the file is "
-            f"{len(raw)} bytes long (truncated, corrupted, or not a safetensors file)"
+            f"{size} bytes long (truncated, corrupted, or not a safetensors file)"
         )
     header = raw[8 : 8 + n]
     try:
@@ -449,7 +506,7 @@ def _parse_header(raw: bytes, source: str):
     ):
         raise CheckpointError(f"{source}: '__metadata__' must map strings to strings")
 
-    data_len = len(raw) - 8 - n
+    data_len = size - 8 - n
     entries = {}
     for name, info in parsed.items():
         entries[name] = _check_entry(name, info, data_len, 8 + n, source)
@@ -536,15 +593,10 @@ class _Tree:
             dtype = _DTYPES[node["dtype"]]
             little = np.frombuffer(bytes.fromhex(node["hex"]), dtype=dtype.newbyteorder("<"))
             return little[0].astype(dtype)
-        arr = _owned(arrays[node["key"]])
+        arr = arrays[node["key"]]  # each array is built once, owned, and used by one node
         if kind == "ndarray":
             return arr
         return _to_tensor(arr, target, node["requires_grad"], node["key"], source)
-
-
-def _owned(arr: np.ndarray) -> np.ndarray:
-    """A writable array that owns its memory (never a view into the file's bytes)."""
-    return arr if arr.flags.writeable and arr.flags.owndata else arr.copy()
 
 
 def _to_tensor(arr: np.ndarray, target: str, requires_grad: bool, name: str, source: str) -> Tensor:
