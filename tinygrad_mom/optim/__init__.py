@@ -19,6 +19,6 @@ from .sgd import SGD
 from .stats import StepStatsRecorder
 
 __all__ = [
-    "LBFGS", "SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "NAdam", "Optimizer", "ParamState",
-    "RAdam", "RMSprop", "StepStatsRecorder", "lr_scheduler", "required",
+    "LBFGS", "SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "NAdam", "Optimizer",
+    "ParamState", "RAdam", "RMSprop", "StepStatsRecorder", "lr_scheduler", "required",
 ]
