@@ -31,17 +31,70 @@ def _import_cupy():
             raise RuntimeError(
                 f"device 'cuda' needs CuPy, which is not installed: {_INSTALL_HINT}"
             ) from exc
+        _track_peak_memory(cupy)
         _cupy = cupy
     return _cupy
 
 
+def cuda_device_count() -> int:
+    """How many CUDA GPUs CuPy sees: 0 without CuPy, a driver or a GPU."""
+    try:
+        return int(_import_cupy().cuda.runtime.getDeviceCount())
+    except Exception:  # no CuPy, no driver, no device: all mean "none"
+        return 0
+
+
 def cuda_is_available() -> bool:
     """True when CuPy imports and sees at least one CUDA GPU."""
-    try:
-        cp = _import_cupy()
-        return cp.cuda.runtime.getDeviceCount() > 0
-    except Exception:  # no CuPy, no driver, no device: all mean "not available"
-        return False
+    return cuda_device_count() > 0
+
+
+def cuda_in_use() -> bool:
+    """True once this library has imported CuPy and a CUDA GPU exists (memory can be held)."""
+    return _cupy is not None and cuda_device_count() > 0
+
+
+# --- peak memory ------------------------------------------------------------------------------
+# CuPy's memory pool reports the bytes in use now but keeps no peak; PyTorch's
+# max_memory_allocated needs one. The allocator is wrapped once, when this library first imports
+# CuPy, to note the pool's in-use bytes after each allocation (a peak can only rise there).
+_peak_bytes: dict[int, int] = {}
+
+
+def _track_peak_memory(cp) -> None:
+    """Wrap CuPy's current allocator so that every allocation updates ``_peak_bytes``."""
+    pool = cp.get_default_memory_pool()
+    allocate = cp.cuda.get_allocator()
+    current_device = cp.cuda.runtime.getDevice
+
+    def malloc(size):
+        memory = allocate(size)
+        used = pool.used_bytes()
+        device = current_device()
+        if used > _peak_bytes.get(device, 0):
+            _peak_bytes[device] = used
+        return memory
+
+    cp.cuda.set_allocator(malloc)
+
+
+def _pool_used_bytes(index: int) -> int:
+    with _cupy.cuda.Device(index):
+        return int(_cupy.get_default_memory_pool().used_bytes())
+
+
+def cuda_peak_bytes(index: int) -> int:
+    """The most bytes the default memory pool held in arrays on device ``index`` at once.
+
+    Counted from this library's first use of CuPy (or the last :func:`reset_cuda_peak_bytes`);
+    allocations through an allocator the user installs later are not seen.
+    """
+    return max(_peak_bytes.get(index, 0), _pool_used_bytes(index))
+
+
+def reset_cuda_peak_bytes(index: int) -> None:
+    """Restart the peak of device ``index`` from the bytes in use now."""
+    _peak_bytes[index] = _pool_used_bytes(index)
 
 
 def is_cupy_array(x) -> bool:
@@ -187,20 +240,43 @@ def keep_freed_memory(max_mib: int = 256) -> bool:
 
 
 # --- random numbers -------------------------------------------------------------------------
-# One generator per backend, reseeded together by manual_seed so that a seed fixes every draw.
+# One generator per device. manual_seed seeds them all; tm.cuda.manual_seed(_all) reseeds the CUDA
+# ones alone (lazily: a device's generator is made, from its seed, when first drawn from).
 _seed = None
 _np_rng = np.random.default_rng()
+_cuda_seed = None  # the seed of every CUDA generator not seeded on its own
+_cuda_seeds: dict[str, int] = {}  # per-device seeds from tm.cuda.manual_seed
 _cupy_rngs: dict = {}
+
+
+def _check_seed(seed, name: str) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"{name} expects an int seed, got {type(seed).__name__}")
+    return int(seed)
 
 
 def manual_seed(seed: int) -> None:
     """Seed every random generator this library uses (NumPy's, and CuPy's when in use)."""
-    global _seed, _np_rng
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"manual_seed expects an int seed, got {type(seed).__name__}")
-    _seed = int(seed)
+    global _seed, _np_rng, _cuda_seed
+    seed = _check_seed(seed, "manual_seed")
+    _seed = _cuda_seed = seed
     _np_rng = np.random.default_rng(_seed)
+    _cuda_seeds.clear()
     _cupy_rngs.clear()
+
+
+def manual_seed_cuda(seed: int, all_devices: bool) -> None:
+    """Seed the current CUDA device's generator, or every device's; needs no GPU (lazy)."""
+    global _cuda_seed
+    seed = _check_seed(seed, "manual_seed_all" if all_devices else "manual_seed")
+    if all_devices:
+        _cuda_seed = seed
+        _cuda_seeds.clear()
+        _cupy_rngs.clear()
+        return
+    device = f"cuda:{_cupy.cuda.runtime.getDevice() if cuda_in_use() else 0}"
+    _cuda_seeds[device] = seed
+    _cupy_rngs.pop(device, None)
 
 
 def rng(device: str = "cpu"):
@@ -211,20 +287,78 @@ def rng(device: str = "cpu"):
     if gen is None:
         cp = array_module_for(device)
         with cp.cuda.Device(int(device.split(":")[1])):
-            gen = cp.random.default_rng(_seed)
+            gen = cp.random.default_rng(_cuda_seeds.get(device, _cuda_seed))
         _cupy_rngs[device] = gen
     return gen
 
 
+def _cupy_generator_state(gen) -> np.ndarray:
+    # CuPy's bit generators (cuRAND device states) have no public state API; their whole state
+    # is the byte array ``_state``, which the sampling kernels advance in place.
+    return _cupy.asnumpy(gen.bit_generator._state)
+
+
 def get_rng_state() -> dict:
-    """The CPU generator's state as plain JSON-able data (for checkpoints)."""
-    return {"seed": _seed, "bit_generator": _np_rng.bit_generator.state}
+    """Every generator's state as plain data (numbers, dicts, host arrays) for checkpoints.
+
+    ``"cuda"`` holds, per CUDA device whose generator has been drawn from, the raw cuRAND state
+    bytes, so that dropout on the GPU replays after a resume on the same kind of GPU.
+    """
+    state = {"seed": _seed, "bit_generator": _np_rng.bit_generator.state}
+    state["cuda_seed"] = _cuda_seed
+    state["cuda_seeds"] = dict(_cuda_seeds)
+    state["cuda"] = {device: _cupy_generator_state(gen) for device, gen in _cupy_rngs.items()}
+    return state
 
 
 def set_rng_state(state: dict) -> None:
-    """Restore a state returned by :func:`get_rng_state`."""
-    global _seed, _np_rng
+    """Restore a state returned by :func:`get_rng_state` (checked whole before anything changes).
+
+    CUDA generator states are restored where this process can reach the device; without CUDA
+    they are skipped with a warning (the CPU generator is still restored).
+    """
+    global _seed, _np_rng, _cuda_seed
     gen = np.random.default_rng()
     gen.bit_generator.state = state["bit_generator"]
+    cuda_states = dict(state.get("cuda") or {})
+    for device, saved in cuda_states.items():
+        if parse_device(device) != device or device == "cpu":
+            raise ValueError(f"set_rng_state: invalid CUDA generator key {device!r}")
+        if not isinstance(saved, np.ndarray) or saved.dtype != np.int8 or saved.ndim != 1:
+            raise ValueError(
+                f"set_rng_state: the {device} generator state must be a 1-d int8 array, got "
+                f"{type(saved).__name__} {getattr(saved, 'dtype', '')}"
+            )
+    restored = {}
+    if cuda_states and not cuda_is_available():
+        import warnings
+
+        warnings.warn(
+            f"set_rng_state: the CUDA generator states of {sorted(cuda_states)} are not "
+            "restored: no CUDA device is available here",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    elif cuda_states:
+        seeds = dict(state.get("cuda_seeds") or {})
+        for device, saved in cuda_states.items():
+            cp = array_module_for(device)
+            with cp.cuda.Device(int(device.split(":")[1])):
+                target = cp.random.default_rng(seeds.get(device, state.get("cuda_seed")))
+            if target.bit_generator._state.size != saved.size:
+                raise ValueError(
+                    f"set_rng_state: the {device} generator state has {saved.size} bytes, this "
+                    f"GPU's generator {target.bit_generator._state.size}: it was saved with "
+                    "another CuPy version or GPU and cannot be replayed"
+                )
+            restored[device] = (target, saved)
+    for device, (target, saved) in restored.items():
+        with _cupy.cuda.Device(int(device.split(":")[1])):
+            target.bit_generator._state[...] = _cupy.asarray(saved)
     _seed = state.get("seed")
     _np_rng = gen
+    _cuda_seed = state.get("cuda_seed", _seed)
+    _cuda_seeds.clear()
+    _cuda_seeds.update(state.get("cuda_seeds") or {})
+    _cupy_rngs.clear()
+    _cupy_rngs.update({device: target for device, (target, _) in restored.items()})
