@@ -127,6 +127,34 @@ def device_context(device: str):
     return array_module_for(device).cuda.Device(int(device.split(":")[1]))
 
 
+def device_guard(arrays):
+    """The CuPy device to run an op on these arrays under, or None when no switch is needed.
+
+    CuPy launches kernels and allocates on its *current* device; an op whose CuPy operands live
+    on another device (a model on "cuda:1" while cuda:0 is current) must run under that
+    device's context. None, the common case, costs one check per operand: no CuPy imported
+    yet, host arrays only, or the operands already on the current device.
+    """
+    if _cupy is None:
+        return None
+    for a in arrays:
+        if type(a) is _cupy.ndarray:
+            index = a.device.id
+            if index == _cupy.cuda.runtime.getDevice():
+                return None
+            return _cupy.cuda.Device(index)
+    return None
+
+
+def call_on_device_of(array, fn, *args):
+    """``fn(*args)``, under ``array``'s CUDA device when that is not CuPy's current device."""
+    guard = device_guard((array,))
+    if guard is None:
+        return fn(*args)
+    with guard:
+        return fn(*args)
+
+
 def parse_device(device) -> str:
     """Canonical device string: ``"cpu"`` or ``"cuda:N"``. Raises ValueError for anything else."""
     if device is None:
@@ -193,10 +221,77 @@ def asarray_on(data, device: str, dtype=None):
 
 
 def to_numpy(x) -> np.ndarray:
-    """A host copy of array ``x``."""
+    """A host copy of array ``x`` (a device copy waits for the device: queued checks run)."""
     if is_cupy_array(x):
+        run_pending_checks()
         return _cupy.asnumpy(x)
     return np.array(x, copy=True)
+
+
+# --- checks of device data --------------------------------------------------------------------
+# A check like "every label is in range" needs the answer on the host: for a CuPy array that is
+# a device->host copy, which stalls the queue of kernels the step has launched (a hidden sync).
+# Such checks on device arrays are queued instead and answered together, in one transfer, at the
+# next point that waits for the device anyway (Tensor.item(), .numpy(), tm.cuda.synchronize(),
+# or set_sync_checks(True)). PyTorch's CUDA kernels report such errors asynchronously too.
+_pending_checks: list = []
+_sync_checks = False
+_MAX_PENDING = 64  # answer them at the latest after this many, so errors stay near their cause
+
+
+def set_sync_checks(enabled: bool) -> None:
+    """Check device data at once (a sync per check: for debugging), or queue checks (default)."""
+    global _sync_checks
+    if not isinstance(enabled, bool):
+        raise TypeError(f"set_sync_checks expects a bool, got {type(enabled).__name__}")
+    _sync_checks = enabled
+    if enabled:
+        run_pending_checks()
+
+
+def check(flag, error: type[Exception], message) -> None:
+    """Raise ``error(message())`` where the boolean (0-d) array ``flag`` is True.
+
+    Host arrays are checked at once; device arrays are queued (see above) unless
+    :func:`set_sync_checks` turned that off. ``message`` is called only on failure.
+    """
+    if type(flag) is np.ndarray or isinstance(flag, (bool, np.bool_)) or _sync_checks:
+        if bool(flag):
+            raise error(message())
+        return
+    _pending_checks.append((flag, error, message))
+    if len(_pending_checks) >= _MAX_PENDING:
+        run_pending_checks()
+
+
+def run_pending_checks() -> None:
+    """Answer every queued device check with one transfer; raise the first one that failed."""
+    if not _pending_checks:
+        return
+    checks = list(_pending_checks)
+    _pending_checks.clear()
+    answers = []
+    for device in {device_of(flag) for flag, _, _ in checks}:
+        on_device = [c for c in checks if device_of(c[0]) == device]
+        with device_context(device):
+            flags = _cupy.stack([_cupy.asarray(f).reshape(()) for f, _, _ in on_device])
+            answers += zip(on_device, _cupy.asnumpy(flags), strict=True)
+    for (_, error, message), failed in answers:
+        if failed:
+            raise error(message())
+
+
+_kernels: dict = {}
+
+
+def elementwise_kernel(in_params: str, out_params: str, operation: str, name: str):
+    """A ``cupy.ElementwiseKernel``, made once per source (CuPy compiles it per dtype, cached)."""
+    key = (in_params, out_params, operation, name)
+    kernel = _kernels.get(key)
+    if kernel is None:
+        kernel = _import_cupy().ElementwiseKernel(in_params, out_params, operation, name)
+        _kernels[key] = kernel
+    return kernel
 
 
 def scatter_add(target, indices, values) -> None:

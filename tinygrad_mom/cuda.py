@@ -116,11 +116,15 @@ def get_device_name(device: int | str | None = None) -> str:
 
 
 def synchronize(device: int | str | None = None) -> None:
-    """Wait until every kernel queued on ``device`` (default: the current one) has finished."""
+    """Wait until every kernel queued on ``device`` (default: the current one) has finished.
+
+    Checks of device data queued since the last sync (labels in range, ...) are answered too.
+    """
     index = _device_index(device, "synchronize")
     cp = _require("synchronize")
     with cp.cuda.Device(_resolve(cp, index, "synchronize")) as dev:
         dev.synchronize()
+    backend.run_pending_checks()  # the device is idle now: answering the queued checks is free
 
 
 def memory_allocated(device: int | str | None = None) -> int:

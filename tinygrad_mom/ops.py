@@ -1065,14 +1065,19 @@ def _check_bounds(x: Tensor, index: tuple) -> None:
             continue
         size = x.shape[dim]
         if isinstance(item, (int, np.integer)):
-            bad = not -size <= item < size
-            shown = item
-        else:
+            if not -size <= item < size:
+                raise IndexError(
+                    f"index {item} is out of range for dimension {dim} with size {size}"
+                )
+        elif item.size > 0:
             out_of_range = (item < -size) | (item >= size)
-            bad = item.size > 0 and bool(out_of_range.any())
-            shown = item[out_of_range].reshape(-1)[0].item() if bad else None
-        if bad:
-            raise IndexError(f"index {shown} is out of range for dimension {dim} with size {size}")
+
+            def message(out_of_range=out_of_range, item=item, dim=dim, size=size):
+                shown = item[out_of_range].reshape(-1)[0].item()
+                return f"index {shown} is out of range for dimension {dim} with size {size}"
+
+            # a device index array is checked at the next sync, not by a sync of its own
+            backend.check(out_of_range.any(), IndexError, message)
         dim += 1
 
 

@@ -172,7 +172,12 @@ class Function:
         if len(arrays) > 1:
             _check_same_device(inputs, arrays)
         fn = cls()
-        out = fn.forward(*arrays, **kwargs)
+        guard = backend.device_guard(arrays)  # inputs on a non-current CUDA device: switch to it
+        if guard is None:
+            out = fn.forward(*arrays, **kwargs)
+        else:
+            with guard:
+                out = fn.forward(*arrays, **kwargs)
         # numpy turns 0-d results into scalars: keep arrays, except when every input is a
         # scalar constant (a cast constant, as in int_tensor / 2): it stays a device-free
         # constant, which a CuPy operand accepts where a host 0-d array would not.
@@ -247,10 +252,11 @@ def _run_backward(root: Tensor, gradient, retain_graph: bool) -> None:
         g = grads.pop(node, None)
         if isinstance(node, Tensor):  # a leaf: accumulate into .grad
             if g is not None:
-                _accumulate_leaf_grad(node, g)
+                # as in Function.apply: kernels run on the gradient's (possibly non-current) GPU
+                backend.call_on_device_of(g, _accumulate_leaf_grad, node, g)
             continue
         if g is not None:
-            in_grads = node.backward(g)
+            in_grads = backend.call_on_device_of(g, node.backward, g)
             if type(in_grads) is not tuple:
                 in_grads = (in_grads,)
             for parent, shape, pg in zip(node.parents, node.in_shapes, in_grads):
@@ -414,6 +420,8 @@ class Tensor:
             raise RuntimeError(
                 f"a Tensor with {self.array.size} elements cannot be converted to a Python scalar"
             )
+        if backend._pending_checks:  # a device value waits for the device: answer them too
+            backend.run_pending_checks()
         return self.array.item()
 
     def tolist(self):
@@ -506,7 +514,8 @@ class Tensor:
                     f"grad can be implicitly created only for scalar outputs, but the output has "
                     f"shape {self.shape}; pass backward(gradient) with that shape"
                 )
-            g = xp.ones_like(self.array)
+            # made on self's device (CuPy allocates on the current one), as in Function.apply
+            g = backend.call_on_device_of(self.array, xp.ones_like, self.array)
         else:
             if isinstance(gradient, Tensor):
                 if gradient.device != self.device:
@@ -516,7 +525,7 @@ class Tensor:
                     )
                 g = gradient.array
             else:
-                g = xp.asarray(gradient, dtype=self.dtype)
+                g = backend.call_on_device_of(self.array, xp.asarray, gradient, self.dtype)
             if g.shape != self.shape:
                 raise RuntimeError(
                     f"Mismatch in shape: gradient has shape {g.shape} but output has shape "
