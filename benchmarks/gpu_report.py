@@ -103,8 +103,9 @@ def _from_junit(path: pathlib.Path) -> list[dict]:
 
 # pytest -v lines: "tests/a.py::t[x] PASSED  [ 3%]";
 # with xdist: "[gw1] [ 3%] PASSED tests/a.py::t"
-_PLAIN = re.compile(r"^(tests/\S+::\S+) (PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS)\b")
-_XDIST = re.compile(r"^\[gw\d+\] \[\s*\d+%\] (PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS) (\S+)")
+# (test ids may hold spaces: a parametrised string)
+_PLAIN = re.compile(r"^(tests/\S+::.+?) (PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS)\b")
+_XDIST = re.compile(r"^\[gw\d+\] \[\s*\d+%\] (PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS) (.+?)\s*$")
 _LOG_OUTCOME = {"XFAIL": "xfailed", "XPASS": "xpassed"}
 
 

@@ -135,12 +135,15 @@ def test_summary_reads_the_log_when_the_run_was_cut_off(tmp_path):
         "tests/test_ops.py::test_add[cpu] PASSED  [ 10%]\n"
         "[gw1] [ 20%] PASSED tests/test_ops.py::test_add[cuda]\n"
         "[gw0] [ 30%] FAILED tests/test_ops.py::test_mul[float32-cuda]\n"
+        "[gw1] [ 40%] SKIPPED tests/test_ops.py::test_bad[lr value: -1.0] \n"
+        "tests/test_ops.py::test_div[x y] PASSED  [ 50%]\n"
         "some other line\n"
     )
     assert gpu_report.summary(out, "cuda", ["tests:124:240"]) == 1
     tests = json.loads((out / "summary.json").read_text())["tests"]
     assert tests["source"].startswith("tests.log")
-    assert tests["all"]["total"] == 3 and tests["cuda_variants"]["passed"] == 1
+    assert tests["all"]["total"] == 5 and tests["all"]["skipped"] == 1
+    assert tests["cuda_variants"]["passed"] == 1
     assert tests["cuda_variants"]["failed"] == 1
 
 
