@@ -142,18 +142,20 @@ def test_clip_grad_norm_reads_no_value_on_the_host_unless_needed(monkeypatch):
 
 
 def _spin(cp, seconds: float) -> None:
-    """Queue a one-thread kernel that keeps the GPU busy for about ``seconds``."""
+    """Queue a one-thread kernel that keeps the GPU busy for ``seconds`` (by its global timer)."""
     kernel = cp.RawKernel(
         r"""
-        extern "C" __global__ void spin(long long cycles) {
-            long long start = clock64();
-            while (clock64() - start < cycles) { }
+        extern "C" __global__ void spin(unsigned long long ns) {
+            unsigned long long start, now;
+            asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(start));
+            do {
+                asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(now));
+            } while (now - start < ns);
         }
         """,
         "spin",
     )
-    rate = cp.cuda.runtime.getDeviceProperties(cp.cuda.runtime.getDevice())["clockRate"]  # kHz
-    kernel((1,), (1,), (np.int64(seconds * rate * 1e3),))
+    kernel((1,), (1,), (np.uint64(seconds * 1e9),))
 
 
 def test_gpu_training_step_does_not_wait_for_the_device(device):
