@@ -610,7 +610,8 @@ def _index_arrays(x: Tensor, index) -> tuple[tuple, bool]:
             item = item.array
         elif isinstance(item, (list, tuple, np.ndarray)) and not isinstance(item, type(x.array)):
             try:
-                item = xp.asarray(item)
+                # on x's GPU, also when another one is current (as in Function.apply)
+                item = backend.call_on_device_of(x.array, xp.asarray, item)
             except ValueError:  # a ragged list: numpy's own message would not say it is an index
                 raise IndexError(f"index lists must be rectangular, got {item!r}") from None
         elif isinstance(item, float):
