@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # The prepared GPU run: GPU and library versions, the whole test suite with the CuPy backend
-# enabled, and the CuPy-vs-PyTorch-CUDA benchmarks, with logs, JSON and a table under OUTDIR.
+# enabled, the CuPy-vs-PyTorch-CUDA benchmarks and a profile of the training step, with logs,
+# JSON and a table under OUTDIR.
 #
 #   benchmarks/gpu_check.sh OUTDIR            # on a machine with an NVIDIA GPU, CuPy, torch CUDA
 #   benchmarks/gpu_check.sh OUTDIR --dry-run  # the same steps on the CPU, small and quick
 #
 # Needs no network and installs nothing: the project is imported from this checkout
-# (PYTHONPATH). Every stage runs under `timeout`, so the whole run ends within about 8 minutes
-# even when a stage hangs; a stage that fails is recorded and the next stage still runs.
-# OUTDIR receives exactly eight files: env.txt, tests.log, tests.xml, bench.log, run.json,
-# optim_step.json, summary.json, summary.md. The exit status is 0 when every stage passed.
+# (PYTHONPATH). Every stage runs under `timeout`, so the whole run ends within 8 minutes even
+# when a stage hangs; a stage that fails is recorded and the next stage still runs. OUTDIR
+# receives exactly eight files: bench.log (versions and benchmark output), tests.log, tests.xml,
+# run.json, optim_step.json, profile.json, summary.json, summary.md. The exit status is 0 when
+# every stage passed.
 #
 # Environment: PYTHON (default python3, else python), GPU_CHECK_TESTS (pytest targets, default:
-# the whole suite; the dry run defaults to tests/test_backend.py), GPU_CHECK_WORKERS (pytest-xdist
+# the whole suite; the dry run: tests/test_cuda.py tests/test_backend.py), GPU_CHECK_WORKERS (xdist
 # workers when pytest-xdist is installed, default 8; 0 runs in one process).
 set -uo pipefail
 
@@ -41,21 +43,23 @@ if [[ -z $PY ]]; then
     }
 fi
 
-# Seconds per stage (dry run / real run); the real run's limits add up to 7 min 45 s.
+# Seconds per stage (dry run / real run); the real run's limits add up to 7 min 50 s.
 if [[ $DRY_RUN -eq 1 ]]; then
-    T_ENV=30 T_TESTS=120 T_RUN=120 T_OPTIM=60 T_SUMMARY=30 PER_TEST=60
+    T_ENV=30 T_TESTS=120 T_RUN=120 T_OPTIM=60 T_PROFILE=60 T_SUMMARY=30 PER_TEST=60
     DEVICE=cpu
     TESTS=${GPU_CHECK_TESTS:-tests/test_cuda.py tests/test_backend.py}
     RUN_ARGS=(--device cpu --quick --repeats 1 --batch-sizes 8,16 --optim-params 20000
         --workloads train,infer,conv,optim)
     OPTIM_ARGS=(--device cpu --numel 20000 --tensors 1 4 --warmup 1 --repeats 2)
+    PROFILE_ARGS=(--device cpu --batch 8 --warmup 1 --repeats 2)
 else
-    T_ENV=20 T_TESTS=240 T_RUN=120 T_OPTIM=50 T_SUMMARY=15 PER_TEST=60
+    T_ENV=20 T_TESTS=230 T_RUN=110 T_OPTIM=45 T_PROFILE=30 T_SUMMARY=15 PER_TEST=60
     DEVICE=cuda
     # the dry run's own test runs this script on the CPU: not worth GPU minutes
     TESTS=${GPU_CHECK_TESTS:-tests --deselect tests/test_gpu_check.py::test_dry_run_runs_every_stage_and_reports}
     RUN_ARGS=(--device cuda)
     OPTIM_ARGS=(--device cuda --fused --warmup 3 --repeats 10)
+    PROFILE_ARGS=(--device cuda --batch 256 --warmup 3 --repeats 10)
 fi
 
 STAGES=()
@@ -70,16 +74,16 @@ stage() {  # stage NAME SECONDS LOGFILE CMD... : run CMD under timeout, append i
     echo "== $name: exit status $rc after $((SECONDS - start))s" | tee -a "$log"
 }
 
-: >"$OUTDIR/env.txt" ; : >"$OUTDIR/tests.log" ; : >"$OUTDIR/bench.log"
-rm -f "$OUTDIR/tests.xml" "$OUTDIR/run.json" "$OUTDIR/optim_step.json"
+: >"$OUTDIR/tests.log" ; : >"$OUTDIR/bench.log"
+rm -f "$OUTDIR/tests.xml" "$OUTDIR/run.json" "$OUTDIR/optim_step.json" "$OUTDIR/profile.json"
 
 # 1. the machine: GPU, driver, CUDA, CuPy, cuDNN, PyTorch, pytest plugins
 if command -v nvidia-smi >/dev/null; then
-    stage nvidia-smi "$T_ENV" "$OUTDIR/env.txt" nvidia-smi
+    stage nvidia-smi "$T_ENV" "$OUTDIR/bench.log" nvidia-smi
 else
-    echo "nvidia-smi: not found" | tee -a "$OUTDIR/env.txt"
+    echo "nvidia-smi: not found" | tee -a "$OUTDIR/bench.log"
 fi
-stage env "$T_ENV" "$OUTDIR/env.txt" "$PY" benchmarks/gpu_report.py env
+stage env "$T_ENV" "$OUTDIR/bench.log" "$PY" benchmarks/gpu_report.py env
 
 # 2. the test suite, CuPy variants included; -x off so that every failure is collected
 PYTEST_ARGS=(-m pytest -v -p no:cacheprovider -rfEs --junitxml "$OUTDIR/tests.xml")
@@ -95,11 +99,14 @@ fi
 # shellcheck disable=SC2206  # GPU_CHECK_TESTS may name several targets
 stage tests "$T_TESTS" "$OUTDIR/tests.log" "$PY" "${PYTEST_ARGS[@]}" $TESTS
 
-# 3. benchmarks: tinygrad_mom against PyTorch (CUDA eager on the GPU), then the optimizer step
+# 3. benchmarks: tinygrad_mom against PyTorch (CUDA eager on the GPU), the optimizer step, and
+#    where the training step's time goes
 stage run.py "$T_RUN" "$OUTDIR/bench.log" \
     "$PY" benchmarks/run.py "${RUN_ARGS[@]}" --out "$OUTDIR/run.json"
 stage optim_step.py "$T_OPTIM" "$OUTDIR/bench.log" \
     "$PY" benchmarks/optim_step.py "${OPTIM_ARGS[@]}" --out "$OUTDIR/optim_step.json"
+stage gpu_profile.py "$T_PROFILE" "$OUTDIR/bench.log" \
+    "$PY" benchmarks/gpu_profile.py "${PROFILE_ARGS[@]}" --out "$OUTDIR/profile.json"
 
 # 4. one summary: stage results, test counts (CUDA variants apart), the benchmark tables
 SUMMARY_ARGS=(summary "$OUTDIR" --device "$DEVICE")

@@ -4,11 +4,11 @@
     python benchmarks/gpu_report.py summary OUTDIR --device cuda --stage tests:0:73 ...
 
 ``summary`` reads what the earlier stages left in OUTDIR (tests.xml or tests.log, run.json,
-optim_step.json, env.txt) and writes summary.json and summary.md: each stage's exit status and
-duration, the test counts with the CUDA variants counted apart (so a run in which CuPy's tests
-were all skipped cannot pass for a GPU run), the failures, and the benchmark tables. It exits
-with status 1 unless every stage passed, no test failed and, on ``--device cuda``, the CUDA
-variants actually ran.
+optim_step.json, profile.json, bench.log) and writes summary.json and summary.md: each stage's
+exit status and duration, the versions, the test counts with the CUDA variants counted apart
+(so a run in which CuPy's tests were all skipped cannot pass for a GPU run), the failures, and
+the benchmark tables. It exits with status 1 unless every stage passed, no test failed and,
+on ``--device cuda``, the CUDA variants actually ran.
 """
 
 from __future__ import annotations
@@ -200,6 +200,41 @@ def optim_table(report: dict) -> list[str]:
     return lines
 
 
+def profile_table(report: dict) -> list[str]:
+    """benchmarks/gpu_profile.py's parts as a Markdown table (median ms, host and device)."""
+    names = list(report.get("frameworks", {}))
+    if not names:
+        return []
+    head = "| part | " + " | ".join(f"{n} host | {n} device" for n in names) + " |"
+    lines = [head, "|---|" + "---|---|" * len(names)]
+
+    def ms(value):
+        return "-" if value is None else f"{value:.3g}"
+
+    for part in report["frameworks"][names[0]]["parts"]:
+        cells = []
+        for n in names:
+            row = report["frameworks"][n]["parts"].get(part, {})
+            cells += [ms(row.get("host_ms")), ms(row.get("device_ms"))]
+        lines.append(f"| {part} | " + " | ".join(cells) + " |")
+    steps = [cell for n in names for cell in (ms(report["frameworks"][n]["step_ms"]), "")]
+    lines.append("| whole step (wall) | " + " | ".join(steps) + " |")
+    return lines
+
+
+def _env_text(bench_log: pathlib.Path) -> str | None:
+    """The versions part of bench.log: everything before the first benchmark stage."""
+    if not bench_log.exists():
+        return None
+    lines = bench_log.read_text(errors="replace").splitlines()
+    head = []
+    for line in lines:
+        if line.startswith("== run.py"):
+            break
+        head.append(line)
+    return "\n".join(head)
+
+
 def _load_json(path: pathlib.Path):
     try:
         return json.loads(path.read_text())
@@ -226,6 +261,7 @@ def summary(outdir: pathlib.Path, device: str, stages: list[str]) -> int:
     tests["source"] = source
     run = _load_json(outdir / "run.json")
     optim = _load_json(outdir / "optim_step.json")
+    prof = _load_json(outdir / "profile.json")
 
     problems = [f"stage {s['stage']} exited {s['exit_status']}" for s in parsed_stages if
                 s["exit_status"] != 0]
@@ -236,11 +272,11 @@ def summary(outdir: pathlib.Path, device: str, stages: list[str]) -> int:
     ran_on_cuda = tests["cuda_variants"]["passed"] + tests["cuda_variants"]["failed"]
     if device == "cuda" and ran_on_cuda == 0:
         problems.append("no CUDA test variant ran: the CuPy backend was not enabled")
-    for name, data in (("run.json", run), ("optim_step.json", optim)):
+    for name, data in (("run.json", run), ("optim_step.json", optim), ("profile.json", prof)):
         if data is None:
             problems.append(f"{name} missing")
 
-    env_path = outdir / "env.txt"
+    env = _env_text(outdir / "bench.log")
     result = {
         "device": device,
         "ok": not problems,
@@ -248,7 +284,7 @@ def summary(outdir: pathlib.Path, device: str, stages: list[str]) -> int:
         "stages": parsed_stages,
         "tests": tests,
         "machine": (run or {}).get("machine"),
-        "env": env_path.read_text(errors="replace") if env_path.exists() else None,
+        "env": env,
     }
     (outdir / "summary.json").write_text(json.dumps(result, indent=1))
 
@@ -277,6 +313,12 @@ def summary(outdir: pathlib.Path, device: str, stages: list[str]) -> int:
     if optim is not None:
         md += ["", f"## benchmarks/optim_step.py ({optim.get('device')})", ""]
         md += optim_table(optim)
+    if prof is not None:
+        md += ["", f"## benchmarks/gpu_profile.py ({prof.get('device')}, batch "
+               f"{prof.get('batch')}; median ms)", ""]
+        md += profile_table(prof)
+    if env:
+        md += ["", "## Versions", "", "```", env, "```"]
     text = "\n".join(md) + "\n"
     (outdir / "summary.md").write_text(text)
     print(text)

@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import gpu_report  # noqa: E402
 
 OUT_FILES = {
-    "env.txt", "tests.log", "tests.xml", "bench.log", "run.json", "optim_step.json",
+    "bench.log", "tests.log", "tests.xml", "run.json", "optim_step.json", "profile.json",
     "summary.json", "summary.md",
 }  # fmt: skip
 
@@ -42,7 +42,8 @@ def test_dry_run_runs_every_stage_and_reports(tmp_path):
     assert {p.name for p in out.iterdir()} == OUT_FILES
     summary = json.loads((out / "summary.json").read_text())
     assert summary["ok"] and summary["device"] == "cpu" and summary["problems"] == []
-    assert [s["stage"] for s in summary["stages"]] == ["env", "tests", "run.py", "optim_step.py"]
+    stages = [s["stage"] for s in summary["stages"]]
+    assert stages[-5:] == ["env", "tests", "run.py", "optim_step.py", "gpu_profile.py"]
     assert summary["tests"]["all"]["passed"] >= 5 and summary["tests"]["all"]["failed"] == 0
     assert "tm.cuda.device_count() = " in summary["env"]
     run = json.loads((out / "run.json").read_text())
@@ -51,8 +52,12 @@ def test_dry_run_runs_every_stage_and_reports(tmp_path):
     assert any(n.startswith("optimizer Adam") for n in names)
     optim = json.loads((out / "optim_step.json").read_text())
     assert {r["optimizer"] for r in optim["rows"]} == {"SGD-momentum", "Adam"}
+    profile = json.loads((out / "profile.json").read_text())
+    parts = profile["frameworks"]["tinygrad_mom"]["parts"]
+    assert "backward" in parts and "forward  0 Conv2d" in parts and profile["batch"] == 8
     md = (out / "summary.md").read_text()
     assert md.startswith("# gpu_check on cpu: PASS") and "| train step, seeds' CNN, batch 8 |" in md
+    assert "| backward |" in md and "## Versions" in md
 
 
 @pytest.mark.parametrize("args", [[], ["a", "--gpu"], ["a", "--dry-run", "x"]])
@@ -78,7 +83,7 @@ _JUNIT = """<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="p
 
 def _outdir(tmp_path, cuda_outcome=""):
     (tmp_path / "tests.xml").write_text(_JUNIT.format(cuda_outcome=cuda_outcome))
-    (tmp_path / "env.txt").write_text("cupy 14.2.0\n")
+    (tmp_path / "bench.log").write_text("cupy 14.2.0\n== run.py (limit 110s): ...\nrows\n")
     run = {"machine": {"device": "cuda:0"}, "rows": [
         {"workload": "train step, seeds' CNN, batch 256", "unit": "ms",
          "tinygrad_mom": {"median": 12.0, "min": 11.0, "max": 13.0, "n": 10},
@@ -92,6 +97,13 @@ def _outdir(tmp_path, cuda_outcome=""):
          "torch_foreach_on_s": 0.002, "floor_s": 0.0005},
     ]}  # fmt: skip
     (tmp_path / "optim_step.json").write_text(json.dumps(optim))
+    prof = {"device": "cuda:0", "batch": 256, "frameworks": {
+        "tinygrad_mom": {"step_ms": 9.0, "parts": {
+            "backward": {"host_ms": 3.0, "device_ms": 5.0, "launch_bound": False}}},
+        "torch": {"step_ms": 4.0, "parts": {
+            "backward": {"host_ms": 1.0, "device_ms": 2.5, "launch_bound": False}}},
+    }}  # fmt: skip
+    (tmp_path / "profile.json").write_text(json.dumps(prof))
     return tmp_path
 
 
@@ -110,6 +122,8 @@ def test_summary_counts_cuda_variants_and_collects_failures(tmp_path, capsys):
     md = (out / "summary.md").read_text()
     assert "| train step, seeds' CNN, batch 256 | ms | 12 (11–13) | 8 (7.5–9) | 1.50× |" in md
     assert "| Adam | 200 | 4 | 1 | - | 2 | 0.5 |" in md
+    assert "| backward | 3 | 5 | 1 | 2.5 |" in md and "| whole step (wall) | 9 |  | 4 |  |" in md
+    assert result["env"] == "cupy 14.2.0"  # bench.log up to the first benchmark stage
     assert md in capsys.readouterr().out
 
 
