@@ -116,6 +116,7 @@ def fake(monkeypatch):
     monkeypatch.setattr(backend, "_peak_bytes", {})
     monkeypatch.setattr(backend, "_cupy_rngs", {})
     monkeypatch.setattr(backend, "_cuda_seeds", {})
+    monkeypatch.setattr(backend, "_peak_tracked_module", None)
     backend._track_peak_memory(cp)  # what _import_cupy does on the real first import
     monkeypatch.setattr(backend, "_cupy", cp)
     return cp
@@ -227,6 +228,14 @@ def test_fake_memory_peak_and_reset(fake):
     c.free()
     tm.cuda.empty_cache()
     assert fake.freed == [True]
+
+
+def test_allocator_is_wrapped_once_per_module(fake):
+    wrapped = fake.cuda.get_allocator()
+    backend._track_peak_memory(fake)  # CuPy imported again (a test reset backend._cupy)
+    assert fake.cuda.get_allocator() is wrapped
+    fake.allocate(10)
+    assert tm.cuda.max_memory_allocated() == 10
 
 
 def test_fake_per_device_seeds(fake):

@@ -61,8 +61,15 @@ def cuda_in_use() -> bool:
 _peak_bytes: dict[int, int] = {}
 
 
+_peak_tracked_module = None  # the CuPy module whose allocator is wrapped (once per process)
+
+
 def _track_peak_memory(cp) -> None:
     """Wrap CuPy's current allocator so that every allocation updates ``_peak_bytes``."""
+    global _peak_tracked_module
+    if _peak_tracked_module is cp:  # imported again (tests reset _cupy): wrap only once
+        return
+    _peak_tracked_module = cp
     pool = cp.get_default_memory_pool()
     allocate = cp.cuda.get_allocator()
     current_device = cp.cuda.runtime.getDevice
