@@ -30,10 +30,10 @@ if [[ $# -eq 2 ]]; then
     DRY_RUN=1
 fi
 
+mkdir -p "$OUTDIR" || exit 2
+OUTDIR=$(cd "$OUTDIR" && pwd)  # relative to the caller's directory, before the cd below
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 2
 ROOT=$PWD
-mkdir -p "$OUTDIR" || exit 2
-OUTDIR=$(cd "$OUTDIR" && pwd)
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 PY=${PYTHON:-}
 if [[ -z $PY ]]; then
@@ -43,9 +43,9 @@ if [[ -z $PY ]]; then
     }
 fi
 
-# Seconds per stage (dry run / real run); the real run's limits add up to 7 min 50 s.
+# Seconds per stage (dry run: generous, CI machines are slow; real run: adds up to 7 min 50 s).
 if [[ $DRY_RUN -eq 1 ]]; then
-    T_ENV=30 T_TESTS=120 T_RUN=120 T_OPTIM=60 T_PROFILE=60 T_SUMMARY=30 PER_TEST=60
+    T_ENV=60 T_TESTS=240 T_RUN=300 T_OPTIM=120 T_PROFILE=120 T_SUMMARY=60 PER_TEST=120
     DEVICE=cpu
     TESTS=${GPU_CHECK_TESTS:-tests/test_cuda.py tests/test_backend.py}
     RUN_ARGS=(--device cpu --quick --repeats 1 --batch-sizes 8,16 --optim-params 20000

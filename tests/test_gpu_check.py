@@ -36,7 +36,7 @@ def test_dry_run_runs_every_stage_and_reports(tmp_path):
     env = _env(GPU_CHECK_TESTS="tests/test_cuda.py -k fake")
     proc = subprocess.run(
         ["bash", str(SCRIPT), str(out), "--dry-run"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=400,
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=1200,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert {p.name for p in out.iterdir()} == OUT_FILES
