@@ -139,3 +139,13 @@ def test_gpu_fused_kernel_equals_the_xp_path(device, cls, kwargs, dtype):
         for a, b in zip(a_step, b_step):
             np.testing.assert_allclose(b, a, rtol=rtol, atol=rtol)
     assert all(p.dtype == dtype for group in opt.param_groups for p in group["params"])
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.int64])
+def test_fused_needs_float32_or_float64(dtype):
+    import types
+
+    p = types.SimpleNamespace(is_cuda=True, dtype=np.dtype(dtype), device="cuda:0")
+    with pytest.raises(RuntimeError, match="float32 and float64 parameters, got dtype"):
+        fused.check_fused_params("Adam", [p])
+    fused.check_fused_params("Adam", [types.SimpleNamespace(is_cuda=True, dtype=np.dtype("f4"))])

@@ -148,7 +148,7 @@ class Optimizer:
             self._check_lr(h["lr"])
 
     def _check_fused(self, h: dict[str, Any]) -> None:
-        """``fused`` is None or a bool; True needs floating-point CUDA parameters."""
+        """``fused`` is None or a bool; True needs float32/float64 CUDA parameters."""
         fused = h.get("fused")
         if fused is not None and not isinstance(fused, bool):
             raise TypeError(f"fused must be None or a bool, got {fused!r}")
