@@ -10,8 +10,11 @@ branch lives here, once.
 from __future__ import annotations
 
 import contextlib
+import warnings
 
 import numpy as np
+
+from . import _validation as V
 
 _cupy = None  # the cupy module once imported; None until a CUDA device is first asked for
 
@@ -337,8 +340,7 @@ def keep_freed_memory(max_mib: int = 256) -> bool:
     PyTorch's CPU tuning guide) do. It is process-wide and cannot be undone; returns False where
     the C library has no ``mallopt`` (not glibc), True once applied.
     """
-    if isinstance(max_mib, bool) or not isinstance(max_mib, (int, np.integer)) or max_mib < 0:
-        raise ValueError(f"keep_freed_memory: max_mib must be an int >= 0, got {max_mib!r}")
+    V.int_at_least("max_mib", max_mib, 0, where="keep_freed_memory")
     import ctypes
 
     try:
@@ -360,17 +362,10 @@ _cuda_seeds: dict[str, int] = {}  # per-device seeds from tm.cuda.manual_seed
 _cupy_rngs: dict = {}
 
 
-def _check_seed(seed, name: str) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"{name} expects an int seed, got {type(seed).__name__}")
-    return int(seed)
-
-
 def manual_seed(seed: int) -> None:
     """Seed every random generator this library uses (NumPy's, and CuPy's when in use)."""
     global _seed, _np_rng, _cuda_seed
-    seed = _check_seed(seed, "manual_seed")
-    _seed = _cuda_seed = seed
+    _seed = _cuda_seed = V.int_at_least("seed", seed, None, where="manual_seed")
     _np_rng = np.random.default_rng(_seed)
     _cuda_seeds.clear()
     _cupy_rngs.clear()
@@ -379,7 +374,8 @@ def manual_seed(seed: int) -> None:
 def manual_seed_cuda(seed: int, all_devices: bool) -> None:
     """Seed the current CUDA device's generator, or every device's; needs no GPU (lazy)."""
     global _cuda_seed
-    seed = _check_seed(seed, "manual_seed_all" if all_devices else "manual_seed")
+    where = "tm.cuda.manual_seed_all" if all_devices else "tm.cuda.manual_seed"
+    seed = V.int_at_least("seed", seed, None, where=where)
     if all_devices:
         _cuda_seed = seed
         _cuda_seeds.clear()
@@ -423,53 +419,93 @@ def get_rng_state() -> dict:
 
 
 def set_rng_state(state: dict) -> None:
-    """Restore a state returned by :func:`get_rng_state` (checked whole before anything changes).
+    """Restore a state returned by :func:`get_rng_state` (ValueError/TypeError if it is not).
 
     CUDA generator states are restored where this process can reach the device; without CUDA
     they are skipped with a warning (the CPU generator is still restored).
     """
-    global _seed, _np_rng, _cuda_seed
+    _prepare_rng_state(state)()
+
+
+_CUDA_RNG_KEYS = {"cuda_seed", "cuda_seeds", "cuda"}  # absent in checkpoints of earlier versions
+
+
+def _prepare_rng_state(state: dict):
+    """Check ``state`` completely; return a function that installs it (cannot fail)."""
+    if (
+        not isinstance(state, dict)
+        or not {"seed", "bit_generator"} <= set(state)
+        or not set(state) <= {"seed", "bit_generator"} | _CUDA_RNG_KEYS
+    ):
+        raise ValueError(
+            f"rng state must be a dict with 'seed' and 'bit_generator' entries (and optionally "
+            f"'cuda_seed', 'cuda_seeds', 'cuda') from get_rng_state, got {V.describe(state)}"
+        )
+    seed = V.int_at_least("rng state 'seed'", state["seed"], None, none_ok=True)
+    bit_state = state["bit_generator"]
+    expected = type(_np_rng.bit_generator).__name__
+    if not isinstance(bit_state, dict) or bit_state.get("bit_generator") != expected:
+        raise ValueError(
+            f"rng state 'bit_generator' must be the state of a {expected} generator, got "
+            f"{V.describe(bit_state)}"
+        )
     gen = np.random.default_rng()
-    gen.bit_generator.state = state["bit_generator"]
-    cuda_states = dict(state.get("cuda") or {})
+    try:
+        gen.bit_generator.state = bit_state
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ValueError(f"rng state 'bit_generator' is not a valid {expected} state: "
+                         f"{exc!r}") from None
+    cuda_seed = V.int_at_least(
+        "rng state 'cuda_seed'", state.get("cuda_seed", seed), None, none_ok=True
+    )
+    cuda_seeds = state.get("cuda_seeds") or {}
+    cuda_states = state.get("cuda") or {}
+    for entry, value in (("cuda_seeds", cuda_seeds), ("cuda", cuda_states)):
+        if not isinstance(value, dict):
+            raise ValueError(f"rng state '{entry}' must be a dict, got {V.describe(value)}")
+        for device in value:
+            if not isinstance(device, str) or device == "cpu" or parse_device(device) != device:
+                raise ValueError(f"rng state '{entry}': invalid CUDA device key {device!r}")
+    cuda_seeds = {
+        d: V.int_at_least(f"rng state 'cuda_seeds' {d!r}", v, None) for d, v in cuda_seeds.items()
+    }
     for device, saved in cuda_states.items():
-        if parse_device(device) != device or device == "cpu":
-            raise ValueError(f"set_rng_state: invalid CUDA generator key {device!r}")
         if not isinstance(saved, np.ndarray) or saved.dtype != np.int8 or saved.ndim != 1:
             raise ValueError(
-                f"set_rng_state: the {device} generator state must be a 1-d int8 array, got "
-                f"{type(saved).__name__} {getattr(saved, 'dtype', '')}"
+                f"rng state 'cuda': the {device} generator state must be a 1-d int8 array, got "
+                f"{V.describe(saved)}"
             )
     restored = {}
-    if cuda_states and not cuda_is_available():
-        import warnings
-
-        warnings.warn(
-            f"set_rng_state: the CUDA generator states of {sorted(cuda_states)} are not "
-            "restored: no CUDA device is available here",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-    elif cuda_states:
-        seeds = dict(state.get("cuda_seeds") or {})
+    reachable = bool(cuda_states) and cuda_is_available()
+    if reachable:
         for device, saved in cuda_states.items():
             cp = array_module_for(device)
             with cp.cuda.Device(int(device.split(":")[1])):
-                target = cp.random.default_rng(seeds.get(device, state.get("cuda_seed")))
+                target = cp.random.default_rng(cuda_seeds.get(device, cuda_seed))
             if target.bit_generator._state.size != saved.size:
                 raise ValueError(
-                    f"set_rng_state: the {device} generator state has {saved.size} bytes, this "
-                    f"GPU's generator {target.bit_generator._state.size}: it was saved with "
-                    "another CuPy version or GPU and cannot be replayed"
+                    f"rng state 'cuda': the {device} generator state has {saved.size} bytes, "
+                    f"this GPU's generator {target.bit_generator._state.size}: it was saved "
+                    "with another CuPy version or GPU and cannot be replayed"
                 )
             restored[device] = (target, saved)
-    for device, (target, saved) in restored.items():
-        with _cupy.cuda.Device(int(device.split(":")[1])):
-            target.bit_generator._state[...] = _cupy.asarray(saved)
-    _seed = state.get("seed")
-    _np_rng = gen
-    _cuda_seed = state.get("cuda_seed", _seed)
-    _cuda_seeds.clear()
-    _cuda_seeds.update(state.get("cuda_seeds") or {})
-    _cupy_rngs.clear()
-    _cupy_rngs.update({device: target for device, (target, _) in restored.items()})
+
+    def commit() -> None:
+        global _seed, _np_rng, _cuda_seed
+        if cuda_states and not reachable:
+            warnings.warn(
+                f"set_rng_state: the CUDA generator states of {sorted(cuda_states)} are not "
+                "restored: no CUDA device is available here",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        for device, (target, saved) in restored.items():
+            with _cupy.cuda.Device(int(device.split(":")[1])):
+                target.bit_generator._state[...] = _cupy.asarray(saved)
+        _seed, _np_rng, _cuda_seed = seed, gen, cuda_seed
+        _cuda_seeds.clear()
+        _cuda_seeds.update(cuda_seeds)
+        _cupy_rngs.clear()
+        _cupy_rngs.update({device: target for device, (target, _) in restored.items()})
+
+    return commit
