@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 
 from .. import _validation as V
-from .. import ops
+from .. import backend, ops
 from ..backend import get_array_module
 from ..tensor import Function, Tensor, is_floating
 from .module import Module
@@ -145,12 +145,16 @@ def _check_class_target(input: Tensor, target: Tensor, ignore_index: int, name: 
     labels = target.array
     valid = labels != ignore_index
     bad = valid & ((labels < 0) | (labels >= n_classes))
-    if bool(bad.any()):
+
+    def message():
         first = labels[bad].reshape(-1)[0].item()
-        raise ValueError(
+        return (
             f"{name}: Target {first} is out of bounds: class labels must be in [0, {n_classes}) "
             f"for C={n_classes} classes (or equal ignore_index={ignore_index})"
         )
+
+    # on a GPU answered at the next sync (loss.item()), not by a sync of its own
+    backend.check(bad.any(), ValueError, message)
     return n_classes
 
 
@@ -253,7 +257,8 @@ def cross_entropy(
     smooth = -ops.sum(logp, class_dim)
     xp = get_array_module(input.array)
     valid = target.array != ignore_index
-    if not bool(valid.all()):
+    # on the host, skip the mask when nothing is ignored; on a device, asking would be a sync
+    if xp is not np or not bool(valid.all()):
         smooth = smooth * Tensor._wrap(valid.astype(input.dtype))
     if reduction == "mean":
         divisor = denominator if weight is not None else xp.asarray(valid.sum(), dtype=input.dtype)
@@ -372,11 +377,12 @@ def binary_cross_entropy(
     _check_reduction(reduction, "binary_cross_entropy")
     target = _check_binary(input, target, "binary_cross_entropy")
     a = input.array
-    if bool(((a < 0) | (a > 1)).any()):
-        raise ValueError(
-            "binary_cross_entropy: all elements of input should be between 0 and 1 (apply sigmoid, "
-            "or use binary_cross_entropy_with_logits on raw scores)"
-        )
+    backend.check(
+        ((a < 0) | (a > 1)).any(),
+        ValueError,
+        lambda: "binary_cross_entropy: all elements of input should be between 0 and 1 (apply "
+        "sigmoid, or use binary_cross_entropy_with_logits on raw scores)",
+    )
     loss = BinaryCrossEntropyFunction.apply(input, target)
     if weight is not None:
         loss = loss * weight
