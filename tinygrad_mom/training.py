@@ -31,6 +31,7 @@ from .serialization import atomic_write, load, save
 from .tensor import Tensor, no_grad
 
 CHECKPOINT_NAME = "last.safetensors"
+BEST_CHECKPOINT_NAME = "best.safetensors"
 HISTORY_FIELDS = (
     "epoch",
     "train_loss",
@@ -49,6 +50,68 @@ class CheckpointError(ValueError):
 
 class NonFiniteLossError(RuntimeError):
     """Raised when a training loss is NaN or infinite; earlier checkpoints are kept."""
+
+
+MONITORED = ("train_loss", "train_acc", "val_loss", "val_acc")
+
+
+def _resolve_mode(monitor: str, mode: str) -> str:
+    if monitor not in MONITORED:
+        raise ValueError(f"monitor must be one of {', '.join(MONITORED)}, got {monitor!r}")
+    if mode not in ("min", "max", "auto"):
+        raise ValueError(f"mode must be 'min', 'max' or 'auto', got {mode!r}")
+    if mode == "auto":  # Keras's rule: accuracies go up, losses go down
+        return "max" if monitor.endswith("acc") else "min"
+    return mode
+
+
+def _improved(value: float, best: float | None, mode: str, min_delta: float = 0.0) -> bool:
+    if not math.isfinite(value):
+        return False
+    if best is None:
+        return True
+    return value < best - min_delta if mode == "min" else value > best + min_delta
+
+
+class EarlyStopping:
+    """Stop ``fit`` once ``monitor`` has not improved by more than ``min_delta`` for
+    ``patience`` epochs in a row (the Keras / PyTorch Lightning callback of that name).
+
+    ``mode="auto"`` minimises losses and maximises accuracies. A NaN value never counts as an
+    improvement.
+    """
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        min_delta: float = 0.0,
+        patience: int = 3,
+        mode: str = "auto",
+    ) -> None:
+        self.mode = _resolve_mode(monitor, mode)
+        if not min_delta >= 0 or math.isinf(min_delta):
+            raise ValueError(f"min_delta must be a finite number >= 0, got {min_delta!r}")
+        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
+            raise ValueError(f"patience must be an int >= 0, got {patience!r}")
+        self.monitor = monitor
+        self.min_delta = float(min_delta)
+        self.patience = patience
+        self.best: float | None = None
+        self.wait = 0  # epochs since the last improvement
+
+    def step(self, value: float) -> bool:
+        """Record one epoch's value of the monitored metric; True means: stop now."""
+        if _improved(value, self.best, self.mode, self.min_delta):
+            self.best, self.wait = value, 0
+            return False
+        self.wait += 1
+        return self.wait >= self.patience
+
+    def __repr__(self) -> str:
+        return (
+            f"EarlyStopping(monitor={self.monitor!r}, min_delta={self.min_delta}, "
+            f"patience={self.patience}, mode={self.mode!r})"
+        )
 
 
 def correct_count(logits: Tensor, targets: Tensor) -> int:
@@ -178,6 +241,9 @@ def fit(
     skip_nonfinite: bool = False,
     progress: bool = True,
     log: Callable[[str], None] | None = print,
+    early_stopping: EarlyStopping | None = None,
+    monitor: str | None = None,
+    keep_last: int = 0,
 ) -> list[dict]:
     """Train for ``epochs`` epochs and return the history (one dict per epoch).
 
@@ -190,6 +256,13 @@ def fit(
             written after every epoch, atomically.
         resume: continue from ``checkpoint_dir``'s checkpoint. On CPU the resumed run equals an
             uninterrupted one bit for bit.
+        early_stopping: an :class:`EarlyStopping`; training ends early once its metric stops
+            improving (the history then has fewer rows than ``epochs``).
+        monitor: the metric that picks the best epoch, whose checkpoint is kept as
+            ``best.safetensors`` beside ``last.safetensors`` (default: the early-stopping
+            metric, else ``val_loss`` with a validation loader, else ``train_loss``).
+        keep_last: also keep ``epoch_<k>.safetensors`` for the ``keep_last`` most recent
+            epochs (older ones are deleted); 0 keeps none.
     """
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
         raise ValueError(f"epochs must be a non-negative int, got {epochs!r}")
@@ -199,6 +272,21 @@ def fit(
         )
     if resume and checkpoint_dir is None:
         raise ValueError("resume=True needs a checkpoint_dir to resume from")
+    if early_stopping is not None and not isinstance(early_stopping, EarlyStopping):
+        raise TypeError(
+            f"early_stopping must be an EarlyStopping, got {type(early_stopping).__name__}"
+        )
+    if monitor is None:
+        if early_stopping is not None:
+            monitor = early_stopping.monitor
+        else:
+            monitor = "val_loss" if val_loader is not None else "train_loss"
+    monitor_mode = _resolve_mode(monitor, "auto")
+    for name in {monitor, early_stopping.monitor if early_stopping else monitor}:
+        if name.startswith("val_") and val_loader is None:
+            raise ValueError(f"monitoring {name!r} needs a val_loader")
+    if isinstance(keep_last, bool) or not isinstance(keep_last, int) or keep_last < 0:
+        raise ValueError(f"keep_last must be an int >= 0, got {keep_last!r}")
 
     history: list[dict] = []
     start_epoch = 0
@@ -207,6 +295,15 @@ def fit(
         history, start_epoch = state["history"], state["epoch"]
         if log:
             log(f"resumed from {Path(checkpoint_dir) / CHECKPOINT_NAME} after epoch {start_epoch}")
+    # replaying the history restores the best value and the early-stopping counter on resume
+    best, stopped = None, False
+    for past in history:
+        if _improved(past[monitor], best, monitor_mode):
+            best = past[monitor]
+        if early_stopping is not None:
+            stopped = early_stopping.step(past[early_stopping.monitor])
+    if stopped:  # the resumed run had already stopped early: there is nothing left to do
+        return history
 
     batch_scheduler = scheduler if scheduler_interval == "batch" else None
     for epoch in range(start_epoch, epochs):
@@ -239,9 +336,31 @@ def fit(
         if log:
             log(_format_row(row, epochs))
         if checkpoint_dir is not None:
-            save_checkpoint(checkpoint_dir, model, optimizer, scheduler, epoch + 1, history)
+            path = save_checkpoint(checkpoint_dir, model, optimizer, scheduler, epoch + 1, history)
+            if _improved(row[monitor], best, monitor_mode):
+                best = row[monitor]
+                atomic_write(path.with_name(BEST_CHECKPOINT_NAME), path.read_bytes())
+            if keep_last:
+                _keep_last_epochs(path, epoch + 1, keep_last)
             write_history(history, checkpoint_dir)
+        if early_stopping is not None and early_stopping.step(row[early_stopping.monitor]):
+            if log:
+                log(
+                    f"early stopping after epoch {epoch + 1}: {early_stopping.monitor} has not "
+                    f"improved by more than {early_stopping.min_delta:g} for "
+                    f"{early_stopping.patience} epochs (best {early_stopping.best:.4f})"
+                )
+            break
     return history
+
+
+def _keep_last_epochs(last: Path, epoch: int, keep: int) -> None:
+    """Copy ``last`` to ``epoch_<k>.safetensors`` and delete the snapshots older than ``keep``."""
+    atomic_write(last.with_name(f"epoch_{epoch:04d}.safetensors"), last.read_bytes())
+    for old in last.parent.glob("epoch_*.safetensors"):
+        number = old.stem.removeprefix("epoch_")
+        if number.isdigit() and int(number) <= epoch - keep:
+            old.unlink()
 
 
 def _format_row(row: dict, epochs: int) -> str:
