@@ -22,6 +22,7 @@ from .experiments.components import (
     MODELS,
     OPTIMIZER_PRESETS,
     ConfigError,
+    augmented,
     check_device,
     check_output_dir,
     image_geometry,
@@ -66,6 +67,7 @@ def cmd_compare(args) -> int:
         device=args.device,
         train_size=args.train_size,
         test_size=args.test_size,
+        augment=args.augment,
         target_acc=args.target_acc,
         baseline=args.baseline,
         out_dir=args.out_dir,
@@ -125,6 +127,7 @@ def cmd_train(args) -> int:
         seed=args.seed,
     )
     channels, size = image_geometry(train)
+    train = augmented(train, args.augment)
     tm.manual_seed(args.seed)
     model = initialise_(make_model(args.model, channels, size, 10), args.init).to(device)
     optimizer = make_optimizer(
@@ -296,6 +299,12 @@ def _common_arguments(p: argparse.ArgumentParser) -> None:
         type=_positive_int,
         default=None,
         help="use only the first N test samples (default: all)",
+    )
+    p.add_argument(
+        "--augment",
+        action="store_true",
+        help="train on random crops (4-pixel zero padding) and horizontal flips, the usual "
+        "CIFAR-10 augmentation (default: the images as they are)",
     )
     p.add_argument(
         "--no-progress",

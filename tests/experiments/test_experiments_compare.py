@@ -153,3 +153,17 @@ def test_a_built_wheel_installs_no_top_level_models_package(tmp_path):
     assert "tinygrad_mom/models/seed_cnn.py" in names
     assert "tinygrad_mom/experiments/compare.py" in names
     assert not [n for n in names if n.startswith("models/")]
+
+
+def test_augment_trains_on_cropped_and_flipped_images():
+    plain = compare(["momentum"], baseline=False, out_dir=None, **TINY)
+    augmented = compare(["momentum"], augment=True, baseline=False, out_dir=None, **TINY)
+    assert augmented.settings["augment"] is True and plain.settings["augment"] is False
+    assert augmented.runs["momentum"][0].history != plain.runs["momentum"][0].history
+    train, _, _ = experiments.load_splits("shapes", train_size=40, val_split=0.5)
+    wrapped = experiments.components.augmented(train, True)
+    tm.manual_seed(0)
+    (x, y), *_ = list(tm.data.DataLoader(wrapped, batch_size=20))
+    (x0, y0), *_ = list(tm.data.DataLoader(train, batch_size=20))
+    assert x.shape == x0.shape and np.array_equal(y.numpy(), y0.numpy())
+    assert not np.array_equal(x.numpy(), x0.numpy())

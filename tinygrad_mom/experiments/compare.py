@@ -25,6 +25,7 @@ from .components import (
     MODELS,
     OPTIMIZER_PRESETS,
     ConfigError,
+    augmented,
     check_device,
     check_output_dir,
     describe_optimizer,
@@ -136,6 +137,7 @@ def compare(
     device: str = "cpu",
     train_size: int | None = None,
     test_size: int | None = None,
+    augment: bool = False,
     target_acc: float = 0.6,
     baseline: bool = True,
     out_dir: str | Path | None = "runs/compare",
@@ -148,9 +150,11 @@ def compare(
     initial weights and sees the same batch order (the validation split is drawn once, from
     ``seed``). ``init="keras"`` re-initialises like Keras (glorot_uniform kernels, zero biases),
     the article's setting; ``"torch"`` keeps PyTorch's layer defaults. ``baseline`` adds a
-    linear model trained with the momentum preset. With ``out_dir`` the results are written
-    there: ``results.json`` (settings, per-seed runs, summary, verdict), ``results.md``, one
-    ``history_<name>_seed<k>.json/.csv`` per run and ``compare.png`` (when matplotlib is there).
+    linear model trained with the momentum preset. ``augment`` trains on randomly cropped
+    (4-pixel padding) and flipped images, the usual CIFAR-10 augmentation. With ``out_dir``
+    the results are written there: ``results.json`` (settings, per-seed runs, summary,
+    verdict), ``results.md``, one ``history_<name>_seed<k>.json/.csv`` per run and
+    ``compare.png`` (when matplotlib is there).
 
     The verdict compares test accuracies: over several seeds with a paired Student-t interval
     of the per-seed differences; with one seed with McNemar's exact test on the test-set
@@ -175,6 +179,7 @@ def compare(
         seed=seed,
     )
     channels, size = image_geometry(train)
+    train = augmented(train, augment)
     seed_list = list(range(seed, seed + seeds))
     settings = {
         "optimizers": names,
@@ -192,6 +197,7 @@ def compare(
         "device": device,
         "train_size": len(train) + len(val),
         "test_size": len(test),
+        "augment": augment,
         "target_acc": target_acc,
         "baseline": baseline,
         "test": "paired t-interval over seeds" if seeds > 1 else "McNemar (exact)",
@@ -200,8 +206,9 @@ def compare(
     _log(
         log,
         f"dataset {dataset}: {len(train)} train / {len(val)} validation / {len(test)} test, "
-        f"{channels}x{size}x{size}; model {model}, {init} init; {epochs} epochs, batch "
-        f"{batch_size}, seeds {', '.join(map(str, seed_list))}, device {device}",
+        f"{channels}x{size}x{size}{', augmented' if augment else ''}; model {model}, {init} "
+        f"init; {epochs} epochs, batch {batch_size}, seeds {', '.join(map(str, seed_list))}, "
+        f"device {device}",
     )
 
     runs: dict[str, list[RunResult]] = {name: [] for name in names + ([BASELINE] * baseline)}

@@ -169,6 +169,24 @@ def make_loaders(
     )
 
 
+def standard_augmentation(image_size: int):
+    """The usual CIFAR-10 training augmentation: a random crop of the image padded by 4 pixels
+    (zeros), then a horizontal flip with probability 1/2 (He et al., 2016, section 4.2)."""
+    from ..data import transforms
+
+    return transforms.Compose(
+        [transforms.RandomCrop(image_size, padding=4), transforms.RandomHorizontalFlip()]
+    )
+
+
+def augmented(dataset: data.Dataset, augment: bool) -> data.Dataset:
+    """``dataset`` behind :func:`standard_augmentation` when ``augment`` is true."""
+    if not augment:
+        return dataset
+    _, size = image_geometry(dataset)
+    return data.TransformedDataset(dataset, standard_augmentation(size))
+
+
 def image_geometry(dataset: data.Dataset) -> tuple[int, int]:
     """(channels, side) of the dataset's first image."""
     x, _ = dataset[0]
