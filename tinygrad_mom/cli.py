@@ -25,6 +25,7 @@ from .experiments.components import (
     augmented,
     check_device,
     check_output_dir,
+    check_tensorboard,
     image_geometry,
     initialise_,
     load_splits,
@@ -71,6 +72,7 @@ def cmd_compare(args) -> int:
         target_acc=args.target_acc,
         baseline=args.baseline,
         out_dir=args.out_dir,
+        tensorboard=args.tensorboard,
         progress=args.progress,
     )
     return 0
@@ -118,6 +120,7 @@ def cmd_train(args) -> int:
         )
     device = check_device(args.device)
     checkpoint_dir = check_output_dir("--checkpoint-dir", args.checkpoint_dir)
+    tensorboard_dir = check_tensorboard(args.tensorboard)
     train, val, test = load_splits(
         args.dataset,
         data_dir=args.data_dir,
@@ -165,6 +168,7 @@ def cmd_train(args) -> int:
             early_stopping=early_stopping,
             monitor=args.monitor,
             keep_last=args.keep_last,
+            tensorboard=tensorboard_dir,
         )
     except NonFiniteLossError as exc:
         print(f"tinygrad-mom: {exc}", file=sys.stderr)
@@ -305,6 +309,13 @@ def _common_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="train on random crops (4-pixel zero padding) and horizontal flips, the usual "
         "CIFAR-10 augmentation (default: the images as they are)",
+    )
+    p.add_argument(
+        "--tensorboard",
+        metavar="DIR",
+        default=None,
+        help="also log the curves as TensorBoard event files under DIR (needs tensorboardX; "
+        "default: no TensorBoard logging)",
     )
     p.add_argument(
         "--no-progress",

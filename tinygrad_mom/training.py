@@ -244,6 +244,7 @@ def fit(
     early_stopping: EarlyStopping | None = None,
     monitor: str | None = None,
     keep_last: int = 0,
+    tensorboard=None,
 ) -> list[dict]:
     """Train for ``epochs`` epochs and return the history (one dict per epoch).
 
@@ -263,6 +264,9 @@ def fit(
             metric, else ``val_loss`` with a validation loader, else ``train_loss``).
         keep_last: also keep ``epoch_<k>.safetensors`` for the ``keep_last`` most recent
             epochs (older ones are deleted); 0 keeps none.
+        tensorboard: a ``tinygrad_mom.utils.tensorboard.SummaryWriter``, or a directory to
+            open one in (closed at the end); each epoch logs ``loss/train``, ``loss/val``,
+            ``accuracy/train``, ``accuracy/val`` and ``lr`` at step = epoch, then flushes.
     """
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
         raise ValueError(f"epochs must be a non-negative int, got {epochs!r}")
@@ -287,6 +291,7 @@ def fit(
             raise ValueError(f"monitoring {name!r} needs a val_loader")
     if isinstance(keep_last, bool) or not isinstance(keep_last, int) or keep_last < 0:
         raise ValueError(f"keep_last must be an int >= 0, got {keep_last!r}")
+    _check_writer(tensorboard)
 
     history: list[dict] = []
     start_epoch = 0
@@ -304,6 +309,7 @@ def fit(
             stopped = early_stopping.step(past[early_stopping.monitor])
     if stopped:  # the resumed run had already stopped early: there is nothing left to do
         return history
+    writer, own_writer = _open_writer(tensorboard)
 
     batch_scheduler = scheduler if scheduler_interval == "batch" else None
     for epoch in range(start_epoch, epochs):
@@ -335,6 +341,8 @@ def fit(
         history.append(row)
         if log:
             log(_format_row(row, epochs))
+        if writer is not None:
+            _log_scalars(writer, row)
         if checkpoint_dir is not None:
             path = save_checkpoint(checkpoint_dir, model, optimizer, scheduler, epoch + 1, history)
             if _improved(row[monitor], best, monitor_mode):
@@ -351,7 +359,44 @@ def fit(
                     f"{early_stopping.patience} epochs (best {early_stopping.best:.4f})"
                 )
             break
+    if own_writer:
+        writer.close()
     return history
+
+
+_TENSORBOARD_TAGS = {
+    "train_loss": "loss/train",
+    "val_loss": "loss/val",
+    "train_acc": "accuracy/train",
+    "val_acc": "accuracy/val",
+    "lr": "lr",
+}
+
+
+def _check_writer(tensorboard) -> None:
+    if tensorboard is None or isinstance(tensorboard, (str, os.PathLike)):
+        return
+    if not callable(getattr(tensorboard, "add_scalar", None)):
+        raise TypeError(
+            "tensorboard must be a SummaryWriter or a directory, got "
+            f"{type(tensorboard).__name__}"
+        )
+
+
+def _open_writer(tensorboard):
+    """(writer, whether fit opened it) for fit's ``tensorboard`` argument."""
+    if isinstance(tensorboard, (str, os.PathLike)):
+        from .utils.tensorboard import SummaryWriter
+
+        return SummaryWriter(tensorboard), True
+    return tensorboard, False
+
+
+def _log_scalars(writer, row: dict) -> None:
+    for key, tag in _TENSORBOARD_TAGS.items():
+        if key in row and math.isfinite(row[key]):
+            writer.add_scalar(tag, row[key], row["epoch"])
+    writer.flush()  # an interrupted run keeps every finished epoch
 
 
 def _keep_last_epochs(last: Path, epoch: int, keep: int) -> None:

@@ -28,6 +28,7 @@ from .components import (
     augmented,
     check_device,
     check_output_dir,
+    check_tensorboard,
     describe_optimizer,
     image_geometry,
     initialise_,
@@ -141,6 +142,7 @@ def compare(
     target_acc: float = 0.6,
     baseline: bool = True,
     out_dir: str | Path | None = "runs/compare",
+    tensorboard: str | Path | None = None,
     progress: bool = True,
     log: Callable[[str], None] | None = print,
 ) -> CompareResult:
@@ -154,7 +156,8 @@ def compare(
     (4-pixel padding) and flipped images, the usual CIFAR-10 augmentation. With ``out_dir``
     the results are written there: ``results.json`` (settings, per-seed runs, summary,
     verdict), ``results.md``, one ``history_<name>_seed<k>.json/.csv`` per run and
-    ``compare.png`` (when matplotlib is there).
+    ``compare.png`` (when matplotlib is there). With ``tensorboard`` each run also logs its
+    curves to TensorBoard, in ``<tensorboard>/<name>_seed<k>`` (one TensorBoard run each).
 
     The verdict compares test accuracies: over several seeds with a paired Student-t interval
     of the per-seed differences; with one seed with McNemar's exact test on the test-set
@@ -170,6 +173,7 @@ def compare(
     )
     device = check_device(device)
     out_path = check_output_dir("--out-dir", out_dir) if out_dir is not None else None
+    tensorboard_dir = check_tensorboard(tensorboard)
     train, val, test = load_splits(
         dataset,
         data_dir=data_dir,
@@ -198,6 +202,7 @@ def compare(
         "train_size": len(train) + len(val),
         "test_size": len(test),
         "augment": augment,
+        "tensorboard": str(tensorboard_dir) if tensorboard_dir is not None else None,
         "target_acc": target_acc,
         "baseline": baseline,
         "test": "paired t-interval over seeds" if seeds > 1 else "McNemar (exact)",
@@ -253,6 +258,11 @@ def compare(
                 progress=progress,
                 skip_nonfinite=True,
                 log=log,
+                tensorboard=(
+                    tensorboard_dir / f"{name.replace(' ', '_')}_seed{run_seed}"
+                    if tensorboard_dir is not None
+                    else None
+                ),
             )
             seconds = time.perf_counter() - started
             test_loss, test_acc, correct = predict_test(net, test_loader)

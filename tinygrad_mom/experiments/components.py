@@ -214,3 +214,14 @@ def check_output_dir(option: str, path: str | Path) -> Path:
     except OSError as exc:
         raise ConfigError(f"{option} {path}: cannot create it ({exc.strerror or exc})") from None
     return path
+
+
+def check_tensorboard(log_dir: str | Path | None) -> Path | None:
+    """The TensorBoard directory, created; ConfigError when tensorboardX is not installed."""
+    if log_dir is None:
+        return None
+    try:
+        from ..utils import tensorboard  # noqa: F401  (only to fail now, before training)
+    except ImportError as exc:
+        raise ConfigError(f"--tensorboard {log_dir}: {exc}") from None
+    return check_output_dir("--tensorboard", log_dir)
