@@ -47,7 +47,9 @@ def test_normalize_per_channel_on_an_image_and_a_batch(xp):
     expected = (x.numpy() - np.array(mean)[:, None, None]) / np.array(std)[:, None, None]
     np.testing.assert_allclose(T.Normalize(mean, std)(x).numpy(), expected, rtol=1e-5, atol=1e-6)
     batch = tm.stack([x, x])
-    np.testing.assert_allclose(T.Normalize(mean, std)(batch).numpy()[1], expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        T.Normalize(mean, std)(batch).numpy()[1], expected, rtol=1e-5, atol=1e-6
+    )
     before = x.numpy().copy()
     T.Normalize(mean, std)(x)
     assert np.array_equal(x.numpy(), before)  # not in place unless asked
