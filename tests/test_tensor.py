@@ -223,7 +223,7 @@ def test_data_property_is_detached(device):
         (lambda: tm.Tensor([1, 2]), "tensor([1, 2])"),
         (lambda: tm.Tensor([1.0, 2.0], requires_grad=True), "tensor([1., 2.], requires_grad=True)"),
         (lambda: tm.Tensor(np.ones(2)), "tensor([1., 1.], dtype=float64)"),
-        (lambda: tm.Tensor([1.0], requires_grad=True) * 2, "tensor([2.], grad_fn=<MulBackward>)"),
+        (lambda: tm.Tensor([1.0], requires_grad=True) * 2, "tensor([2.], grad_fn=<MulBackward0>)"),
     ],
 )
 def test_repr(make, expected):

@@ -56,8 +56,17 @@ def is_cupy_array(x) -> bool:
 
 
 def get_array_module(x):
-    """The array module (numpy or cupy) that owns array ``x``."""
-    if type(x) is np.ndarray or (_cupy is None and not is_cupy_array(x)):
+    """The array module (numpy or cupy) that owns array ``x``.
+
+    For a Tensor it is the Tensor namespace (``tinygrad_mom.tensor_xp``) that a backward
+    formula uses under ``create_graph=True``: the class says so in ``_array_namespace``.
+    """
+    if type(x) is np.ndarray:
+        return np
+    namespace = getattr(type(x), "_array_namespace", None)
+    if namespace is not None:
+        return namespace
+    if _cupy is None and not is_cupy_array(x):
         return np
     return _cupy.get_array_module(x)
 
