@@ -124,3 +124,38 @@ def test_compare_writes_one_tensorboard_run_per_optimizer_and_seed(tmp_path):
     )
     runs = {run for run, _ in values(tmp_path)}
     assert runs == {"sgd_seed0", "sgd_seed1"}
+
+
+def test_a_resumed_fit_purges_what_came_after_its_checkpoint(tmp_path):
+    pytest.importorskip("safetensors")
+    from tinygrad_mom import nn
+    from tinygrad_mom.data import DataLoader, TensorDataset
+    from tinygrad_mom.training import fit
+
+    ds = TensorDataset(tm.zeros(8, 2), tm.zeros(8, dtype=tm.int64))
+
+    def run(epochs, resume):
+        tm.manual_seed(0)
+        model = nn.Linear(2, 2)
+        opt = tm.optim.SGD(model.parameters(), lr=0.1)
+        fit(
+            model,
+            opt,
+            DataLoader(ds, 4),
+            epochs=epochs,
+            checkpoint_dir=tmp_path / "ck",
+            resume=resume,
+            tensorboard=tmp_path / "tb",
+            progress=False,
+            log=None,
+        )
+
+    run(2, resume=False)
+    run(3, resume=True)
+    starts = [
+        e.step
+        for _, e in read_events(tmp_path / "tb")
+        if e.HasField("session_log") and e.session_log.status == event_pb2.SessionLog.START
+    ]
+    assert starts == [3]  # TensorBoard drops earlier points from step 3 on
+    assert [s for s, _ in values(tmp_path / "tb")[("tb", "loss/train")]] == [1, 2, 3]

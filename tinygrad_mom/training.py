@@ -265,8 +265,10 @@ def fit(
         keep_last: also keep ``epoch_<k>.safetensors`` for the ``keep_last`` most recent
             epochs (older ones are deleted); 0 keeps none.
         tensorboard: a ``tinygrad_mom.utils.tensorboard.SummaryWriter``, or a directory to
-            open one in (closed at the end); each epoch logs ``loss/train``, ``loss/val``,
-            ``accuracy/train``, ``accuracy/val`` and ``lr`` at step = epoch, then flushes.
+            open one in (closed at the end; on resume it purges steps after the checkpoint's
+            epoch, so a crashed run's extra points disappear); each epoch logs ``loss/train``,
+            ``loss/val``, ``accuracy/train``, ``accuracy/val`` and ``lr`` at step = epoch, then
+            flushes.
     """
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
         raise ValueError(f"epochs must be a non-negative int, got {epochs!r}")
@@ -309,7 +311,7 @@ def fit(
             stopped = early_stopping.step(past[early_stopping.monitor])
     if stopped:  # the resumed run had already stopped early: there is nothing left to do
         return history
-    writer, own_writer = _open_writer(tensorboard)
+    writer, own_writer = _open_writer(tensorboard, start_epoch)
 
     batch_scheduler = scheduler if scheduler_interval == "batch" else None
     for epoch in range(start_epoch, epochs):
@@ -383,12 +385,14 @@ def _check_writer(tensorboard) -> None:
         )
 
 
-def _open_writer(tensorboard):
+def _open_writer(tensorboard, start_epoch: int):
     """(writer, whether fit opened it) for fit's ``tensorboard`` argument."""
     if isinstance(tensorboard, (str, os.PathLike)):
         from .utils.tensorboard import SummaryWriter
 
-        return SummaryWriter(tensorboard), True
+        # a resumed run hides what an interrupted one logged after its last checkpoint
+        purge = start_epoch + 1 if start_epoch else None
+        return SummaryWriter(tensorboard, purge_step=purge), True
     return tensorboard, False
 
 

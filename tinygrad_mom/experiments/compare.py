@@ -412,16 +412,16 @@ def compare_runs(first: list[RunResult], second: list[RunResult]) -> Comparison:
             f"{ci.high:+.3f}] (paired t over {ci.n} seeds)"
         )
         return Comparison(
-            a,
-            b,
-            "paired t-interval",
-            diff,
-            ci.low,
-            ci.high,
-            None,
-            ci.n,
-            winner,
-            _sentence(a, b, winner, evidence, "the interval contains 0"),
+            first=a,
+            second=b,
+            test="paired t-interval",
+            difference=diff,
+            low=ci.low,
+            high=ci.high,
+            p_value=None,
+            n=ci.n,
+            winner=winner,
+            text=_sentence(a, b, winner, evidence, "the interval contains 0"),
         )
     test = stats.mcnemar(first[0].test_correct, second[0].test_correct)
     alpha = 1 - CONFIDENCE
@@ -432,16 +432,16 @@ def compare_runs(first: list[RunResult], second: list[RunResult]) -> Comparison:
         f"McNemar's exact p = {test.p_value:.3g} (one seed)"
     )
     return Comparison(
-        a,
-        b,
-        "McNemar",
-        diff,
-        None,
-        None,
-        test.p_value,
-        test.only_a + test.only_b,
-        winner,
-        _sentence(a, b, winner, evidence, f"p ≥ {alpha:g}"),
+        first=a,
+        second=b,
+        test="McNemar",
+        difference=diff,
+        low=None,
+        high=None,
+        p_value=test.p_value,
+        n=test.only_a + test.only_b,
+        winner=winner,
+        text=_sentence(a, b, winner, evidence, f"p ≥ {alpha:g}"),
     )
 
 

@@ -7,6 +7,7 @@ accepts ``tinygrad_mom`` Tensors (on any device) wherever PyTorch's accepts torc
 
 from __future__ import annotations
 
+import itertools
 import os
 
 import numpy as np
@@ -37,6 +38,16 @@ def _scalar(name: str, value) -> float:
     return float(array.reshape(()))
 
 
+_writer_ids = itertools.count()
+
+
+def _unique_suffix(suffix: str) -> str:
+    # tensorboardX names a file by the second and the host only, so two writers opened in one
+    # second (a quickly resumed run) would write the same file; PyTorch's names add the
+    # process id and a counter, and so do these
+    return f".{os.getpid()}.{next(_writer_ids)}{suffix}"
+
+
 class SummaryWriter:
     """Write scalars, histograms and images for TensorBoard, as ``torch.utils.tensorboard``.
 
@@ -59,7 +70,7 @@ class SummaryWriter:
             purge_step=purge_step,
             max_queue=max_queue,
             flush_secs=flush_secs,
-            filename_suffix=filename_suffix,
+            filename_suffix=_unique_suffix(filename_suffix),
         )
         self.log_dir = self._writer.logdir
         self._max_queue, self._flush_secs = max_queue, flush_secs
@@ -100,7 +111,10 @@ class SummaryWriter:
             run = os.path.join(self.log_dir, f"{main_tag.replace('/', '_')}_{tag}")
             if run not in self._children:
                 self._children[run] = tensorboardX.SummaryWriter(
-                    logdir=run, max_queue=self._max_queue, flush_secs=self._flush_secs
+                    logdir=run,
+                    max_queue=self._max_queue,
+                    flush_secs=self._flush_secs,
+                    filename_suffix=_unique_suffix(""),
                 )
             self._children[run].add_scalar(main_tag, value, global_step, walltime)
 
