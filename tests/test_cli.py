@@ -88,7 +88,7 @@ def test_help_describes_every_option_with_its_default(capsys):
             if isinstance(action, argparse._VersionAction):
                 continue
             text = formatter._get_help_string(action)
-            assert text and "default" in text, f"{name} {action.option_strings}: {text!r}"
+            assert "(default: " in text, f"{name} {action.option_strings}: {text!r}"
         with pytest.raises(SystemExit):
             sub.parse_args(["--help"])
         shown = capsys.readouterr().out

@@ -258,7 +258,7 @@ def _common_arguments(p: argparse.ArgumentParser) -> None:
         "--init",
         choices=INITS,
         default="torch",
-        help="initial weights: PyTorch's layer defaults, or Keras's (glorot_uniform kernels, "
+        help="initial weights: PyTorch's layer initialisation, or Keras's (glorot_uniform kernels, "
         "zero biases; the article's setting)",
     )
     p.add_argument("--epochs", type=_positive_int, default=10, help="training epochs")
@@ -314,8 +314,8 @@ def _common_arguments(p: argparse.ArgumentParser) -> None:
         "--tensorboard",
         metavar="DIR",
         default=None,
-        help="also log the curves as TensorBoard event files under DIR (needs tensorboardX; "
-        "default: no TensorBoard logging)",
+        help="also log the curves as TensorBoard event files under DIR, which needs "
+        "tensorboardX (default: no TensorBoard logging)",
     )
     p.add_argument(
         "--no-progress",
