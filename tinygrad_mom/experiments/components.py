@@ -6,6 +6,8 @@ command-line run and a Python call build exactly the same thing.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -205,7 +207,8 @@ def check_device(device: str) -> str:
 
 
 def check_output_dir(option: str, path: str | Path) -> Path:
-    """Create an output directory up front, so a bad one fails before any training."""
+    """Create an output directory and write a probe file there up front, so a missing,
+    read-only or non-directory path fails before any training."""
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise ConfigError(f"{option} {path}: exists and is not a directory")
@@ -213,6 +216,12 @@ def check_output_dir(option: str, path: str | Path) -> Path:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"{option} {path}: cannot create it ({exc.strerror or exc})") from None
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".write-test.", suffix=".tmp", dir=path)
+    except OSError as exc:
+        raise ConfigError(f"{option} {path}: not writable ({exc.strerror or exc})") from None
+    os.close(fd)
+    os.unlink(probe)
     return path
 
 
