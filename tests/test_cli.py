@@ -297,7 +297,9 @@ def test_an_unwritable_checkpoint_dir_fails_before_training(tmp_path, capsys, mo
     def refuse(*args, **kwargs):  # root may write anywhere: simulate a read-only mount
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(cli.tempfile, "mkstemp", refuse)
+    from tinygrad_mom.experiments import components
+
+    monkeypatch.setattr(components.tempfile, "mkstemp", refuse)
     with pytest.raises(SystemExit) as exc:
         cli.main(_small(str(tmp_path / "ck"), "--epochs", "1"))
     assert exc.value.code == 2
