@@ -173,7 +173,7 @@ def erf(x):
         except ImportError:
             import math
 
-            return np.frompyfunc(math.erf, 1, 1)(x).astype(x.dtype)
+            return np.asarray(np.frompyfunc(math.erf, 1, 1)(x), dtype=x.dtype)
         return scipy_erf(x).astype(x.dtype, copy=False)
     import cupyx.scipy.special
 

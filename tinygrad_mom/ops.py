@@ -1057,7 +1057,7 @@ def isclose(input: Tensor, other, rtol: float = 1e-05, atol: float = 1e-08,
     for arg, value in (("rtol", rtol), ("atol", atol)):
         _check_number(value, "isclose", arg)
         if not value >= 0:
-            raise ValueError(f"isclose(): {arg} must be greater than or equal to zero, got {value}")
+            raise ValueError(f"isclose(): '{arg}' must be non-negative, got {value}")
     a, b = _binary_operands(_tensor_arg(input, "isclose"), other)
     _check_same_device((a, b), (a.array, b.array))
     xp = get_array_module(a.array)

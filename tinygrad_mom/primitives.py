@@ -735,17 +735,14 @@ class CumSum(Function):
 
 
 class CumProd(Function):
-    """Cumulative product with PyTorch's gradient at zeros (no division by zero): before the
-    first zero of a slice ``Σ_{j≥k} gy_j·out_j / x_k``; at the first zero the same sum with that
-    zero replaced by one; after it nothing."""
+    """Cumulative product. Without zeros the gradient is ``Σ_{j≥k} gy_j·out_j / x_k``; with a
+    zero in the input it is ``out_{k−1} · Σ_{j≥k} gy_j·Π_{k<i≤j} x_i``, the inner products a
+    cumprod over an n×n triangle: no division by zero, and itself differentiable (PyTorch's
+    gradient at zeros)."""
 
     def forward(self, x, dim):
         out = x.cumprod(axis=dim)
-        zero = x == 0
-        seen = zero.cumsum(axis=dim)
-        self.before = seen == 0  # constants: where each slice's first zero is
-        self.first = zero & (seen == 1)
-        self.has_zero = bool(zero.any())
+        self.has_zero = bool((x == 0).any())
         self.dim = dim
         self.save_for_backward(x, out)
         return out
@@ -753,16 +750,22 @@ class CumProd(Function):
     def backward(self, gy):
         x, out = self.saved
         xp = get_array_module(gy)
-        rev = _reverse(len(self.in_shapes[0]), self.dim)
-
-        def reverse_cumsum(a):
-            return CumSum.call(a[rev], dim=self.dim)[rev]
-
+        d = self.dim
         if not self.has_zero:
-            return reverse_cumsum(gy * out) / x
-        before = reverse_cumsum(gy * out) / xp.where(self.before, x, 1)
-        at_first = reverse_cumsum(gy * CumProd.call(xp.where(self.first, 1, x), dim=self.dim))
-        return xp.where(self.before, before, xp.where(self.first, at_first, 0))
+            rev = _reverse(len(self.in_shapes[0]), d)
+            return CumSum.call((gy * out)[rev], dim=d)[rev] / x
+        xl, gl, ol = (xp.swapaxes(a, d, -1) for a in (x, gy, out))
+        n = self.in_shapes[0][d]
+        positions = get_array_module(getattr(gy, "array", gy)).arange(n)
+        later = positions.reshape(1, n) > positions.reshape(n, 1)  # [k, i]: i > k
+        # factors[..., k, i] = x_i for i > k, else 1; its cumprod over i is Π_{k<i≤j} x_i
+        factors = xp.where(later, xl[..., None, :], 1)
+        inner = CumProd.call(factors, dim=len(self.in_shapes[0]))
+        upper = later | (positions.reshape(1, n) == positions.reshape(n, 1))  # j >= k
+        summed = xp.sum(xp.where(upper, inner * gl[..., None, :], 0), axis=-1)
+        widths = ((0, 0),) * (len(self.in_shapes[0]) - 1) + ((1, 0),)
+        previous = Pad.call(ol[..., : n - 1], widths=widths, value=1)  # out_{k-1}, out_{-1} = 1
+        return xp.swapaxes(previous * summed, d, -1)
 
 
 class Einsum(Function):

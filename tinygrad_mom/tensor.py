@@ -201,7 +201,10 @@ class Function:
         # scalar constant (a cast constant, as in int_tensor / 2): it stays a device-free
         # constant, which a CuPy operand accepts where a host 0-d array would not.
         if isinstance(out, np.generic) and not all(isinstance(a, np.generic) for a in arrays):
-            out = np.asarray(out)
+            scalar, out = out, np.asarray(out)
+            saved = fn.__dict__.get("saved")
+            if saved is not None:  # a saved output must stay the output (create_graph)
+                fn.saved = tuple(out if s is scalar else s for s in saved)
         if _grad_enabled:
             for t in inputs:
                 if t._requires_grad:

@@ -227,8 +227,8 @@ class _CustomNode(_Node):
                     f"function {name} returned a gradient of type {type(r).__name__} at index "
                     f"{i}; expected a Tensor or None"
                 )
-            try:
-                fits = np.broadcast_shapes(r.shape, shape) == tuple(shape)
+            try:  # the input's shape or one it broadcasts to (summed back, as PyTorch)
+                fits = np.broadcast_shapes(r.shape, shape) == tuple(r.shape)
             except ValueError:
                 fits = False
             if not fits:
