@@ -35,7 +35,7 @@ def training_program(torch, w1_init, w2_init, data, labels):
     w1 = torch.tensor(w1_init, dtype=torch.float64, requires_grad=True)
     w2 = torch.tensor(w2_init, dtype=torch.float64, requires_grad=True)
     history = []
-    for step in range(15):
+    for _ in range(15):
         h = MyReLU.apply(torch.mm(x, w1))
         h = h * torch.sigmoid(h).log1p().exp()  # exercise a few math functions
         logits = torch.einsum("bh,hc->bc", h, w2)

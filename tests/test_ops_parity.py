@@ -534,3 +534,44 @@ def test_bad_input_is_named(exc, pattern, make):
     with pytest.raises(exc, match=pattern) as info:
         make()
     assert "tinygrad_mom" in info.traceback[-1].path.as_posix()
+
+
+# ---------------------------------------------------------------------------------------------
+# bitwise operators, % and //
+
+
+def test_bitwise_operators(device):
+    a = tm.tensor([True, False, True], device=device)
+    b = tm.tensor([True, True, False], device=device)
+    assert (a & b).tolist() == [True, False, False] and (a | b).tolist() == [True, True, True]
+    assert (a ^ b).tolist() == [False, True, True] and (~a).tolist() == [False, True, False]
+    assert (True & a).tolist() == a.tolist() and tm.bitwise_not(a).tolist() == (~a).tolist()
+    i = tm.tensor([0b1100, 0b1010], device=device)
+    assert (i & 0b1000).tolist() == [8, 8] and i.bitwise_xor(i).tolist() == [0, 0]
+    with pytest.raises(TypeError, match="integer or bool"):
+        tm.ones(2) & tm.ones(2)
+
+
+@needs_torch
+def test_remainder_and_floor_divide_match_torch(device):
+    ints = np.array([7, -7, 2**40 + 1, 0])
+    divisors = np.array([2, 3, -3, 5])
+    for fn in (lambda a, b: a % b, lambda a, b: a // b,
+               lambda a, b: a.remainder(b), lambda a, b: a.floor_divide(b)):
+        ours = fn(tm.tensor(ints, device=device), tm.tensor(divisors, device=device))
+        ref = fn(torch.tensor(ints), torch.tensor(divisors))
+        assert ours.tolist() == ref.tolist() and ours.dtype == tm.int64
+    floats = np.array([7.5, -7.5, 0.25])
+    np.testing.assert_allclose((tm.Tensor(floats, device=device) % 2).numpy(),
+                               (torch.tensor(floats) % 2).numpy())
+    np.testing.assert_allclose((3.0 // tm.Tensor(floats, device=device)).numpy(),
+                               (3.0 // torch.tensor(floats)).numpy())
+    assert (tm.tensor([5], device=device) % 3).tolist() == [2]
+
+
+@pytest.mark.parametrize("shapes", BROADCAST_PAIRS, ids=str)
+def test_remainder_gradcheck(device, shapes):
+    sa, sb = shapes
+    # a / b stays >= 0.15 from an integer (a jump of floor): b near 2, a = 2·(k + f), f in .2–.8
+    b = RNG.uniform(1.98, 2.02, sb)
+    check_both(tm.remainder, [2 * off_integers(sa), b], device)

@@ -883,24 +883,33 @@ def mul(input, other, *, out=None) -> Tensor:
     return _finish(_mul(input, other), out, "mul")
 
 
+def _integer_pair(input, other) -> bool:
+    return builtins.all(
+        (isinstance(v, Tensor) and v.dtype.kind in "biu")
+        or (isinstance(v, (int, np.integer)) and not isinstance(v, bool))
+        for v in (input, other)
+    )
+
+
 def div(input, other, *, rounding_mode=None, out=None) -> Tensor:
-    """input / other; ``rounding_mode`` "trunc" or "floor" rounds the quotient, as PyTorch."""
-    result = _div(input, other)
-    if rounding_mode is not None:
-        if rounding_mode not in ("trunc", "floor"):
-            raise ValueError(
-                f"div(): rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}"
-            )
-        integer = builtins.all(
-            (isinstance(v, Tensor) and v.dtype.kind in "biu")
-            or (isinstance(v, (int, np.integer)) and not isinstance(v, bool))
-            for v in (input, other)
+    """input / other; ``rounding_mode`` "trunc" or "floor" rounds the quotient, as PyTorch
+    (exactly, in the integer dtype, for integer operands)."""
+    if rounding_mode is None:
+        return _finish(_div(input, other), out, "div")
+    if rounding_mode not in ("trunc", "floor"):
+        raise ValueError(
+            f"div(): rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}"
         )
-        result = trunc(result) if rounding_mode == "trunc" else floor(result)
-        if integer:
-            result = result.type(np.result_type(*[
-                v.dtype for v in (input, other) if isinstance(v, Tensor)
-            ]))
+    if _integer_pair(input, other):
+        a, b = _binary_operands(input, other)
+        _check_same_device((a, b), (a.array, b.array))
+        xp = get_array_module(a.array)
+        q = xp.floor_divide(a.array, b.array)
+        if rounding_mode == "trunc":  # floor rounds down; trunc rounds negative quotients up
+            q = q + ((xp.remainder(a.array, b.array) != 0) & ((a.array < 0) != (b.array < 0)))
+        return _finish(Tensor._wrap(xp.asarray(q, dtype=a.dtype)), out, "div")
+    result = _div(input, other)
+    result = trunc(result) if rounding_mode == "trunc" else floor(result)
     return _finish(result, out, "div")
 
 
@@ -1109,6 +1118,52 @@ def _logical(name: str):
 logical_and = _logical("logical_and")
 logical_or = _logical("logical_or")
 logical_xor = _logical("logical_xor")
+
+
+def _bitwise(name: str):
+    def f(input, other, *, out=None) -> Tensor:
+        if not isinstance(input, Tensor):  # a reflected operator: 1 & mask
+            input, other = other, input
+        a, b = _binary_operands(_tensor_arg(input, name), other)
+        if a.dtype.kind not in "biu" or b.dtype.kind not in "biu":
+            raise TypeError(f"{name}(): needs integer or bool tensors, got {a.dtype} and {b.dtype}")
+        _check_same_device((a, b), (a.array, b.array))
+        xp = get_array_module(a.array)
+        return _finish(Tensor._wrap(xp.asarray(getattr(xp, name)(a.array, b.array))), out, name)
+
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = f"Elementwise {name.split('_')[1]} of the bits (logical for bool), broadcasting."
+    return f
+
+
+bitwise_and = _bitwise("bitwise_and")
+bitwise_or = _bitwise("bitwise_or")
+bitwise_xor = _bitwise("bitwise_xor")
+
+
+def bitwise_not(input: Tensor, *, out=None) -> Tensor:
+    """Elementwise NOT of the bits (logical NOT for bool)."""
+    x = _tensor_arg(input, "bitwise_not")
+    if x.dtype.kind not in "biu":
+        raise TypeError(f"bitwise_not(): needs an integer or bool tensor, got {x.dtype}")
+    xp = get_array_module(x.array)
+    return _finish(Tensor._wrap(xp.asarray(xp.invert(x.array))), out, "bitwise_not")
+
+
+def remainder(input, other, *, out=None) -> Tensor:
+    """input − floor(input / other)·other: the sign of the divisor, as Python's % and PyTorch."""
+    if _integer_pair(input, other):
+        a, b = _binary_operands(input, other)
+        _check_same_device((a, b), (a.array, b.array))
+        xp = get_array_module(a.array)
+        return _finish(Tensor._wrap(xp.asarray(xp.remainder(a.array, b.array))), out,
+                       "remainder")
+    return _finish(_sub(input, _mul(floor(_div(input, other)), other)), out, "remainder")
+
+
+def floor_divide(input, other, *, out=None) -> Tensor:
+    """floor(input / other) (integers stay integers), as Python's // and PyTorch."""
+    return _finish(div(input, other, rounding_mode="floor"), out, "floor_divide")
 
 
 def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001

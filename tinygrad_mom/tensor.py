@@ -1438,6 +1438,57 @@ class Tensor:
     def round(self, *, decimals: int = 0) -> Tensor:
         return _ops.round(self, decimals=decimals)
 
+    def __and__(self, other):
+        return _ops.bitwise_and(self, other)
+
+    def __rand__(self, other):
+        return _ops.bitwise_and(other, self)
+
+    def __or__(self, other):
+        return _ops.bitwise_or(self, other)
+
+    def __ror__(self, other):
+        return _ops.bitwise_or(other, self)
+
+    def __xor__(self, other):
+        return _ops.bitwise_xor(self, other)
+
+    def __rxor__(self, other):
+        return _ops.bitwise_xor(other, self)
+
+    def __invert__(self):
+        return _ops.bitwise_not(self)
+
+    def __mod__(self, other):
+        return _ops.remainder(self, other)
+
+    def __rmod__(self, other):
+        return _ops.remainder(other, self)
+
+    def __floordiv__(self, other):
+        return _ops.floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return _ops.floor_divide(other, self)
+
+    def bitwise_and(self, other) -> Tensor:
+        return _ops.bitwise_and(self, other)
+
+    def bitwise_or(self, other) -> Tensor:
+        return _ops.bitwise_or(self, other)
+
+    def bitwise_xor(self, other) -> Tensor:
+        return _ops.bitwise_xor(self, other)
+
+    def bitwise_not(self) -> Tensor:
+        return _ops.bitwise_not(self)
+
+    def remainder(self, other) -> Tensor:
+        return _ops.remainder(self, other)
+
+    def floor_divide(self, other) -> Tensor:
+        return _ops.floor_divide(self, other)
+
     def equal(self, other) -> bool:
         return _ops.equal(self, other)
 
