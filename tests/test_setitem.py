@@ -206,3 +206,53 @@ BAD = [
 def test_bad_assignment_changes_nothing(exc, pattern, make):
     with pytest.raises(exc, match=pattern):
         make()
+
+
+# ---------------------------------------------------------------------------------------------
+# in-place methods inside a graph are recorded as an assignment of the whole tensor
+
+
+def p_inplace_methods(lib, x, v):
+    y = x * 1
+    y.mul_(v)
+    y.add_(v, alpha=2.0)
+    y.sub_(0.5)
+    y.div_(1.5)
+    y.clamp_(-1.0, 1.0)
+    buf = lib.zeros(3, dtype=x.dtype)
+    buf.add_(v)  # a plain buffer meets a value that requires grad: recorded too
+    buf += v * v
+    z = y.sum(0)
+    z.copy_(buf * 3)
+    z.mul_(2.0)
+    return z
+
+
+def test_inplace_methods_gradcheck(device):
+    x = leaf(RNG.uniform(0.1, 0.4, (2, 3)), device)
+    v = leaf(RNG.uniform(0.1, 0.4, (3,)), device)
+    assert tm.gradcheck(lambda a, b: p_inplace_methods(tm, a, b), [x, v])
+    assert tm.gradgradcheck(lambda a, b: p_inplace_methods(tm, a, b),
+                            [leaf(x.numpy(), device), leaf(v.numpy(), device)])
+
+
+@needs_torch
+def test_inplace_methods_match_torch():
+    arrays = [RNG.uniform(0.1, 0.4, (2, 3)), RNG.uniform(0.1, 0.4, (3,))]
+    ours, ours_g = _grads(tm, p_inplace_methods, arrays)
+    ref, ref_g = _grads(torch, p_inplace_methods, arrays)
+    np.testing.assert_allclose(ours, ref, rtol=1e-12)
+    for a, b in zip(ours_g, ref_g):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_zero_fill_and_random_fills_cut_the_gradient(device):
+    x = leaf([1.0, 2.0], device)
+    for fill in (lambda t: t.zero_(), lambda t: t.fill_(3.0), lambda t: t.uniform_(),
+                 lambda t: t.normal_()):
+        y = x * 2
+        fill(y)
+        assert y.grad_fn.name() == "SetItemBackward0"
+        (y * x).sum().backward()
+        np.testing.assert_array_equal(x.grad.numpy(), y.detach().numpy())  # only through y*x
+        x.grad = None

@@ -918,20 +918,34 @@ class Tensor:
         return retained is not None and retained() is self
 
     def zero_(self) -> Tensor:
-        self._check_inplace("zero_")
+        if self._check_inplace("zero_"):
+            return self._record_inplace(0)
         self.array[...] = 0
         _bump_version(self.array)
         return self
 
-    # --- in-place updates (not recorded by autograd; for optimizers and init) -----------------
-    def _check_inplace(self, name: str) -> None:
-        if self._requires_grad and _grad_enabled:
-            raise RuntimeError(
-                "a leaf tensor that requires grad is being used in an in-place operation "
-                f"({name}); wrap it in tm.no_grad()"
-                if self._ctx is None
-                else f"in-place {name} on a tensor that is part of a graph is not supported"
-            )
+    # --- in-place updates (recorded as an assignment when they are part of a graph) ----------
+    def _check_inplace(self, name: str, other=None) -> bool:
+        """Raise for a leaf that requires grad; True when autograd must record the write (a
+        non-leaf, or a value that requires grad), False for a plain write."""
+        if not _grad_enabled:
+            return False
+        if self._requires_grad:
+            if self._ctx is None:
+                raise RuntimeError(
+                    "a leaf tensor that requires grad is being used in an in-place operation "
+                    f"({name}); wrap it in tm.no_grad()"
+                )
+            return True
+        return isinstance(other, Tensor) and other._requires_grad
+
+    def _record_inplace(self, value) -> Tensor:
+        """Write ``value`` (a number, or a function of a copy of self) into self, recorded as
+        ``self[...] = value`` (the copy keeps what the op saves apart from the memory written)."""
+        if callable(value):
+            value = value(self.clone() if self._requires_grad else Tensor._wrap(self.array.copy()))
+        _ops.setitem(self, Ellipsis, value)
+        return self
 
     def _other_array(self, other):
         if isinstance(other, Tensor):
@@ -940,40 +954,47 @@ class Tensor:
         return other
 
     def add_(self, other, alpha=1) -> Tensor:
-        self._check_inplace("add_")
+        if self._check_inplace("add_", other):
+            return self._record_inplace(lambda t: t.add(other, alpha=alpha))
         o = self._other_array(other)
         self.array += o if alpha == 1 else alpha * o
         _bump_version(self.array)
         return self
 
     def sub_(self, other, alpha=1) -> Tensor:
-        self._check_inplace("sub_")
+        if self._check_inplace("sub_", other):
+            return self._record_inplace(lambda t: t.sub(other, alpha=alpha))
         o = self._other_array(other)
         self.array -= o if alpha == 1 else alpha * o
         _bump_version(self.array)
         return self
 
     def mul_(self, other) -> Tensor:
-        self._check_inplace("mul_")
+        if self._check_inplace("mul_", other):
+            return self._record_inplace(lambda t: t * other)
         self.array *= self._other_array(other)
         _bump_version(self.array)
         return self
 
     def div_(self, other) -> Tensor:
-        self._check_inplace("div_")
+        if self._check_inplace("div_", other):
+            return self._record_inplace(lambda t: t / other)
         self.array /= self._other_array(other)
         _bump_version(self.array)
         return self
 
     def fill_(self, value) -> Tensor:
-        self._check_inplace("fill_")
+        if self._check_inplace("fill_", value):
+            return self._record_inplace(value)
         self.array.fill(value)
         _bump_version(self.array)
         return self
 
     def copy_(self, src) -> Tensor:
         """Copy ``src``'s values (broadcast, same device) into this tensor in place."""
-        self._check_inplace("copy_")
+        if self._check_inplace("copy_", src):
+            _ops.setitem(self, Ellipsis, src)
+            return self
         s = self._other_array(src)
         xp = get_array_module(self.array)
         s = xp.asarray(s)
@@ -988,35 +1009,43 @@ class Tensor:
         return self
 
     def clamp_(self, min=None, max=None) -> Tensor:
-        self._check_inplace("clamp_")
+        if self._check_inplace("clamp_"):
+            return self._record_inplace(lambda t: t.clamp(min, max))
         xp = get_array_module(self.array)
         xp.clip(self.array, min, max, out=self.array)
         _bump_version(self.array)
         return self
 
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
-        self._check_inplace("uniform_")
+        record = self._check_inplace("uniform_")
         # random()/standard_normal() exist on both numpy's and cupy's Generator; CuPy draws on
         # its current device, hence the device context
         device = self.device
         with backend.device_context(device):
-            self.array[...] = a + (b - a) * backend.rng(device).random(self.shape)
-        _bump_version(self.array)
-        return self
+            values = a + (b - a) * backend.rng(device).random(self.shape)
+        return self._write_values(values, record)
 
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
-        self._check_inplace("normal_")
+        record = self._check_inplace("normal_")
         device = self.device
         with backend.device_context(device):
-            self.array[...] = mean + std * backend.rng(device).standard_normal(self.shape)
+            values = mean + std * backend.rng(device).standard_normal(self.shape)
+        return self._write_values(values, record)
+
+    def _write_values(self, values, record: bool) -> Tensor:
+        if record:
+            return self._record_inplace(Tensor._wrap(values))
+        self.array[...] = values
         _bump_version(self.array)
         return self
 
     def _inplace_or_rebind(self, other, inplace, outofplace):
         # ``p -= lr * g`` must update a parameter in place (no_grad); inside a recorded graph
         # the same line rebinds the name to a new tensor, which is what the user means there.
-        if self._requires_grad and _grad_enabled:
-            if self._ctx is None:
+        if _grad_enabled and (
+            self._requires_grad or (isinstance(other, Tensor) and other._requires_grad)
+        ):
+            if self._requires_grad and self._ctx is None:
                 self._check_inplace("an augmented assignment")
             # a view (x[i] in ``x[i] *= 2``) is copied first: the op may save it, and the
             # write-back into x that follows would otherwise change what it saved
