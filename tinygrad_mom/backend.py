@@ -323,6 +323,21 @@ def scatter_add(target, indices, values) -> None:
         cupyx.scatter_add(target, indices, values)
 
 
+def erf(x):
+    """The error function elementwise (NumPy has none: SciPy's when installed, else math.erf)."""
+    if type(x) is np.ndarray or isinstance(x, np.generic):
+        try:
+            from scipy.special import erf as scipy_erf
+        except ImportError:
+            import math
+
+            return np.asarray(np.frompyfunc(math.erf, 1, 1)(x), dtype=x.dtype)
+        return scipy_erf(x).astype(x.dtype, copy=False)
+    import cupyx.scipy.special
+
+    return cupyx.scipy.special.erf(x)
+
+
 def as_strided(x, shape, strides):
     """A strided view of ``x`` (strides in bytes); the caller guarantees it stays in bounds."""
     if type(x) is np.ndarray:

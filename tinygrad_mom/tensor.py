@@ -180,6 +180,8 @@ class Function:
     def save_for_backward(self, *arrays):
         """Keep inputs and/or the output for backward (only those: see the module docstring)."""
         self.saved = arrays
+        if _modified:  # some array was modified in place: stamp when these were saved
+            self.saved_epoch = _epoch
 
     def forward(self, *arrays, **kwargs):
         raise NotImplementedError
@@ -204,7 +206,10 @@ class Function:
         # scalar constant (a cast constant, as in int_tensor / 2): it stays a device-free
         # constant, which a CuPy operand accepts where a host 0-d array would not.
         if isinstance(out, np.generic) and not all(isinstance(a, np.generic) for a in arrays):
-            out = np.asarray(out)
+            scalar, out = out, np.asarray(out)
+            saved = fn.__dict__.get("saved")
+            if saved is not None:  # a saved output must stay the output (create_graph)
+                fn.saved = tuple(out if s is scalar else s for s in saved)
         if _grad_enabled:
             for t in inputs:
                 if t._requires_grad:
@@ -260,6 +265,53 @@ class Function:
         ``Node.register_hook``); it may return replacement grad_inputs."""
         self.hooked = True
         return _add_hook(self.__dict__.setdefault("node_hooks", {}), hook)
+
+
+# ----------------------------------------------------------------------------------------------
+# version counters (PyTorch's): an array saved for backward and then modified in place makes
+# that backward raise instead of returning a wrong gradient. Only in-place writes pay: they
+# stamp the written memory (its root array) with a global epoch; save_for_backward stamps the
+# node only once any write happened; backward compares the two.
+_modified: dict = {}  # id(root array) -> epoch of its last in-place write
+_epoch = 0
+
+
+def _root_array(a):
+    """The array that owns ``a``'s memory (numpy and cupy keep it in ``.base``)."""
+    base = getattr(a, "base", None)
+    while base is not None and hasattr(base, "shape"):
+        a, base = base, getattr(base, "base", None)
+    return a
+
+
+def _bump_version(array) -> None:
+    """Record an in-place write to ``array``'s memory."""
+    global _epoch
+    root = _root_array(array)
+    key = id(root)
+    _epoch += 1
+    if key not in _modified:
+        try:  # forget the entry with the memory, so the id cannot be mistaken for a new array
+            weakref.finalize(root, _modified.pop, key, None)
+        except TypeError:
+            pass
+    _modified[key] = _epoch
+
+
+def _check_versions(node: Function) -> None:
+    """Raise when an array that ``node`` saved was written in place after it was saved."""
+    stamp = node.__dict__.get("saved_epoch", 0)
+    for a in node.saved:
+        if isinstance(a, np.generic) or not hasattr(a, "shape"):
+            continue
+        written = _modified.get(id(_root_array(a)))
+        if written is not None and written > stamp:
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified by an "
+                f"inplace operation: an array of shape {tuple(a.shape)} and dtype {a.dtype} "
+                f"saved by {node.name()} was written after it was saved. Hint: clone() the "
+                "tensor before modifying it in place, or modify it after backward"
+            )
 
 
 class AccumulateGrad:
@@ -509,6 +561,8 @@ def _run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
                         captured[node] = g
                     else:
                         _accumulate_nonleaf_grad(targets[node], g, create_graph)
+                if _modified and "saved" in node.__dict__:
+                    _check_versions(node)
                 in_grads = backend.call_on_device_of(g, _call_backward, node, g, create_graph)
                 if type(in_grads) is not tuple:
                     in_grads = (in_grads,)
@@ -877,19 +931,34 @@ class Tensor:
         return retained is not None and retained() is self
 
     def zero_(self) -> Tensor:
-        self._check_inplace("zero_")
+        if self._check_inplace("zero_"):
+            return self._record_inplace(0)
         self.array[...] = 0
+        _bump_version(self.array)
         return self
 
-    # --- in-place updates (not recorded by autograd; for optimizers and init) -----------------
-    def _check_inplace(self, name: str) -> None:
-        if self._requires_grad and _grad_enabled:
-            raise RuntimeError(
-                "a leaf tensor that requires grad is being used in an in-place operation "
-                f"({name}); wrap it in tm.no_grad()"
-                if self._ctx is None
-                else f"in-place {name} on a tensor that is part of a graph is not supported"
-            )
+    # --- in-place updates (recorded as an assignment when they are part of a graph) ----------
+    def _check_inplace(self, name: str, other=None) -> bool:
+        """Raise for a leaf that requires grad; True when autograd must record the write (a
+        non-leaf, or a value that requires grad), False for a plain write."""
+        if not _grad_enabled:
+            return False
+        if self._requires_grad:
+            if self._ctx is None:
+                raise RuntimeError(
+                    "a leaf tensor that requires grad is being used in an in-place operation "
+                    f"({name}); wrap it in tm.no_grad()"
+                )
+            return True
+        return isinstance(other, Tensor) and other._requires_grad
+
+    def _record_inplace(self, value) -> Tensor:
+        """Write ``value`` (a number, or a function of a copy of self) into self, recorded as
+        ``self[...] = value`` (the copy keeps what the op saves apart from the memory written)."""
+        if callable(value):
+            value = value(self.clone() if self._requires_grad else Tensor._wrap(self.array.copy()))
+        _ops.setitem(self, Ellipsis, value)
+        return self
 
     def _other_array(self, other, name: str, divides: bool = False):
         """The raw operand of an in-place op, checked as PyTorch does before anything changes:
@@ -924,35 +993,47 @@ class Tensor:
         return array
 
     def add_(self, other, alpha=1) -> Tensor:
-        self._check_inplace("add_")
+        if self._check_inplace("add_", other):
+            return self._record_inplace(lambda t: t.add(other, alpha=alpha))
         o = self._other_array(other, "add_")
         self.array += o if alpha == 1 else alpha * o
+        _bump_version(self.array)
         return self
 
     def sub_(self, other, alpha=1) -> Tensor:
-        self._check_inplace("sub_")
+        if self._check_inplace("sub_", other):
+            return self._record_inplace(lambda t: t.sub(other, alpha=alpha))
         o = self._other_array(other, "sub_")
         self.array -= o if alpha == 1 else alpha * o
+        _bump_version(self.array)
         return self
 
     def mul_(self, other) -> Tensor:
-        self._check_inplace("mul_")
+        if self._check_inplace("mul_", other):
+            return self._record_inplace(lambda t: t * other)
         self.array *= self._other_array(other, "mul_")
+        _bump_version(self.array)
         return self
 
     def div_(self, other) -> Tensor:
-        self._check_inplace("div_")
+        if self._check_inplace("div_", other):
+            return self._record_inplace(lambda t: t / other)
         self.array /= self._other_array(other, "div_", divides=True)
+        _bump_version(self.array)
         return self
 
     def fill_(self, value) -> Tensor:
-        self._check_inplace("fill_")
+        if self._check_inplace("fill_", value):
+            return self._record_inplace(value)
         self.array.fill(value)
+        _bump_version(self.array)
         return self
 
     def copy_(self, src) -> Tensor:
         """Copy ``src``'s values (broadcast, same device) into this tensor in place."""
-        self._check_inplace("copy_")
+        if self._check_inplace("copy_", src):
+            _ops.setitem(self, Ellipsis, src)
+            return self
         if isinstance(src, Tensor):
             _check_same_device((self, src), (self.array, src.array))
         s = src.array if isinstance(src, Tensor) else src
@@ -965,39 +1046,54 @@ class Tensor:
                 f"copy_: cannot copy shape {s.shape} into shape {self.shape}"
             ) from None
         self.array[...] = s
+        _bump_version(self.array)
         return self
 
     def clamp_(self, min=None, max=None) -> Tensor:
-        self._check_inplace("clamp_")
+        if self._check_inplace("clamp_"):
+            return self._record_inplace(lambda t: t.clamp(min, max))
         xp = get_array_module(self.array)
         xp.clip(self.array, min, max, out=self.array)
+        _bump_version(self.array)
         return self
 
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
-        self._check_inplace("uniform_")
+        record = self._check_inplace("uniform_")
         # random()/standard_normal() exist on both numpy's and cupy's Generator; CuPy draws on
         # its current device, hence the device context
         device = self.device
         with backend.device_context(device):
-            self.array[...] = a + (b - a) * backend.rng(device).random(self.shape)
-        return self
+            values = a + (b - a) * backend.rng(device).random(self.shape)
+        return self._write_values(values, record)
 
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
-        self._check_inplace("normal_")
+        record = self._check_inplace("normal_")
         device = self.device
         with backend.device_context(device):
-            self.array[...] = mean + std * backend.rng(device).standard_normal(self.shape)
+            values = mean + std * backend.rng(device).standard_normal(self.shape)
+        return self._write_values(values, record)
+
+    def _write_values(self, values, record: bool) -> Tensor:
+        if record:
+            return self._record_inplace(Tensor._wrap(values))
+        self.array[...] = values
+        _bump_version(self.array)
         return self
 
     def _inplace_or_rebind(self, other, inplace, outofplace):
         # ``p -= lr * g`` must update a parameter in place (no_grad); inside a recorded graph
         # the same line rebinds the name to a new tensor, which is what the user means there.
-        if self._requires_grad and _grad_enabled:
-            if self._ctx is None:
+        if _grad_enabled and (
+            self._requires_grad or (isinstance(other, Tensor) and other._requires_grad)
+        ):
+            if self._requires_grad and self._ctx is None:
                 self._check_inplace("an augmented assignment")
-            return outofplace(self, other)
+            # a view (x[i] in ``x[i] *= 2``) is copied first: the op may save it, and the
+            # write-back into x that follows would otherwise change what it saved
+            return outofplace(self if self.array.base is None else self.clone(), other)
         name = {_np_iadd: "+=", _np_isub: "-=", _np_imul: "*=", _np_idiv: "/="}[inplace]
         inplace(self.array, self._other_array(other, name, divides=inplace is _np_idiv))
+        _bump_version(self.array)
         return self
 
     def __iadd__(self, other):
@@ -1071,28 +1167,28 @@ class Tensor:
 
     # --- differentiable operations: thin wrappers over tinygrad_mom.ops -----------------------
     def __add__(self, other):
-        return _ops.add(self, other)
+        return _ops._add(self, other)
 
     def __radd__(self, other):
-        return _ops.add(other, self)
+        return _ops._add(other, self)
 
     def __sub__(self, other):
-        return _ops.sub(self, other)
+        return _ops._sub(self, other)
 
     def __rsub__(self, other):
-        return _ops.sub(other, self)
+        return _ops._sub(other, self)
 
     def __mul__(self, other):
-        return _ops.mul(self, other)
+        return _ops._mul(self, other)
 
     def __rmul__(self, other):
-        return _ops.mul(other, self)
+        return _ops._mul(other, self)
 
     def __truediv__(self, other):
-        return _ops.div(self, other)
+        return _ops._div(self, other)
 
     def __rtruediv__(self, other):
-        return _ops.div(other, self)
+        return _ops._div(other, self)
 
     def __pow__(self, other):
         return _ops.pow(self, other)
@@ -1137,16 +1233,18 @@ class Tensor:
         return _ops.compare(self, other, "ne")
 
     def add(self, other, alpha=1):
-        return _ops.add(self, other if alpha == 1 else other * alpha)
+        return _ops._add(self, other if alpha == 1 else other * alpha)
 
     def sub(self, other, alpha=1):
-        return _ops.sub(self, other if alpha == 1 else other * alpha)
+        return _ops._sub(self, other if alpha == 1 else other * alpha)
 
     def mul(self, other):
-        return _ops.mul(self, other)
+        return _ops._mul(self, other)
 
-    def div(self, other):
-        return _ops.div(self, other)
+    def div(self, other, *, rounding_mode=None):
+        if rounding_mode is None:
+            return _ops._div(self, other)
+        return _ops.div(self, other, rounding_mode=rounding_mode)
 
     def pow(self, exponent):
         return _ops.pow(self, exponent)
@@ -1192,17 +1290,17 @@ class Tensor:
     def minimum(self, other):
         return _ops.minimum(self, other)
 
-    def softmax(self, dim: int):
-        return _ops.softmax(self, dim)
+    def softmax(self, dim: int, dtype=None):
+        return _ops.softmax(self, dim, dtype)
 
-    def log_softmax(self, dim: int):
-        return _ops.log_softmax(self, dim)
+    def log_softmax(self, dim: int, dtype=None):
+        return _ops.log_softmax(self, dim, dtype)
 
-    def sum(self, dim=None, keepdim: bool = False):
-        return _ops.sum(self, dim, keepdim)
+    def sum(self, dim=None, keepdim: bool = False, *, dtype=None):
+        return _ops.sum(self, dim, keepdim, dtype=dtype)
 
-    def mean(self, dim=None, keepdim: bool = False):
-        return _ops.mean(self, dim, keepdim)
+    def mean(self, dim=None, keepdim: bool = False, *, dtype=None):
+        return _ops.mean(self, dim, keepdim, dtype=dtype)
 
     def var(self, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
         return _ops.var(self, dim, unbiased, keepdim, correction=correction)
@@ -1269,6 +1367,296 @@ class Tensor:
 
     def expand_as(self, other):
         return _ops.expand(self, *other.shape)
+
+    # ==========================================================================================
+    # PyTorch parity methods (issue 9): thin wrappers over tinygrad_mom.ops, one per function
+    def __setitem__(self, index, value) -> None:
+        """``x[index] = value`` (recorded by autograd on a non-leaf, as in PyTorch)."""
+        _ops.setitem(self, index, value)
+
+    def sin(self) -> Tensor:
+        return _ops.sin(self)
+
+    def cos(self) -> Tensor:
+        return _ops.cos(self)
+
+    def tan(self) -> Tensor:
+        return _ops.tan(self)
+
+    def asin(self) -> Tensor:
+        return _ops.asin(self)
+
+    def acos(self) -> Tensor:
+        return _ops.acos(self)
+
+    def atan(self) -> Tensor:
+        return _ops.atan(self)
+
+    def arcsin(self) -> Tensor:
+        return _ops.arcsin(self)
+
+    def arccos(self) -> Tensor:
+        return _ops.arccos(self)
+
+    def arctan(self) -> Tensor:
+        return _ops.arctan(self)
+
+    def sinh(self) -> Tensor:
+        return _ops.sinh(self)
+
+    def cosh(self) -> Tensor:
+        return _ops.cosh(self)
+
+    def log1p(self) -> Tensor:
+        return _ops.log1p(self)
+
+    def expm1(self) -> Tensor:
+        return _ops.expm1(self)
+
+    def log2(self) -> Tensor:
+        return _ops.log2(self)
+
+    def log10(self) -> Tensor:
+        return _ops.log10(self)
+
+    def erf(self) -> Tensor:
+        return _ops.erf(self)
+
+    def floor(self) -> Tensor:
+        return _ops.floor(self)
+
+    def ceil(self) -> Tensor:
+        return _ops.ceil(self)
+
+    def trunc(self) -> Tensor:
+        return _ops.trunc(self)
+
+    def fix(self) -> Tensor:
+        return _ops.fix(self)
+
+    def sign(self) -> Tensor:
+        return _ops.sign(self)
+
+    def reciprocal(self) -> Tensor:
+        return _ops.reciprocal(self)
+
+    def rsqrt(self) -> Tensor:
+        return _ops.rsqrt(self)
+
+    def square(self) -> Tensor:
+        return _ops.square(self)
+
+    def isnan(self) -> Tensor:
+        return _ops.isnan(self)
+
+    def isinf(self) -> Tensor:
+        return _ops.isinf(self)
+
+    def isfinite(self) -> Tensor:
+        return _ops.isfinite(self)
+
+    def logical_not(self) -> Tensor:
+        return _ops.logical_not(self)
+
+    def atan2(self, other) -> Tensor:
+        return _ops.atan2(self, other)
+
+    def arctan2(self, other) -> Tensor:
+        return _ops.arctan2(self, other)
+
+    def eq(self, other) -> Tensor:
+        return _ops.eq(self, other)
+
+    def ne(self, other) -> Tensor:
+        return _ops.ne(self, other)
+
+    def lt(self, other) -> Tensor:
+        return _ops.lt(self, other)
+
+    def le(self, other) -> Tensor:
+        return _ops.le(self, other)
+
+    def gt(self, other) -> Tensor:
+        return _ops.gt(self, other)
+
+    def ge(self, other) -> Tensor:
+        return _ops.ge(self, other)
+
+    def greater(self, other) -> Tensor:
+        return _ops.greater(self, other)
+
+    def greater_equal(self, other) -> Tensor:
+        return _ops.greater_equal(self, other)
+
+    def less(self, other) -> Tensor:
+        return _ops.less(self, other)
+
+    def less_equal(self, other) -> Tensor:
+        return _ops.less_equal(self, other)
+
+    def not_equal(self, other) -> Tensor:
+        return _ops.not_equal(self, other)
+
+    def logical_and(self, other) -> Tensor:
+        return _ops.logical_and(self, other)
+
+    def logical_or(self, other) -> Tensor:
+        return _ops.logical_or(self, other)
+
+    def logical_xor(self, other) -> Tensor:
+        return _ops.logical_xor(self, other)
+
+    def round(self, *, decimals: int = 0) -> Tensor:
+        return _ops.round(self, decimals=decimals)
+
+    def __and__(self, other):
+        return _ops.bitwise_and(self, other)
+
+    def __rand__(self, other):
+        return _ops.bitwise_and(other, self)
+
+    def __or__(self, other):
+        return _ops.bitwise_or(self, other)
+
+    def __ror__(self, other):
+        return _ops.bitwise_or(other, self)
+
+    def __xor__(self, other):
+        return _ops.bitwise_xor(self, other)
+
+    def __rxor__(self, other):
+        return _ops.bitwise_xor(other, self)
+
+    def __invert__(self):
+        return _ops.bitwise_not(self)
+
+    def __mod__(self, other):
+        return _ops.remainder(self, other)
+
+    def __rmod__(self, other):
+        return _ops.remainder(other, self)
+
+    def __floordiv__(self, other):
+        return _ops.floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return _ops.floor_divide(other, self)
+
+    def bitwise_and(self, other) -> Tensor:
+        return _ops.bitwise_and(self, other)
+
+    def bitwise_or(self, other) -> Tensor:
+        return _ops.bitwise_or(self, other)
+
+    def bitwise_xor(self, other) -> Tensor:
+        return _ops.bitwise_xor(self, other)
+
+    def bitwise_not(self) -> Tensor:
+        return _ops.bitwise_not(self)
+
+    def remainder(self, other) -> Tensor:
+        return _ops.remainder(self, other)
+
+    def floor_divide(self, other) -> Tensor:
+        return _ops.floor_divide(self, other)
+
+    def equal(self, other) -> bool:
+        return _ops.equal(self, other)
+
+    def isclose(self, other, rtol: float = 1e-05, atol: float = 1e-08,
+                equal_nan: bool = False) -> Tensor:
+        return _ops.isclose(self, other, rtol, atol, equal_nan)
+
+    def allclose(self, other, rtol: float = 1e-05, atol: float = 1e-08,
+                 equal_nan: bool = False) -> bool:
+        return _ops.allclose(self, other, rtol, atol, equal_nan)
+
+    def any(self, dim=None, keepdim: bool = False) -> Tensor:
+        return _ops.any(self, dim, keepdim)
+
+    def all(self, dim=None, keepdim: bool = False) -> Tensor:
+        return _ops.all(self, dim, keepdim)
+
+    def nonzero(self, *, as_tuple: bool = False):
+        return _ops.nonzero(self, as_tuple=as_tuple)
+
+    def amax(self, dim=(), keepdim: bool = False) -> Tensor:
+        return _ops.amax(self, dim, keepdim)
+
+    def amin(self, dim=(), keepdim: bool = False) -> Tensor:
+        return _ops.amin(self, dim, keepdim)
+
+    def mm(self, mat2) -> Tensor:
+        return _ops.mm(self, mat2)
+
+    def mv(self, vec) -> Tensor:
+        return _ops.mv(self, vec)
+
+    def bmm(self, mat2) -> Tensor:
+        return _ops.bmm(self, mat2)
+
+    def dot(self, other) -> Tensor:
+        return _ops.dot(self, other)
+
+    def outer(self, vec2) -> Tensor:
+        return _ops.outer(self, vec2)
+
+    def norm(self, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+        return _ops.norm(self, p, dim, keepdim, dtype=dtype)
+
+    def cumsum(self, dim: int, *, dtype=None) -> Tensor:
+        return _ops.cumsum(self, dim, dtype=dtype)
+
+    def cumprod(self, dim: int, *, dtype=None) -> Tensor:
+        return _ops.cumprod(self, dim, dtype=dtype)
+
+    def prod(self, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+        return _ops.prod(self, dim, keepdim, dtype=dtype)
+
+    def sort(self, dim: int = -1, descending: bool = False, stable: bool = False):
+        return _ops.sort(self, dim, descending, stable)
+
+    def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+        return _ops.argsort(self, dim, descending, stable)
+
+    def msort(self) -> Tensor:
+        return _ops.msort(self)
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
+        return _ops.topk(self, k, dim, largest, sorted)
+
+    def unique(self, sorted: bool = True, return_inverse: bool = False,
+               return_counts: bool = False, dim=None):
+        return _ops.unique(self, sorted, return_inverse, return_counts, dim)
+
+    def gather(self, dim: int, index) -> Tensor:
+        return _ops.gather(self, dim, index)
+
+    def take_along_dim(self, indices, dim=None) -> Tensor:
+        return _ops.take_along_dim(self, indices, dim)
+
+    def split(self, split_size, dim: int = 0) -> tuple:
+        return _ops.split(self, split_size, dim)
+
+    def chunk(self, chunks: int, dim: int = 0) -> tuple:
+        return _ops.chunk(self, chunks, dim)
+
+    def unbind(self, dim: int = 0) -> tuple:
+        return _ops.unbind(self, dim)
+
+    def tril(self, diagonal: int = 0) -> Tensor:
+        return _ops.tril(self, diagonal)
+
+    def triu(self, diagonal: int = 0) -> Tensor:
+        return _ops.triu(self, diagonal)
+
+    def diag(self, diagonal: int = 0) -> Tensor:
+        return _ops.diag(self, diagonal)
+
+    def trace(self) -> Tensor:
+        return _ops.trace(self)
+
+    # ==========================================================================================
 
 
 def _tensor_list(values, arg: str, fn: str) -> list:
