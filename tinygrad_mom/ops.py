@@ -526,8 +526,9 @@ def _binary_operands(a, b) -> tuple[Tensor, Tensor]:
         b = _as_operand(b, a)
     if a.dtype != b.dtype:
         a, b = _promote(a, b)
-    if a.shape != b.shape and a.shape and b.shape:  # () broadcasts with anything
-        _broadcast_shape(a.shape, b.shape)
+    sa, sb = a.array.shape, b.array.shape  # raw tuples: Tensor.shape builds a Size each time
+    if sa != sb and sa and sb:  # () broadcasts with anything
+        _broadcast_shape(sa, sb)
     return a, b
 
 
