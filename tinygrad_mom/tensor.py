@@ -152,11 +152,14 @@ def _as_dtype(dtype):
     if dtype is bool:
         return bool_
     try:
-        return np.dtype(dtype)
+        out = np.dtype(dtype)
     except TypeError as exc:
         raise TypeError(
             f"Invalid dtype {dtype!r}: expected a numpy dtype such as tm.float32"
         ) from exc
+    if out.kind not in "biuf":
+        raise TypeError(f"Invalid dtype {dtype!r}: tensors hold numbers or booleans")
+    return out
 
 
 def _array_from_data(data, dtype, device):
@@ -522,7 +525,9 @@ class Tensor:
         """The data as (nested) Python lists, or a number for a 0-d tensor."""
         return self._host_array().tolist()
 
-    def to(self, *args, device=None, dtype=None) -> Tensor:
+    def to(
+        self, *args, device=None, dtype=None, non_blocking: bool = False, copy: bool = False
+    ) -> Tensor:
         """Move to a device and/or cast: ``to("cuda")``, ``to(tm.float64)``, ``to(other)``."""
         for arg in args:
             if isinstance(arg, Tensor):
@@ -540,12 +545,14 @@ class Tensor:
                 out = ops.ToDevice.apply(out, device=device)
         if dtype is not None:
             out = out.type(dtype)
+        if copy and out is self:  # copy=True always returns a new tensor, as in PyTorch
+            out = self.clone()
         return out
 
     def cpu(self) -> Tensor:
         return self.to("cpu")
 
-    def cuda(self, device: int | str | None = None) -> Tensor:
+    def cuda(self, device: int | str | None = None, non_blocking: bool = False) -> Tensor:
         if device is None:
             return self.to("cuda")
         return self.to(device if isinstance(device, str) else f"cuda:{device}")
