@@ -3,7 +3,7 @@
 The public API follows PyTorch: ``tm.Tensor``, ``tm.nn``, ``tm.optim``, ``tm.no_grad`` ...
 """
 
-from . import accelerator, backend, backends, data, nn, optim, utils
+from . import accelerator, autograd, backend, backends, data, nn, optim, utils, viz
 from .backend import cuda_is_available, device, get_default_device, manual_seed, set_default_device
 from .creation import (
     arange,
@@ -31,7 +31,7 @@ from .creation import (
     zeros,
     zeros_like,
 )
-from .gradcheck import GradcheckError, gradcheck
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .ops import (
     abs,
     argmax,
@@ -155,6 +155,9 @@ __all__ = [
     "utils",
     "Function",
     "GradcheckError",
+    "autograd",
+    "gradgradcheck",
+    "viz",
     "Tensor",
     "abs",
     "data",
