@@ -358,6 +358,17 @@ def rng(device: str = "cpu"):
     return gen
 
 
+def permutation(n: int, device: str = "cpu"):
+    """A random permutation of ``range(n)`` (int64) on ``device``, from its seeded generator."""
+    gen = rng(device)
+    if device == "cpu":
+        return gen.permutation(n)
+    with device_context(device):
+        # CuPy's Generator has no permutation(): the order of n uniform draws is one (ties have
+        # probability ~n²/2⁵³)
+        return _cupy.argsort(gen.random(n))
+
+
 def get_rng_state() -> dict:
     """The CPU generator's state as plain JSON-able data (for checkpoints)."""
     return {"seed": _seed, "bit_generator": _np_rng.bit_generator.state}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import backend
+from ._validation import int_at_least
 from .tensor import Tensor, _as_dtype, _shape_arg, get_default_dtype
 
 
@@ -199,20 +200,12 @@ def _number(value, name: str, fn: str) -> float:
     return float(value)
 
 
-def _steps(steps, fn: str) -> int:
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
-        raise TypeError(f"{fn}: steps must be an int, got {type(steps).__name__}")
-    if steps < 0:
-        raise ValueError(f"{fn}: number of steps must be non-negative, got {steps}")
-    return int(steps)
-
-
 def linspace(
     start, end, steps: int, *, dtype=None, device=None, requires_grad: bool = False
 ) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive (default dtype)."""
     start, end = _number(start, "start", "linspace"), _number(end, "end", "linspace")
-    steps = _steps(steps, "linspace")
+    steps = int_at_least("steps", steps, 0, where="linspace")
     device, xp = _module(device)
     dtype = _as_dtype(dtype) or get_default_dtype()
     with backend.device_context(device):
@@ -233,7 +226,7 @@ def logspace(
 ) -> Tensor:
     """``base ** linspace(start, end, steps)`` (default dtype)."""
     start, end = _number(start, "start", "logspace"), _number(end, "end", "logspace")
-    steps = _steps(steps, "logspace")
+    steps = int_at_least("steps", steps, 0, where="logspace")
     base = _number(base, "base", "logspace")
     device, xp = _module(device)
     dtype = _as_dtype(dtype) or get_default_dtype()
@@ -286,15 +279,11 @@ def normal(mean=0.0, std=1.0, size=None, *, dtype=None, device=None, requires_gr
 
 def randperm(n: int, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A random permutation of ``0 .. n-1`` (int64 unless ``dtype`` is given)."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-        raise TypeError(f"randperm: n must be an int, got {type(n).__name__}")
-    if n < 0:
-        raise ValueError(f"randperm: n must be non-negative, got {n}")
+    n = int_at_least("n", n, 0, where="randperm")
     device = backend.resolve_device(device)
     dtype = _as_dtype(dtype) or np.dtype(np.int64)
-    gen = backend.rng(device)
     with backend.device_context(device):
-        array = gen.permutation(int(n)).astype(dtype)
+        array = backend.permutation(n, device).astype(dtype)
     return _make(array, requires_grad)
 
 
