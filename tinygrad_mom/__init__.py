@@ -3,7 +3,7 @@
 The public API follows PyTorch: ``tm.Tensor``, ``tm.nn``, ``tm.optim``, ``tm.no_grad`` ...
 """
 
-from . import accelerator, autograd, backend, backends, data, nn, optim, utils, viz
+from . import accelerator, autograd, backend, backends, cuda, data, nn, optim, utils, viz
 from .backend import cuda_is_available, device, get_default_device, manual_seed, set_default_device
 from .creation import (
     arange,
@@ -102,13 +102,6 @@ from .tensor import (
     short,
     uint8,
 )
-
-
-class cuda:  # noqa: N801  (mirrors the ``torch.cuda`` namespace)
-    """``tm.cuda.is_available()``, as ``torch.cuda.is_available()``."""
-
-    is_available = staticmethod(cuda_is_available)
-
 
 __version__ = "0.1.0"
 
