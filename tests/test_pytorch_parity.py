@@ -637,3 +637,15 @@ def test_module_casts_requires_grad_share_memory_and_extra_repr():
             return "factor=3"
 
     assert repr(Scaled()).startswith("Scaled(factor=3)")
+
+
+def test_summary_writer_takes_tensors_that_require_grad(tmp_path):
+    pytest.importorskip("tensorboardX")
+    from tinygrad_mom.utils.tensorboard import SummaryWriter
+
+    model = nn.Linear(3, 2)
+    loss = model(tm.ones(1, 3)).sum()
+    with SummaryWriter(str(tmp_path)) as writer:  # as PyTorch's: no .detach() needed
+        writer.add_scalar("loss", loss, 0)
+        writer.add_histogram("weight", model.weight, 0)
+    assert list(tmp_path.glob("events.out.tfevents.*"))
