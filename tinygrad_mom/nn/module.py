@@ -17,6 +17,7 @@ import numpy as np
 from .. import backend
 from ..tensor import Tensor, _as_dtype, is_floating, no_grad
 from ..utils.hooks import RemovableHandle
+from .backward_hooks import call_with_backward_hooks
 
 
 class Parameter(Tensor):
@@ -84,6 +85,7 @@ class Module:
         object.__setattr__(self, "_forward_hooks_with_kwargs", set())
         object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
         object.__setattr__(self, "_forward_pre_hooks_with_kwargs", set())
+        object.__setattr__(self, "_backward_hooks", OrderedDict())
 
     def forward(self, *args, **kwargs):
         """The computation; every subclass defines it."""
@@ -93,8 +95,18 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         d = self.__dict__
-        if d.get("_forward_pre_hooks") or d.get("_forward_hooks"):
+        if d.get("_forward_pre_hooks") or d.get("_forward_hooks") or d.get("_backward_hooks"):
             return self._call_with_hooks(args, kwargs)
+        return self.forward(*args, **kwargs)
+
+    def _run_forward(self, args: tuple, kwargs: dict):
+        """``forward``, through the full backward hooks when there are any."""
+        backward_hooks = self.__dict__.get("_backward_hooks")
+        if backward_hooks:
+            return call_with_backward_hooks(
+                self, list(backward_hooks.values()), args,
+                lambda *a: self.forward(*a, **kwargs),
+            )
         return self.forward(*args, **kwargs)
 
     def _call_with_hooks(self, args: tuple, kwargs: dict):
@@ -113,7 +125,7 @@ class Module:
                 result = hook(self, args)
                 if result is not None:
                     args = result if isinstance(result, tuple) else (result,)
-        output = self.forward(*args, **kwargs)
+        output = self._run_forward(args, kwargs)
         for key, hook in list(self._forward_hooks.items()):
             if key in self._forward_hooks_with_kwargs:
                 result = hook(self, args, kwargs, output)
@@ -157,6 +169,19 @@ class Module:
             kwarg_keys.add(handle.id)
         if prepend:
             hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_full_backward_hook(self, hook: Callable) -> RemovableHandle:
+        """Call ``hook(module, grad_input, grad_output)`` when the gradients with respect to
+        this module's tensor inputs are computed; a returned tuple replaces ``grad_input``.
+
+        ``grad_input`` holds None for inputs that need no gradient. Returns a handle whose
+        ``remove()`` unregisters the hook.
+        """
+        if not callable(hook):
+            raise TypeError(f"hook must be callable, got {type(hook).__name__}")
+        handle = RemovableHandle(self._backward_hooks)
+        self._backward_hooks[handle.id] = hook
         return handle
 
     # --- registration -------------------------------------------------------------------------

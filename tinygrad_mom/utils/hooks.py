@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-import itertools
-
-_ids = itertools.count()
+from ..tensor import RemovableHandle as _TensorHandle
 
 
-class RemovableHandle:
-    """Removes its hook from the registry it was added to: ``handle.remove()`` or ``with``."""
+class RemovableHandle(_TensorHandle):
+    """Removes its hook from the registry it was added to: ``handle.remove()`` or ``with``.
+
+    ``extra`` are sets of per-hook flags (``with_kwargs``) that forget the hook's id as well.
+    """
 
     def __init__(self, hooks_dict: dict, *extra: set) -> None:
-        self.hooks_dict = hooks_dict
-        self.extra = extra  # registries of per-hook flags (with_kwargs) to clean up as well
-        self.id = next(_ids)
+        super().__init__(hooks_dict)
+        self.extra = extra
 
     def remove(self) -> None:
         """Unregister the hook; removing twice is a no-op, as in PyTorch."""
-        self.hooks_dict.pop(self.id, None)
+        super().remove()
         for flags in self.extra:
             flags.discard(self.id)
-
-    def __enter__(self) -> RemovableHandle:
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.remove()
