@@ -3,21 +3,30 @@
 The public API follows PyTorch: ``tm.Tensor``, ``tm.nn``, ``tm.optim``, ``tm.no_grad`` ...
 """
 
-from . import autograd, backend, cuda, data, linalg, nn, optim, viz
-from .backend import cuda_is_available, manual_seed
+from . import accelerator, autograd, backend, backends, cuda, data, linalg, nn, optim, utils, viz
+from .backend import cuda_is_available, device, get_default_device, manual_seed, set_default_device
 from .creation import (
     arange,
+    as_tensor,
     empty,
+    empty_like,
     eye,
+    from_dlpack,
+    from_numpy,
     full,
     full_like,
+    linspace,
+    logspace,
+    normal,
     ones,
     ones_like,
     rand,
     rand_like,
     randint,
+    randint_like,
     randn,
     randn_like,
+    randperm,
     tensor,
     zeros,
     zeros_like,
@@ -154,24 +163,46 @@ from .ops import (
 )
 from .serialization import load, save
 from .tensor import (
+    BoolTensor,
+    ByteTensor,
+    CharTensor,
+    DoubleTensor,
+    FloatTensor,
     Function,
+    HalfTensor,
+    IntTensor,
+    LongTensor,
+    ShortTensor,
+    Size,
     Tensor,
     bool_,
+    double,
     enable_grad,
     float16,
     float32,
     float64,
+    get_default_dtype,
+    half,
     int8,
     int16,
     int32,
     int64,
     is_grad_enabled,
+    long,
     no_grad,
+    set_default_dtype,
     set_grad_enabled,
+    short,
     uint8,
 )
 
 __version__ = "0.1.0"
+
+# PyTorch's dtype spellings that are Python builtins' names: bound last, so nothing above in this
+# module sees them instead of the builtins
+float = float32  # noqa: A001
+int = int32  # noqa: A001  (torch.int is int32)
+bool = bool_  # noqa: A001
 
 __all__ = [
     "bitwise_and",
@@ -268,6 +299,40 @@ __all__ = [
     "trunc",
     "unbind",
     "unique",
+    "BoolTensor",
+    "ByteTensor",
+    "CharTensor",
+    "DoubleTensor",
+    "FloatTensor",
+    "HalfTensor",
+    "IntTensor",
+    "LongTensor",
+    "ShortTensor",
+    "Size",
+    "accelerator",
+    "as_tensor",
+    "backends",
+    "bool",
+    "device",
+    "double",
+    "empty_like",
+    "float",
+    "from_dlpack",
+    "from_numpy",
+    "get_default_device",
+    "get_default_dtype",
+    "half",
+    "int",
+    "linspace",
+    "logspace",
+    "long",
+    "normal",
+    "randint_like",
+    "randperm",
+    "set_default_device",
+    "set_default_dtype",
+    "short",
+    "utils",
     "Function",
     "GradcheckError",
     "autograd",

@@ -77,11 +77,11 @@ from .primitives import (
     Where,
 )
 from .tensor import (
-    DEFAULT_FLOAT,
     Tensor,
     _bump_version,
     _check_same_device,
     _normalize_dim,
+    get_default_dtype,
     is_floating,
     is_grad_enabled,
 )
@@ -100,7 +100,7 @@ def _scalar_constant(value, like: Tensor) -> Tensor:
             dtype = np.dtype(np.int64)
     elif isinstance(value, (float, np.floating)):
         if dtype.kind != "f":
-            dtype = DEFAULT_FLOAT
+            dtype = get_default_dtype()
     else:
         raise TypeError(
             f"unsupported operand type {type(value).__name__}: expected a Tensor or a number"
@@ -152,8 +152,9 @@ def _binary_operands(a, b) -> tuple[Tensor, Tensor]:
         b = _as_operand(b, a)
     if a.dtype != b.dtype:
         a, b = _promote(a, b)
-    if a.shape != b.shape and a.shape and b.shape:  # () broadcasts with anything
-        _broadcast_shape(a.shape, b.shape)
+    sa, sb = a.array.shape, b.array.shape  # raw tuples: Tensor.shape builds a Size each time
+    if sa != sb and sa and sb:  # () broadcasts with anything
+        _broadcast_shape(sa, sb)
     return a, b
 
 
@@ -182,7 +183,7 @@ def div(a, b) -> Tensor:
     """True division a / b; integer operands give a float32 result, as in PyTorch."""
     a, b = _binary_operands(a, b)
     if not is_floating(a.dtype):
-        a, b = a.type(DEFAULT_FLOAT), b.type(DEFAULT_FLOAT)
+        a, b = a.type(get_default_dtype()), b.type(get_default_dtype())
     return Div.apply(a, b)
 
 
@@ -258,7 +259,7 @@ def compare(a, b, op: str) -> Tensor:
 def _floating(x: Tensor) -> Tensor:
     """Integer or bool input to a transcendental function computes in float32, as PyTorch does
     (NumPy would silently give float64)."""
-    return x if is_floating(x.dtype) else x.type(DEFAULT_FLOAT)
+    return x if is_floating(x.dtype) else x.type(get_default_dtype())
 
 
 def neg(x: Tensor) -> Tensor:

@@ -14,6 +14,7 @@ broadcasting in one place (:func:`unbroadcast`) and accumulates into the leaves'
 from __future__ import annotations
 
 import functools
+import math
 import traceback
 import weakref
 from collections.abc import Sequence
@@ -92,12 +93,59 @@ int32 = np.dtype(np.int32)
 int64 = np.dtype(np.int64)
 uint8 = np.dtype(np.uint8)
 bool_ = np.dtype(np.bool_)
+# PyTorch's other spellings (``float``, ``int`` and ``bool`` are added in __init__.py, where they
+# do not shadow the builtins this module uses). NumPy has no bfloat16 or complex32, so they are
+# absent rather than faked.
+double = float64
+half = float16
+long = int64
+short = int16
 
-DEFAULT_FLOAT = float32
+DEFAULT_FLOAT = float32  # the dtype of Python floats and float factories; set_default_dtype
+
+
+def get_default_dtype():
+    """The floating dtype of Python floats and of float factories (float32 unless changed)."""
+    return DEFAULT_FLOAT
+
+
+def set_default_dtype(d) -> None:
+    """Change the default floating dtype (``torch.set_default_dtype``): float16/32/64 only."""
+    global DEFAULT_FLOAT
+    dtype = _as_dtype(d)
+    if dtype is None or dtype.kind != "f":
+        raise TypeError(
+            f"only floating-point types are supported as the default type, got {d!r}"
+        )
+    DEFAULT_FLOAT = dtype
 
 
 def is_floating(dtype) -> bool:
     return np.dtype(dtype).kind == "f"
+
+
+class Size(tuple):
+    """A tensor's shape, as ``torch.Size``: a tuple of ints with ``numel()``.
+
+    It prints as a plain tuple, ``(2, 3)`` (PyTorch prints ``torch.Size([2, 3])``), so messages
+    that show shapes read the same whether they got a Size or a tuple.
+    """
+
+    __slots__ = ()
+
+    def numel(self) -> int:
+        """The number of elements a tensor of this shape holds."""
+        return math.prod(self)
+
+    def __getitem__(self, index):
+        item = tuple.__getitem__(self, index)
+        return Size(item) if isinstance(index, slice) else item
+
+    def __add__(self, other):
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return Size(tuple.__add__(self, other))
+
 
 
 def _as_dtype(dtype):
@@ -106,11 +154,14 @@ def _as_dtype(dtype):
     if dtype is bool:
         return bool_
     try:
-        return np.dtype(dtype)
+        out = np.dtype(dtype)
     except TypeError as exc:
         raise TypeError(
             f"Invalid dtype {dtype!r}: expected a numpy dtype such as tm.float32"
         ) from exc
+    if out.kind not in "biuf":
+        raise TypeError(f"Invalid dtype {dtype!r}: tensors hold numbers or booleans")
+    return out
 
 
 def _array_from_data(data, dtype, device):
@@ -650,16 +701,38 @@ class Tensor:
 
     ``Tensor(data, requires_grad=False, dtype=None, device=None)``: ``data`` may be a Python
     scalar, a (nested) list, a NumPy or CuPy array, or a Tensor; it is always copied. Python
-    floats become float32 (as in PyTorch), arrays keep their dtype, integers stay integers.
+    floats become the default dtype (float32), arrays keep their dtype, integers stay integers.
+
+    ``Tensor(2, 3)``, ``Tensor(7)`` and ``Tensor(tm.Size([2, 3]))`` are PyTorch's legacy size
+    constructor: an uninitialised tensor of that shape in the default dtype (``Tensor(7)`` has
+    seven elements, as in PyTorch); ``Tensor()`` is an empty one.
     """
 
     __slots__ = ("array", "_requires_grad", "_grad", "_ctx", "_hooks", "_post_hooks", "__weakref__")
     __array_ufunc__ = None  # make ``ndarray op Tensor`` defer to Tensor's reflected operators
     __hash__ = object.__hash__  # == is elementwise, so hashing stays by identity
 
-    def __init__(self, data, requires_grad: bool = False, dtype=None, device=None):
+    def __init__(self, *args, requires_grad: bool = False, dtype=None, device=None):
+        size = _legacy_size(args)
+        if size is not None:
+            device = backend.resolve_device(device)
+            dtype = _as_dtype(dtype) or DEFAULT_FLOAT
+            with backend.device_context(device):
+                self.array = backend.array_module_for(device).empty(size, dtype=dtype)
+            self._grad = None
+            self._ctx = None
+            self._requires_grad = False
+            if requires_grad:
+                self.requires_grad_(True)
+        else:
+            (data,) = args
+            self._init_from_data(data, requires_grad, dtype, device)
+
+    def _init_from_data(self, data, requires_grad: bool, dtype, device) -> None:
         if device is None:
             device = data.device if isinstance(data, Tensor) else backend.device_of(data)
+            if device == "cpu" and not isinstance(data, (Tensor, np.ndarray, np.generic)):
+                device = backend.get_default_device()  # lists and numbers, as in PyTorch
         else:
             device = backend.parse_device(device)
         self.array = _array_from_data(data, _as_dtype(dtype), device)
@@ -669,6 +742,13 @@ class Tensor:
         self._hooks = self._post_hooks = None
         if requires_grad:
             self.requires_grad_(True)
+
+    @classmethod
+    def _from_data(cls, data, requires_grad: bool = False, dtype=None, device=None) -> Tensor:
+        """``torch.tensor``'s rule: ``data`` is always data (a Python int is a 0-d tensor)."""
+        t = object.__new__(cls)
+        t._init_from_data(data, requires_grad, dtype, device)
+        return t
 
     @classmethod
     def _wrap(cls, array, requires_grad: bool = False) -> Tensor:
@@ -683,8 +763,8 @@ class Tensor:
 
     # --- attributes ---------------------------------------------------------------------------
     @property
-    def shape(self) -> tuple:
-        return self.array.shape
+    def shape(self) -> Size:
+        return Size(self.array.shape)
 
     @property
     def dtype(self):
@@ -698,16 +778,17 @@ class Tensor:
         return self.array.ndim
 
     def size(self, dim: int | None = None):
-        """The shape, or the length of dimension ``dim``."""
+        """The shape (a :class:`Size`), or the length of dimension ``dim``."""
         if dim is None:
-            return self.array.shape
+            return Size(self.array.shape)
         return self.array.shape[_normalize_dim(dim, self.ndim)]
 
     def numel(self) -> int:
         return int(self.array.size)
 
     @property
-    def device(self) -> str:
+    def device(self) -> backend.device:
+        """Where the data lives: a :class:`tm.device` that also equals its string (``"cpu"``)."""
         return backend.device_of(self.array)
 
     @property
@@ -779,9 +860,33 @@ class Tensor:
         self.array = value.array if isinstance(value, Tensor) else value
 
     # --- conversion and moves -----------------------------------------------------------------
-    def numpy(self) -> np.ndarray:
-        """A host (NumPy) copy of the data; never shares memory with the tensor."""
-        return backend.to_numpy(self.array)
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        """The data as a NumPy array sharing memory with this CPU tensor, as in PyTorch.
+
+        Raises for a tensor that requires grad (use ``.detach().numpy()``) or lives on a GPU
+        (use ``.cpu()``). ``force=True`` is ``detach().cpu().numpy()``: it still shares memory
+        on the CPU and copies from a GPU.
+        """
+        if not force:
+            if self._requires_grad:
+                raise RuntimeError(
+                    "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
+                    "instead."
+                )
+            if type(self.array) is not np.ndarray and backend.is_cupy_array(self.array):
+                raise TypeError(
+                    f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() "
+                    "to copy the tensor to host memory first."
+                )
+        return self._host_array()
+
+    def _host_array(self) -> np.ndarray:
+        """The data on the host: the array itself on the CPU, a copy from a GPU."""
+        if type(self.array) is np.ndarray:
+            return self.array
+        if backend.is_cupy_array(self.array):
+            return backend.to_numpy(self.array)
+        return np.asarray(self.array)  # a scalar constant
 
     def item(self):
         """The value of a one-element tensor as a Python number."""
@@ -794,15 +899,18 @@ class Tensor:
         return self.array.item()
 
     def tolist(self):
-        return self.numpy().tolist()
+        """The data as (nested) Python lists, or a number for a 0-d tensor."""
+        return self._host_array().tolist()
 
-    def to(self, *args, device=None, dtype=None) -> Tensor:
+    def to(
+        self, *args, device=None, dtype=None, non_blocking: bool = False, copy: bool = False
+    ) -> Tensor:
         """Move to a device and/or cast: ``to("cuda")``, ``to(tm.float64)``, ``to(other)``."""
         for arg in args:
             if isinstance(arg, Tensor):
                 device, dtype = arg.device, arg.dtype
-            elif isinstance(arg, str):
-                device = arg
+            elif isinstance(arg, (str, int)) and not isinstance(arg, bool):
+                device = arg  # a str or a tm.device (a str); an int is a CUDA ordinal
             else:
                 dtype = arg
         out = self
@@ -814,24 +922,41 @@ class Tensor:
                 out = ToDevice.apply(out, device=device)
         if dtype is not None:
             out = out.type(dtype)
+        if copy and out is self:  # copy=True always returns a new tensor, as in PyTorch
+            out = self.clone()
         return out
 
     def cpu(self) -> Tensor:
         return self.to("cpu")
 
-    def cuda(self, device: int | str | None = None) -> Tensor:
+    def cuda(self, device: int | str | None = None, non_blocking: bool = False) -> Tensor:
         if device is None:
             return self.to("cuda")
         return self.to(device if isinstance(device, str) else f"cuda:{device}")
 
-    def type(self, dtype) -> Tensor:
-        """Cast to ``dtype`` (differentiable between floating dtypes)."""
+    def type(self, dtype=None, non_blocking: bool = False):
+        """Without an argument, PyTorch's type name (``"torch.FloatTensor"``); else cast.
+
+        ``dtype`` may be a dtype (``tm.float``), a legacy type (``tm.LongTensor``) or its name
+        (``"torch.LongTensor"``, ``"torch.cuda.FloatTensor"``, which also moves to the GPU).
+        The cast is differentiable between floating dtypes.
+        """
+        if dtype is None:
+            return _type_name(self.dtype, self.device)
+        device = None
+        if isinstance(dtype, str):
+            dtype, device = _parse_type_name(dtype)
+        elif isinstance(dtype, _TensorType):
+            dtype, device = dtype.dtype, dtype.device_type
+        out = self
+        if device is not None and out.device.type != device:
+            out = out.to(device)
         dtype = _as_dtype(dtype)
-        if dtype == self.dtype:
-            return self
+        if dtype == out.dtype:
+            return out
         from .primitives import Cast
 
-        return Cast.apply(self, dtype=dtype)
+        return Cast.apply(out, dtype=dtype)
 
     def float(self) -> Tensor:
         return self.type(float32)
@@ -1110,7 +1235,7 @@ class Tensor:
 
     # --- Python protocol ----------------------------------------------------------------------
     def __repr__(self) -> str:
-        body = np.array2string(self.numpy(), separator=", ", precision=4, prefix="tensor(")
+        body = np.array2string(self._host_array(), separator=", ", precision=4, prefix="tensor(")
         extras = []
         if self.device != "cpu":
             extras.append(f"device='{self.device}'")
@@ -1150,14 +1275,30 @@ class Tensor:
             raise TypeError("only integer tensors of a single element can be converted to an index")
         return int(self.item())
 
+    def __format__(self, format_spec: str) -> str:
+        # PyTorch formats a 0-d tensor as its Python number (f"{loss:.4f}"); any other tensor
+        # takes only the empty spec (its str) and raises TypeError for anything else
+        if self.array.ndim == 0:
+            return self.array.item().__format__(format_spec)
+        return object.__format__(self, format_spec)
+
     def __array__(self, dtype=None, copy=None):
-        # np.asarray(t) and tm.tensor([t0, t1]) work for host tensors, as in PyTorch
+        # np.asarray(t) shares memory with a CPU tensor and np.array(t) copies, as in PyTorch;
+        # the same checks as numpy() (no tensor that requires grad, none on a GPU)
         if self.device != "cpu":
             raise TypeError(
                 f"can't convert a {self.device} tensor to a NumPy array implicitly; use .numpy() "
                 "or .cpu() first"
             )
-        return self.array if dtype is None else self.array.astype(dtype)
+        array = self.numpy()
+        if dtype is not None and np.dtype(dtype) != array.dtype:
+            if copy is False:
+                raise ValueError(
+                    f"cannot convert a {array.dtype} tensor to {np.dtype(dtype)} without a copy "
+                    "(copy=False)"
+                )
+            return array.astype(dtype)
+        return array.copy() if copy else array
 
     def __dlpack__(self, *args, **kwargs):
         return self.array.__dlpack__(*args, **kwargs)
@@ -1729,6 +1870,103 @@ def _np_imul(a, b):
 
 def _np_idiv(a, b):
     a /= b
+
+
+# ----------------------------------------------------------------------------------------------
+# PyTorch's legacy tensor types: tm.FloatTensor, tm.LongTensor, ... and Tensor.type() names
+_LEGACY_NAMES = {
+    float32: "FloatTensor",
+    float64: "DoubleTensor",
+    float16: "HalfTensor",
+    int64: "LongTensor",
+    int32: "IntTensor",
+    int16: "ShortTensor",
+    int8: "CharTensor",
+    uint8: "ByteTensor",
+    bool_: "BoolTensor",
+}
+_LEGACY_DTYPES = {name: dtype for dtype, name in _LEGACY_NAMES.items()}
+
+
+def _type_name(dtype, device) -> str:
+    """PyTorch's type string of a tensor: ``torch.FloatTensor``, ``torch.cuda.LongTensor``, ..."""
+    name = _LEGACY_NAMES.get(dtype)
+    if name is None:  # dtypes without a legacy class, named as PyTorch names them (UInt16Tensor)
+        name = f"UInt{dtype.itemsize * 8}Tensor" if dtype.kind == "u" else f"{dtype.name}Tensor"
+    return ("torch.cuda." if device != "cpu" else "torch.") + name
+
+
+def _parse_type_name(text: str):
+    """(dtype, device type) of a legacy type name such as ``"torch.cuda.FloatTensor"``."""
+    parts = text.split(".")
+    if len(parts) in (2, 3) and parts[0] in ("torch", "tm", "tinygrad_mom"):
+        device = "cuda" if len(parts) == 3 and parts[1] == "cuda" else "cpu"
+        if (len(parts) == 2 or parts[1] == "cuda") and parts[-1] in _LEGACY_DTYPES:
+            return _LEGACY_DTYPES[parts[-1]], device
+    raise ValueError(
+        f"invalid type: {text!r}; expected a name such as 'torch.FloatTensor' or "
+        "'torch.cuda.LongTensor'"
+    )
+
+
+class _TensorType(type):
+    """The metaclass of the legacy types: constructing makes a Tensor of that dtype, and
+    ``isinstance(t, tm.FloatTensor)`` checks the dtype and the device, as in PyTorch."""
+
+    dtype: np.dtype
+    device_type: str
+
+    def __call__(cls, *args, device=None) -> Tensor:
+        if device is None and cls.device_type == "cuda":
+            device = "cuda"
+        return Tensor(*args, dtype=cls.dtype, device=device)
+
+    def __instancecheck__(cls, obj) -> bool:
+        return (
+            isinstance(obj, Tensor)
+            and obj.dtype == cls.dtype
+            and (obj.device == "cpu") == (cls.device_type == "cpu")
+        )
+
+    def __repr__(cls) -> str:
+        return f"<class '{_type_name(cls.dtype, cls.device_type)}'>"
+
+
+def _legacy_type(dtype, device_type: str = "cpu") -> _TensorType:
+    name = _LEGACY_NAMES[dtype]
+    doc = f"PyTorch's legacy ``{name}``: ``{name}(data)`` or ``{name}(*size)``, of dtype {dtype}."
+    return _TensorType(name, (), {"dtype": dtype, "device_type": device_type, "__doc__": doc})
+
+
+FloatTensor = _legacy_type(float32)
+DoubleTensor = _legacy_type(float64)
+HalfTensor = _legacy_type(float16)
+LongTensor = _legacy_type(int64)
+IntTensor = _legacy_type(int32)
+ShortTensor = _legacy_type(int16)
+CharTensor = _legacy_type(int8)
+ByteTensor = _legacy_type(uint8)
+BoolTensor = _legacy_type(bool_)
+
+
+def _legacy_size(args: tuple):
+    """The shape of a legacy ``Tensor(*size)`` call, or None when ``args`` is one piece of data."""
+    if len(args) == 1:
+        (arg,) = args
+        if isinstance(arg, Size):
+            return _shape_arg(arg)
+        if isinstance(arg, (int, np.integer)) and not isinstance(arg, (bool, np.bool_)):
+            return _shape_arg(args)  # Tensor(7): seven elements, as in PyTorch
+        return None
+    if not args:
+        return (0,)
+    for i, arg in enumerate(args):
+        if isinstance(arg, (bool, np.bool_)) or not isinstance(arg, (int, np.integer)):
+            raise TypeError(
+                f"Tensor(*size): argument {i} must be an int (a size), got "
+                f"{type(arg).__name__}; pass data as one argument: Tensor([...])"
+            )
+    return _shape_arg(args)
 
 
 def _normalize_dim(dim: int, ndim: int) -> int:
