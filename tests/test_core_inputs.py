@@ -34,9 +34,9 @@ def test_arange_rejects_bad_bounds(args, error, match):
 
 
 def test_arange_still_works():
-    np.testing.assert_array_equal(tm.arange(5).numpy(), np.arange(5))
-    np.testing.assert_allclose(tm.arange(1, 2, 0.25).numpy(), [1, 1.25, 1.5, 1.75])
-    np.testing.assert_array_equal(tm.arange(5, 0, -2).numpy(), [5, 3, 1])
+    np.testing.assert_array_equal(tm.arange(5).numpy(force=True), np.arange(5))
+    np.testing.assert_allclose(tm.arange(1, 2, 0.25).numpy(force=True), [1, 1.25, 1.5, 1.75])
+    np.testing.assert_array_equal(tm.arange(5, 0, -2).numpy(force=True), [5, 3, 1])
     assert tm.arange(0).shape == (0,)
 
 
@@ -48,7 +48,7 @@ def test_bool_tensors_cannot_be_negated_or_subtracted():
         _ = m - tm.tensor([False, False])
     with pytest.raises(TypeError, match="Subtraction.*two bool"):
         _ = m - True
-    np.testing.assert_array_equal((m - 1).numpy(), [0, -1])  # bool with an int promotes
+    np.testing.assert_array_equal((m - 1).numpy(force=True), [0, -1])  # bool with an int promotes
 
 
 def test_in_place_operands_are_checked_before_anything_changes():
@@ -57,7 +57,7 @@ def test_in_place_operands_are_checked_before_anything_changes():
                lambda: t.__iadd__(tm.ones(2, 2)), lambda: t.sub_("1")):
         with pytest.raises((ValueError, TypeError), match=r"add_|mul_|\+=|sub_"):
             op()
-    np.testing.assert_array_equal(t.numpy(), [0, 0, 0])
+    np.testing.assert_array_equal(t.numpy(force=True), [0, 0, 0])
     i = tm.zeros(3, dtype=tm.int64)
     with pytest.raises(TypeError, match="can't be cast to the desired output type int64"):
         i.add_(tm.ones(3))
@@ -65,11 +65,11 @@ def test_in_place_operands_are_checked_before_anything_changes():
         i += 0.5
     with pytest.raises(TypeError, match="can't be cast"):
         i.div_(2)
-    np.testing.assert_array_equal(i.numpy(), [0, 0, 0])
+    np.testing.assert_array_equal(i.numpy(force=True), [0, 0, 0])
     i += 2
     t += tm.ones(1)
-    np.testing.assert_array_equal(i.numpy(), [2, 2, 2])
-    np.testing.assert_array_equal(t.numpy(), [1, 1, 1])
+    np.testing.assert_array_equal(i.numpy(force=True), [2, 2, 2])
+    np.testing.assert_array_equal(t.numpy(force=True), [1, 1, 1])
 
 
 def test_cat_and_stack_refuse_a_bare_tensor():

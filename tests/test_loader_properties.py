@@ -53,7 +53,7 @@ VALID = _valid_checkpoint()
 
 def _same(a, b) -> bool:
     if isinstance(a, tm.Tensor):
-        return isinstance(b, tm.Tensor) and np.array_equal(a.numpy(), b.numpy(), equal_nan=True)
+        return isinstance(b, tm.Tensor) and np.array_equal(a.numpy(force=True), b.numpy(force=True), equal_nan=True)
     if isinstance(a, np.ndarray):
         return isinstance(b, np.ndarray) and np.array_equal(a, b, equal_nan=True)
     if isinstance(a, dict):
@@ -167,14 +167,14 @@ def test_scheduler_load_state_dict_on_random_entries(key, value):
 @given(STRUCTURES)
 def test_module_load_state_dict_on_random_structures(value):
     model = nn.Linear(2, 2)
-    before = {k: v.numpy().copy() for k, v in model.state_dict().items()}
+    before = {k: v.numpy(force=True).copy() for k, v in model.state_dict().items()}
     try:
         model.load_state_dict(value if isinstance(value, dict) else {"weight": value})
     except (CLEAR + (RuntimeError,)):
         pass
     else:
         return
-    assert all(np.array_equal(before[k], v.numpy()) for k, v in model.state_dict().items())
+    assert all(np.array_equal(before[k], v.numpy(force=True)) for k, v in model.state_dict().items())
 
 
 @SETTINGS
@@ -206,12 +206,12 @@ def test_load_checkpoint_on_random_parts(tmp_path_factory, part, value):
     state = tm.load(directory / CHECKPOINT_NAME)
     state[part] = value
     tm.save(state, directory / CHECKPOINT_NAME)
-    before = ([p.numpy().copy() for p in model.parameters()], copy.deepcopy(opt.state_dict()),
+    before = ([p.numpy(force=True).copy() for p in model.parameters()], copy.deepcopy(opt.state_dict()),
               sched.state_dict(), copy.deepcopy(backend.get_rng_state()))
     try:
         load_checkpoint(directory, model, opt, sched)
     except CheckpointError:
-        after = ([p.numpy() for p in model.parameters()], opt.state_dict(), sched.state_dict(),
+        after = ([p.numpy(force=True) for p in model.parameters()], opt.state_dict(), sched.state_dict(),
                  backend.get_rng_state())
         assert _same(list(before[:3]), list(after[:3])) and before[3] == after[3]
 

@@ -126,8 +126,8 @@ def test_unary_matches_torch(name):
     xt = torch.tensor(a, requires_grad=True)
     yt = _torch_fn(spec)(xt)
     (yt * torch.tensor(g)).sum().backward()
-    np.testing.assert_allclose(y.numpy(), yt.detach().numpy(), rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(y.numpy(force=True), yt.detach().numpy(force=True), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(x.grad.numpy(force=True), xt.grad.numpy(force=True), rtol=1e-12, atol=1e-14)
     assert (y.grad_fn is None) == (yt.grad_fn is None)
 
 
@@ -147,7 +147,7 @@ def test_integer_inputs(device):
 
 def test_erf_values():
     x = np.linspace(-3, 3, 13)
-    np.testing.assert_allclose(tm.erf(tm.Tensor(x)).numpy(), [math.erf(v) for v in x],
+    np.testing.assert_allclose(tm.erf(tm.Tensor(x)).numpy(force=True), [math.erf(v) for v in x],
                                rtol=1e-15, atol=1e-16)
 
 
@@ -172,8 +172,8 @@ def test_atan2_and_pow_broadcasting(device, shapes):
 def test_atan2_matches_torch_in_every_quadrant():
     a = np.array([1.0, 1.0, -1.0, -1.0, 0.0, 2.0])
     b = np.array([1.0, -1.0, 1.0, -1.0, -1.0, 0.0])
-    np.testing.assert_allclose(tm.atan2(tm.Tensor(a), tm.Tensor(b)).numpy(),
-                               torch.atan2(torch.tensor(a), torch.tensor(b)).numpy())
+    np.testing.assert_allclose(tm.atan2(tm.Tensor(a), tm.Tensor(b)).numpy(force=True),
+                               torch.atan2(torch.tensor(a), torch.tensor(b)).numpy(force=True))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -187,10 +187,10 @@ def test_comparisons_and_logic_match_torch(device, name):
     a = np.array([[0.0, 1.0, 2.0], [3.0, -1.0, 0.0]])
     b = np.array([1.0, 1.0, 0.0])
     ta, tb = tm.Tensor(a, device=device), tm.Tensor(b, device=device)
-    ref = getattr(torch, name)(torch.tensor(a), torch.tensor(b)).numpy()
+    ref = getattr(torch, name)(torch.tensor(a), torch.tensor(b)).numpy(force=True)
     for out in (getattr(tm, name)(ta, tb), getattr(ta, name)(tb)):
         assert out.dtype == tm.bool_ and out.grad_fn is None
-        np.testing.assert_array_equal(out.numpy(), ref)
+        np.testing.assert_array_equal(out.numpy(force=True), ref)
     assert getattr(tm, name)(ta, 1.0).tolist() == getattr(torch, name)(
         torch.tensor(a), torch.tensor(1.0)).tolist()
 
@@ -289,7 +289,7 @@ def test_einsum_matches_torch(equation, shapes):
     ours = tm.einsum(equation, *[tm.Tensor(a) for a in arrays])
     ref = torch.einsum(equation, *[torch.tensor(a) for a in arrays])
     assert ours.shape == tuple(ref.shape)
-    np.testing.assert_allclose(ours.numpy(), ref.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(ours.numpy(force=True), ref.numpy(force=True), rtol=1e-12, atol=1e-12)
     assert tm.einsum(equation, [tm.Tensor(a) for a in arrays]).shape == ours.shape  # a list
 
 
@@ -332,8 +332,8 @@ def test_norm_matches_torch(name):
     g = RNG.standard_normal(yt.shape)
     (y * tm.Tensor(g)).sum().backward()
     (yt * torch.tensor(g)).sum().backward()
-    np.testing.assert_allclose(y.numpy(), yt.detach().numpy(), rtol=1e-12)
-    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(y.numpy(force=True), yt.detach().numpy(force=True), rtol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(force=True), xt.grad.numpy(force=True), rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("p", [2, 1, 3])
@@ -405,21 +405,21 @@ def test_scans_sort_and_unique_match_torch():
     g = RNG.standard_normal((3, 5))
     (tm.cumprod(x, 1) * tm.Tensor(g)).sum().backward()
     (torch.cumprod(xt, 1) * torch.tensor(g)).sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(tm.prod(x, 1).detach().numpy(), torch.prod(xt, 1).detach())
+    np.testing.assert_allclose(x.grad.numpy(force=True), xt.grad.numpy(force=True), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(tm.prod(x, 1).detach().numpy(force=True), torch.prod(xt, 1).detach())
     d = distinct((4, 5))
     v, i = tm.sort(tm.Tensor(d), dim=0, descending=True)
     vt, it = torch.sort(torch.tensor(d), dim=0, descending=True)
-    np.testing.assert_array_equal(v.numpy(), vt.numpy())
-    np.testing.assert_array_equal(i.numpy(), it.numpy())
+    np.testing.assert_array_equal(v.numpy(force=True), vt.numpy(force=True))
+    np.testing.assert_array_equal(i.numpy(force=True), it.numpy(force=True))
     v, i = tm.topk(tm.Tensor(d), 3, dim=1)
     vt, it = torch.topk(torch.tensor(d), 3, dim=1)
-    np.testing.assert_array_equal(i.numpy(), it.numpy())
+    np.testing.assert_array_equal(i.numpy(force=True), it.numpy(force=True))
     u = np.array([[3, 1, 3], [2, 1, 1]])
     ours = tm.unique(tm.tensor(u), return_inverse=True, return_counts=True)
     ref = torch.unique(torch.tensor(u), return_inverse=True, return_counts=True)
     for o, r in zip(ours, ref):
-        np.testing.assert_array_equal(o.numpy(), r.numpy())
+        np.testing.assert_array_equal(o.numpy(force=True), r.numpy(force=True))
     rows = tm.unique(tm.tensor([[1, 2], [1, 2], [0, 5]]), dim=0)
     assert rows.tolist() == [[0, 5], [1, 2]]
     for n, chunks in [(5, 2), (6, 4), (2, 5), (7, 3)]:
@@ -562,10 +562,10 @@ def test_remainder_and_floor_divide_match_torch(device):
         ref = fn(torch.tensor(ints), torch.tensor(divisors))
         assert ours.tolist() == ref.tolist() and ours.dtype == tm.int64
     floats = np.array([7.5, -7.5, 0.25])
-    np.testing.assert_allclose((tm.Tensor(floats, device=device) % 2).numpy(),
-                               (torch.tensor(floats) % 2).numpy())
-    np.testing.assert_allclose((3.0 // tm.Tensor(floats, device=device)).numpy(),
-                               (3.0 // torch.tensor(floats)).numpy())
+    np.testing.assert_allclose((tm.Tensor(floats, device=device) % 2).numpy(force=True),
+                               (torch.tensor(floats) % 2).numpy(force=True))
+    np.testing.assert_allclose((3.0 // tm.Tensor(floats, device=device)).numpy(force=True),
+                               (3.0 // torch.tensor(floats)).numpy(force=True))
     assert (tm.tensor([5], device=device) % 3).tolist() == [2]
 
 

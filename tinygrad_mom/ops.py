@@ -115,7 +115,7 @@ def _as_operand(value, like: Tensor) -> Tensor:
         return value
     if isinstance(value, (bool, int, float, np.number, np.bool_)):
         return _scalar_constant(value, like)
-    return Tensor(value, device=like.device)
+    return Tensor._from_data(value, device=like.device)
 
 
 def _broadcast_shape(sa: tuple, sb: tuple) -> tuple:
@@ -214,14 +214,16 @@ def where(condition, input=None, other=None, *, out=None):
         return nonzero(_tensor_arg(condition, "where", "condition"), as_tuple=True)
     if not isinstance(condition, Tensor):
         like = input if isinstance(input, Tensor) else other
-        condition = Tensor(condition, device=like.device if isinstance(like, Tensor) else None)
+        condition = Tensor._from_data(
+            condition, device=like.device if isinstance(like, Tensor) else None
+        )
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         # two numbers: PyTorch's dtypes (int64, the default float, or bool) on the device
         for arg, value in (("input", input), ("other", other)):
             if not isinstance(value, (bool, int, float, np.number, np.bool_)):
                 raise TypeError(f"where(): argument '{arg}' must be a Tensor or a number, "
                                 f"got {type(value).__name__}")
-        input = Tensor(input, device=condition.device)
+        input = Tensor._from_data(input, device=condition.device)  # data, not a size
     if condition.dtype.kind != "b":
         raise TypeError(f"where expects a bool condition, got dtype {condition.dtype}")
     a, b = _binary_operands(input, other)
