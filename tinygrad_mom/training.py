@@ -25,6 +25,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -33,6 +34,9 @@ from . import backend
 from .nn import functional as F
 from .serialization import CheckpointError, atomic_write, load, save
 from .tensor import Tensor, no_grad
+
+if TYPE_CHECKING:  # the writer's module needs the optional tensorboardX
+    from .utils.tensorboard import SummaryWriter
 
 CHECKPOINT_NAME = "last.safetensors"
 BEST_CHECKPOINT_NAME = "best.safetensors"
@@ -324,7 +328,7 @@ def fit(
     early_stopping: EarlyStopping | None = None,
     monitor: str | None = None,
     keep_last: int = 0,
-    tensorboard=None,
+    tensorboard: str | os.PathLike | SummaryWriter | None = None,
 ) -> list[dict]:
     """Train for ``epochs`` epochs and return the history (one dict per epoch).
 

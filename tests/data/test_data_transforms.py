@@ -66,6 +66,8 @@ def test_normalize_per_channel_on_an_image_and_a_batch(xp):
 def test_normalize_rejects_zero_std_and_integer_images():
     with pytest.raises(ValueError, match="division by zero"):
         T.Normalize((0.5,), (0.0,))(tm.zeros(1, 2, 2))
+    with pytest.raises(ValueError, match="mean has 2 values, but the image has 3 channels"):
+        T.Normalize((0.5, 0.5), (1.0,))(tm.zeros(3, 2, 2))
     with pytest.raises(TypeError, match="float tensor"):
         T.Normalize((0.5,), (1.0,))(tm.zeros(1, 2, 2, dtype=tm.int64))
 

@@ -108,6 +108,13 @@ class Normalize:
                 "Normalize: expected a tensor image of shape (..., C, H, W), got shape "
                 f"{tuple(arr.shape)}"
             )
+        channels = arr.shape[-3]
+        for name, values in (("mean", self.mean), ("std", self.std)):
+            if len(values) not in (1, channels):
+                raise ValueError(
+                    f"Normalize: {name} has {len(values)} values, but the image has "
+                    f"{channels} channels (expected 1 or {channels})"
+                )
         xp = backend.get_array_module(arr)
         mean = xp.asarray(self.mean, dtype=arr.dtype).reshape(-1, 1, 1)
         std = xp.asarray(self.std, dtype=arr.dtype).reshape(-1, 1, 1)
