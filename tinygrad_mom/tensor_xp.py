@@ -63,3 +63,17 @@ def swapaxes(x, axis1: int, axis2: int):
 
 def concatenate(tensors, axis: int = 0):
     return ops.cat(tensors, axis)
+
+
+def mean(x, axis=None, keepdims: bool = False):
+    return ops.mean(x, axis, keepdims)
+
+
+def ascontiguousarray(x):
+    return x  # a Tensor's memory layout is the engine's concern, not the formula's
+
+
+def logaddexp(x1, x2):
+    # log(e^a + e^b) = max(a, b) + log(1 + e^-|a-b|): no overflow, and a tie's gradient split
+    # by maximum is right, since the derivative does not depend on which max is subtracted
+    return ops.maximum(x1, x2) + ops.log(1 + ops.exp(-ops.abs(x1 - x2)))
