@@ -396,3 +396,66 @@ def test_pooling_bad_arguments():
         F.avg_pool2d(tm.randn(1, 1, 4, 4), 2, divisor_override=0)
     with pytest.raises(ValueError, match="groups"):
         F.conv2d(tm.randn(1, 2, 4, 4), tm.randn(2, 1, 3, 3), groups=2)
+
+
+def test_conv_transpose2d_and_conv1d_bad_arguments():
+    x4, x3 = tm.randn(1, 2, 3, 3), tm.randn(1, 2, 5)
+    w4, w3 = tm.randn(2, 3, 2, 2), tm.randn(3, 2, 2)
+    with pytest.raises(ValueError, match="groups=2 is not supported"):
+        F.conv_transpose2d(x4, w4, groups=2)
+    with pytest.raises(ValueError, match="groups=2 is not supported"):
+        F.conv1d(x3, w3, groups=2)
+    with pytest.raises(ValueError, match=r"output_padding \(2, 2\) must be smaller"):
+        F.conv_transpose2d(x4, w4, stride=2, output_padding=2)
+    with pytest.raises(ValueError, match="input has 2 channels but the weight expects 3"):
+        F.conv_transpose2d(x4, tm.randn(3, 2, 2, 2))
+    with pytest.raises(ValueError, match=r"bias must have shape \(3,\)"):
+        F.conv_transpose2d(x4, w4, tm.randn(2))
+    with pytest.raises(ValueError, match="padding must be an int or a pair"):
+        F.conv_transpose2d(x4, w4, padding="same")
+    with pytest.raises(ValueError, match="output size along H would be -1"):
+        F.conv_transpose2d(tm.randn(1, 2, 1, 3), tm.randn(2, 1, 1, 1), padding=1)
+    with pytest.raises(ValueError, match=r"4-D input of shape \(N, C, H, W\)"):
+        F.conv_transpose2d(x3, w4)
+    with pytest.raises(ValueError, match=r"3-D input of shape \(N, C, L\)"):
+        F.conv1d(x4, w3)
+    with pytest.raises(ValueError, match="input has 2 channels but the weight expects 3"):
+        F.conv1d(x3, tm.randn(3, 3, 2))
+    with pytest.raises(ValueError, match="stride must be an int or a 1-tuple"):
+        F.conv1d(x3, w3, stride=(1, 1))
+    with pytest.raises(TypeError, match="dtype float64"):
+        F.conv_transpose2d(x4.double(), w4)
+    for layer, args in ((nn.ConvTranspose2d, (2, 3, 3)), (nn.Conv1d, (2, 3, 3))):
+        name = layer.__name__
+        with pytest.raises(ValueError, match=f"{name}: groups=2 is not supported"):
+            layer(*args, groups=2)
+        with pytest.raises(ValueError, match=f"{name}: padding_mode='reflect' is not supported"):
+            layer(*args, padding_mode="reflect")
+        with pytest.raises(ValueError, match=f"{name}: kernel_size must be >= 1"):
+            layer(2, 3, 0)
+        with pytest.raises(ValueError, match=f"{name}: in_channels must be an int >= 1"):
+            layer(0, 3, 3)
+    with pytest.raises(ValueError, match="ConvTranspose2d: output_padding"):
+        nn.ConvTranspose2d(2, 3, 3, stride=2, output_padding=2)
+    with pytest.raises(ValueError, match="ConvTranspose2d: padding must be an int"):
+        nn.ConvTranspose2d(2, 3, 3, padding="same")
+    with pytest.raises(ValueError, match="Conv1d: padding='same' is not supported for strided"):
+        nn.Conv1d(2, 3, 3, stride=2, padding="same")
+    with pytest.raises(ValueError, match=r"valid sizes along dimension 2 range from 7 to 8"):
+        nn.ConvTranspose2d(2, 3, 3, stride=2)(x4, output_size=(9, 7))
+
+
+def test_conv_transpose2d_and_conv1d_shapes_and_reprs():
+    up = nn.ConvTranspose2d(2, 3, 3, stride=2, padding=1, output_padding=1)
+    assert up(tm.randn(4, 2, 5, 6)).shape == (4, 3, 10, 12)
+    assert up.weight.shape == (2, 3, 3, 3)
+    assert repr(up).startswith(
+        "ConvTranspose2d(2, 3, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), "
+        "output_padding=(1, 1))"
+    )
+    assert nn.ConvTranspose2d(2, 3, 3, stride=2)(tm.randn(1, 2, 3, 3), output_size=(8, 7)).shape == (
+        1, 3, 8, 7,
+    )
+    line = nn.Conv1d(2, 4, 3, padding="same", bias=False)
+    assert line(tm.randn(3, 2, 7)).shape == (3, 4, 7) and line.weight.shape == (4, 2, 3)
+    assert repr(line).startswith("Conv1d(2, 4, kernel_size=(3,), stride=(1,), padding='same'")
