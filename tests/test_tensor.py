@@ -318,7 +318,7 @@ def test_randn_rand_and_manual_seed(device):
     assert tm.randn(2, 3, dtype=tm.float64, requires_grad=True).requires_grad
     with pytest.raises(TypeError, match="floating"):
         tm.randn(2, dtype=tm.int64)
-    with pytest.raises(TypeError, match="int seed"):
+    with pytest.raises(TypeError, match="seed must be an int"):
         tm.manual_seed(1.5)
 
 

@@ -3,7 +3,7 @@
 The public API follows PyTorch: ``tm.Tensor``, ``tm.nn``, ``tm.optim``, ``tm.no_grad`` ...
 """
 
-from . import autograd, backend, data, nn, optim
+from . import autograd, backend, data, nn, optim, viz
 from .backend import cuda_is_available, manual_seed
 from .creation import (
     arange,
@@ -92,6 +92,7 @@ __all__ = [
     "GradcheckError",
     "autograd",
     "gradgradcheck",
+    "viz",
     "Tensor",
     "abs",
     "data",

@@ -347,7 +347,8 @@ def test_seed_cnn_matches_an_equivalent_torch_model():
 )
 def test_conv_transpose2d_matches_torch_and_is_conv2d_adjoint(kwargs):
     rng = np.random.default_rng(5)
-    x, w, b = rng.standard_normal((2, 3, 4, 5)), rng.standard_normal((3, 2, 3, 2)), rng.standard_normal(2)
+    x, w = rng.standard_normal((2, 3, 4, 5)), rng.standard_normal((3, 2, 3, 2))
+    b = rng.standard_normal(2)
     ours = F.conv_transpose2d(tm.tensor(x), tm.tensor(w), tm.tensor(b), **kwargs)
     theirs = TF.conv_transpose2d(t64(x), t64(w), t64(b), **kwargs)
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-10, atol=1e-12)
@@ -361,7 +362,8 @@ def test_conv_transpose2d_matches_torch_and_is_conv2d_adjoint(kwargs):
 
 def test_conv1d_functional_matches_torch_with_gradients():
     rng = np.random.default_rng(6)
-    x, w, b = rng.standard_normal((2, 3, 10)), rng.standard_normal((4, 3, 3)), rng.standard_normal(4)
+    x, w = rng.standard_normal((2, 3, 10)), rng.standard_normal((4, 3, 3))
+    b = rng.standard_normal(4)
     args = [tm.tensor(a, requires_grad=True) for a in (x, w, b)]
     targs = [t64(a).requires_grad_() for a in (x, w, b)]
     ours = F.conv1d(*args, stride=3, padding=2, dilation=2)
