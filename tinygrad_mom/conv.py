@@ -8,6 +8,13 @@ conv keep, so no transposing copies are made between layers. Backward is one GEM
 gradient (reusing the forward's rows) and one batched GEMM plus one strided add per kernel offset
 for the input gradient (col2im by accumulation, never ``add.at``). Pooling loops over the kernel
 offsets with strided views. Everything stays in the input's dtype (float32 in, float32 out).
+
+The kernels are plain functions on arrays; the Function classes only wire them together so that
+every backward is itself differentiable (``create_graph=True``): conv2d's backward calls
+:class:`Conv2dParamGrad` and :class:`ConvTranspose2d` through ``Function.call``, and each of
+those differentiates into conv2d and the other; max pooling's gradient (:class:`MaxPoolScatter`)
+and its gather by the same argmax (:class:`MaxPoolGather`) are each other's gradients, as are
+average pooling and :class:`AvgPoolScatter`.
 """
 
 from __future__ import annotations
