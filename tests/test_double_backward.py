@@ -191,3 +191,46 @@ def test_gradgradcheck_accepts_the_same_op_written_by_the_rules(device):
 
     x = tm.Tensor(RNG.uniform(0.5, 1.5, (2, 3)), device=device, requires_grad=True)
     assert tm.gradgradcheck(lambda t: Square.apply(t), [x])
+
+
+# ----------------------------------------------------------------------------------------------
+# layers composed from the primitives (not gradgradchecked elsewhere)
+
+
+def _leaf(shape, device):
+    return tm.Tensor(RNG.standard_normal(shape), device=device, requires_grad=True)
+
+
+def _dropout2d_fixed(x):
+    tm.manual_seed(3)  # the same channel mask at every evaluation
+    return F.dropout2d(x, 0.5, True)
+
+
+def _distinct_1d(device):
+    values = RNG.permutation(2 * 3 * 8).reshape(2, 3, 8) * 0.1  # no ties inside a window
+    return tm.Tensor(values, device=device, requires_grad=True)
+
+
+@pytest.mark.parametrize(
+    "name", ["embedding", "max_pool1d", "avg_pool1d", "dropout2d", "rnn", "lstm_cell"]
+)
+def test_composed_layers_gradgradcheck(device, name):
+    if name == "embedding":
+        idx = tm.tensor(np.array([[0, 2, 2], [1, 0, 3]]), device=device)
+        fn, inputs = (lambda w: F.embedding(idx, w)), [_leaf((4, 3), device)]
+    elif name == "max_pool1d":
+        fn, inputs = (lambda x: F.max_pool1d(x, 3, 2, 1)), [_distinct_1d(device)]
+    elif name == "avg_pool1d":
+        fn, inputs = (lambda x: F.avg_pool1d(x, 3, 2, 1)), [_leaf((2, 3, 8), device)]
+    elif name == "dropout2d":
+        fn, inputs = _dropout2d_fixed, [_leaf((2, 3, 2, 2), device)]
+    elif name == "rnn":
+        rnn = tm.nn.RNN(2, 3, dtype=tm.float64, device=device)
+        fn, inputs = (lambda a, h: rnn(a, h)[0]), [_leaf((2, 2, 2), device),
+                                                   _leaf((1, 2, 3), device)]
+    else:
+        cell = tm.nn.LSTMCell(2, 3, dtype=tm.float64, device=device)
+        fn = lambda a, h, c: cell(a, (h, c))[0]  # noqa: E731
+        inputs = [_leaf((2, 2), device), _leaf((2, 3), device), _leaf((2, 3), device)]
+    assert tm.gradcheck(fn, inputs)
+    assert tm.gradgradcheck(fn, inputs)
