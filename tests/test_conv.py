@@ -1,4 +1,5 @@
-"""conv2d / max_pool2d / avg_pool2d: forward against a direct loop, gradcheck, bad input."""
+"""conv2d / max_pool2d / avg_pool2d: forward against a direct loop, gradcheck and gradgradcheck,
+bad input."""
 
 import numpy as np
 import pytest
@@ -7,6 +8,11 @@ import tinygrad_mom as tm
 from tinygrad_mom.conv import avg_pool2d, conv2d, max_pool2d
 
 RNG = np.random.default_rng(7)
+
+
+def check_twice(fn, inputs):
+    """gradcheck and gradgradcheck: first and second derivatives against finite differences."""
+    return tm.gradcheck(fn, inputs) and tm.gradgradcheck(fn, inputs)
 
 
 def _pad_hw(x, pads, value=0.0):
@@ -131,19 +137,19 @@ def test_conv2d_gradcheck(device, name):
         leaf(RNG.standard_normal(case["w"]), device),
         leaf(RNG.standard_normal(case["w"][0]), device),
     ]
-    assert tm.gradcheck(lambda x, w, b: conv2d(x, w, b, **_conv_args(case)), inputs)
+    assert check_twice(lambda x, w, b: conv2d(x, w, b, **_conv_args(case)), inputs)
 
 
 def test_conv2d_gradcheck_non_contiguous_and_partial(device):
     x = leaf(RNG.standard_normal((5, 5, 2, 1)), device)  # NCHW after permute: (1, 2, 5, 5)
     w = leaf(RNG.standard_normal((3, 2, 2, 2)), device)
-    assert tm.gradcheck(
+    assert check_twice(
         lambda a, k: conv2d(a.permute(3, 2, 0, 1), k.transpose(2, 3), padding=1), [x, w]
     )
     const_w = tm.Tensor(RNG.standard_normal((2, 2, 2, 2)), device=device)
-    assert tm.gradcheck(lambda a: conv2d(a.permute(3, 2, 0, 1), const_w), [x])
+    assert check_twice(lambda a: conv2d(a.permute(3, 2, 0, 1), const_w), [x])
     const_x = tm.Tensor(RNG.standard_normal((1, 2, 4, 4)), device=device)
-    assert tm.gradcheck(lambda k: conv2d(const_x, k, stride=2), [w])
+    assert check_twice(lambda k: conv2d(const_x, k, stride=2), [w])
 
 
 POOL_CASES = {
@@ -179,8 +185,8 @@ def test_pool_gradcheck(device, kind, name):
     shape = case.pop("x")
     fn = max_pool2d if kind == "max" else avg_pool2d
     x = leaf(distinct(shape), device)  # distinct values: no ties inside a max window
-    assert tm.gradcheck(lambda t: fn(t, **case), [x])
-    assert tm.gradcheck(
+    assert check_twice(lambda t: fn(t, **case), [x])
+    assert check_twice(
         lambda t: fn(t.transpose(2, 3), **case), [leaf(distinct(shape[:2] + shape[:1:-1]), device)]
     )
 

@@ -144,7 +144,7 @@ def test_transposed_im2col_for_nchw_few_channel_inputs(monkeypatch, chunk_bytes)
     bn = rng.standard_normal(4).astype(np.float32)
     x, w, b = (tm.Tensor(a, requires_grad=True) for a in (xn, wn, bn))
     out = conv.conv2d(x, w, b, padding=1)
-    cols = out._ctx.saved[0]
+    cols = out._ctx.cols
     assert cols.shape == (3 * 9 * 16, 28) and cols.T.flags.c_contiguous
     gy = rng.standard_normal(out.shape).astype(np.float32)
     out.backward(tm.Tensor(gy))
@@ -155,8 +155,9 @@ def test_transposed_im2col_for_nchw_few_channel_inputs(monkeypatch, chunk_bytes)
     # a channels-last input of the same values takes the NHWC rows, with the same results
     xl = _layout(xn, "nhwc")
     out_l = conv.conv2d(xl, w, b, padding=1)
-    assert out_l._ctx.saved[0].flags.c_contiguous
-    np.testing.assert_allclose(out_l.numpy(force=True), out.numpy(force=True), rtol=1e-5, atol=1e-5)
+    assert out_l._ctx.cols.flags.c_contiguous
+    np.testing.assert_allclose(out_l.numpy(force=True), out.numpy(force=True), rtol=1e-5,
+                               atol=1e-5)
 
 
 def test_conv2d_float64_is_exact_to_double_precision():
@@ -366,15 +367,17 @@ def test_no_graph_and_nothing_saved_under_no_grad():
     assert out.grad_fn is None and not out.requires_grad
 
 
-def test_conv_backward_keeps_only_rows_and_weights():
-    """Backward needs the im2col rows and the weight matrix: the input itself is not kept."""
+def test_conv_backward_keeps_rows_weights_and_references_only():
+    """Backward reuses the im2col rows and the weight matrix (caches); the saved tensors are
+    the input and weight themselves (references, for create_graph), never copies."""
     x = tm.randn(2, 3, 8, 8, requires_grad=True)
     w = tm.randn(4, 3, 3, 3, requires_grad=True)
     out = conv.conv2d(x, w)
     saved = out.grad_fn.saved
-    assert len(saved) == 2 and not any(s is x.array for s in saved)
+    assert len(saved) == 2 and saved[0] is x.array and saved[1] is w.array
+    assert out.grad_fn.cols.shape == (2 * 6 * 6, 27) and out.grad_fn.wmat.shape == (4, 27)
     out.sum().backward()
-    assert not hasattr(out.grad_fn, "saved")  # freed after backward
+    assert not hasattr(out.grad_fn, "saved") and not hasattr(out.grad_fn, "cols")
 
 
 # ----------------------------------------------------------------------------------------------

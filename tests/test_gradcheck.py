@@ -1,5 +1,8 @@
 """Every differentiable op against float64 central differences, and the checker itself.
 
+Each entry is checked twice: ``gradcheck`` (the backward pass) and ``gradgradcheck`` (the
+backward pass differentiated again under create_graph), on the same shapes.
+
 Inputs are drawn away from kinks (|x| not near 0 for abs/relu, away from clamp bounds, no ties
 for max/min/maximum/minimum) so that the numerical derivative is well defined. Non-contiguous
 inputs are made inside ``fn`` (``.T``, step slicing) so the op sees a strided array.
@@ -52,8 +55,10 @@ def leaf(array, device):
 
 
 def check(fn, arrays, device, **kwargs):
+    """gradcheck and gradgradcheck of ``fn`` at ``arrays`` (float64 leaves on ``device``)."""
     inputs = [leaf(a, device) for a in arrays]
     assert tm.gradcheck(fn, inputs, **kwargs) is True
+    assert tm.gradgradcheck(fn, inputs, **kwargs) is True
 
 
 # ---------------------------------------------------------------------------------------------

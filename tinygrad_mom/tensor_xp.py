@@ -86,3 +86,17 @@ def cosh(x):
 def zeros_like(x):
     """A constant of zeros (a gradient that does not depend on anything)."""
     return Tensor._wrap(get_array_module(x.array).zeros_like(x.array))
+
+
+def mean(x, axis=None, keepdims: bool = False):
+    return ops.mean(x, axis, keepdims)
+
+
+def ascontiguousarray(x):
+    return x  # a Tensor's memory layout is the engine's concern, not the formula's
+
+
+def logaddexp(x1, x2):
+    # log(e^a + e^b) = max(a, b) + log(1 + e^-|a-b|): no overflow, and a tie's gradient split
+    # by maximum is right, since the derivative does not depend on which max is subtracted
+    return ops.maximum(x1, x2) + ops.log(1 + ops.exp(-ops.abs(x1 - x2)))

@@ -9,7 +9,7 @@ import tinygrad_mom as tm
 import tinygrad_mom.nn.functional as F
 from tinygrad_mom import nn
 
-from .helpers import gradcheck_module
+from .helpers import check_twice, gradcheck_module
 
 
 def randn(*shape, requires_grad=True):
@@ -28,6 +28,15 @@ def randn(*shape, requires_grad=True):
         (lambda: nn.Conv2d(2, 2, 3, dilation=2, padding="same"), (1, 2, 6, 6)),
         (lambda: nn.Conv2d(2, 2, 2, padding="same"), (1, 2, 4, 5)),
         (lambda: nn.Conv2d(1, 2, 3, padding="valid"), (2, 1, 4, 4)),
+        (lambda: nn.Conv1d(2, 3, 3), (2, 2, 6)),
+        (lambda: nn.Conv1d(2, 2, 2, stride=2, padding=1, dilation=2, bias=False), (1, 2, 7)),
+        (lambda: nn.Conv1d(2, 2, 3, padding="same"), (1, 2, 5)),
+        (lambda: nn.ConvTranspose2d(2, 3, 3), (2, 2, 3, 3)),
+        (
+            lambda: nn.ConvTranspose2d(2, 2, (3, 2), stride=(2, 1), padding=(1, 0),
+                                       output_padding=(1, 0), dilation=(1, 2), bias=False),
+            (1, 2, 3, 4),
+        ),
         (lambda: nn.MaxPool2d(2), (2, 2, 4, 4)),
         (lambda: nn.MaxPool2d(3, stride=2, padding=1), (1, 2, 5, 5)),
         (lambda: nn.AvgPool2d(2), (2, 2, 4, 4)),
@@ -97,6 +106,15 @@ def test_dropout_gradcheck_training_with_fixed_mask_and_eval():
             ((1, 2, 5, 5), (3, 2, 3, 3), (3,)),
         ),
         (lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), ((4, 3), (3,), (3,))),
+        (
+            lambda x, w, b: F.conv1d(x, w, b, stride=2, padding=1, dilation=2),
+            ((2, 2, 7), (3, 2, 2), (3,)),
+        ),
+        (
+            lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1, output_padding=1),
+            ((1, 2, 3, 3), (2, 3, 3, 3), (3,)),
+        ),
+        (lambda x, w: F.conv_transpose2d(x, w, dilation=(2, 1)), ((1, 1, 2, 3), (1, 2, 2, 2))),
         (lambda x: F.max_pool2d(x, 2), ((1, 2, 4, 4),)),
         (lambda x: F.avg_pool2d(x, 2, 1), ((1, 2, 3, 3),)),
         (lambda x: F.adaptive_avg_pool2d(x, (2, 3)), ((1, 1, 5, 7),)),
@@ -111,8 +129,7 @@ def test_dropout_gradcheck_training_with_fixed_mask_and_eval():
     ],
 )
 def test_functional_gradcheck(fn, args):
-    gradcheck = tm.gradcheck(fn, [randn(*s) for s in args])
-    assert gradcheck
+    check_twice(fn, [randn(*s) for s in args])
 
 
 # --- forward values -----------------------------------------------------------------------------
@@ -405,3 +422,65 @@ def test_pooling_bad_arguments():
         F.avg_pool2d(tm.randn(1, 1, 4, 4), 2, divisor_override=0)
     with pytest.raises(ValueError, match="groups"):
         F.conv2d(tm.randn(1, 2, 4, 4), tm.randn(2, 1, 3, 3), groups=2)
+
+
+def test_conv_transpose2d_and_conv1d_bad_arguments():
+    x4, x3 = tm.randn(1, 2, 3, 3), tm.randn(1, 2, 5)
+    w4, w3 = tm.randn(2, 3, 2, 2), tm.randn(3, 2, 2)
+    with pytest.raises(ValueError, match="groups=2 is not supported"):
+        F.conv_transpose2d(x4, w4, groups=2)
+    with pytest.raises(ValueError, match="groups=2 is not supported"):
+        F.conv1d(x3, w3, groups=2)
+    with pytest.raises(ValueError, match=r"output_padding \(2, 2\) must be smaller"):
+        F.conv_transpose2d(x4, w4, stride=2, output_padding=2)
+    with pytest.raises(ValueError, match="input has 2 channels but the weight expects 3"):
+        F.conv_transpose2d(x4, tm.randn(3, 2, 2, 2))
+    with pytest.raises(ValueError, match=r"bias must have shape \(3,\)"):
+        F.conv_transpose2d(x4, w4, tm.randn(2))
+    with pytest.raises(ValueError, match="padding must be an int or a pair"):
+        F.conv_transpose2d(x4, w4, padding="same")
+    with pytest.raises(ValueError, match="output size along H would be -1"):
+        F.conv_transpose2d(tm.randn(1, 2, 1, 3), tm.randn(2, 1, 1, 1), padding=1)
+    with pytest.raises(ValueError, match=r"4-D input of shape \(N, C, H, W\)"):
+        F.conv_transpose2d(x3, w4)
+    with pytest.raises(ValueError, match=r"3-D input of shape \(N, C, L\)"):
+        F.conv1d(x4, w3)
+    with pytest.raises(ValueError, match="input has 2 channels but the weight expects 3"):
+        F.conv1d(x3, tm.randn(3, 3, 2))
+    with pytest.raises(ValueError, match="stride must be an int or a 1-tuple"):
+        F.conv1d(x3, w3, stride=(1, 1))
+    with pytest.raises(TypeError, match="dtype float64"):
+        F.conv_transpose2d(x4.double(), w4)
+    for layer, args in ((nn.ConvTranspose2d, (2, 3, 3)), (nn.Conv1d, (2, 3, 3))):
+        name = layer.__name__
+        with pytest.raises(ValueError, match=f"{name}: groups=2 is not supported"):
+            layer(*args, groups=2)
+        with pytest.raises(ValueError, match=f"{name}: padding_mode='reflect' is not supported"):
+            layer(*args, padding_mode="reflect")
+        with pytest.raises(ValueError, match=f"{name}: kernel_size must be >= 1"):
+            layer(2, 3, 0)
+        with pytest.raises(ValueError, match=f"{name}: Invalid in_channels value: 0"):
+            layer(0, 3, 3)
+    with pytest.raises(ValueError, match="ConvTranspose2d: output_padding"):
+        nn.ConvTranspose2d(2, 3, 3, stride=2, output_padding=2)
+    with pytest.raises(ValueError, match="ConvTranspose2d: padding must be an int"):
+        nn.ConvTranspose2d(2, 3, 3, padding="same")
+    with pytest.raises(ValueError, match="Conv1d: padding='same' is not supported for strided"):
+        nn.Conv1d(2, 3, 3, stride=2, padding="same")
+    with pytest.raises(ValueError, match=r"valid sizes along dimension 2 range from 7 to 8"):
+        nn.ConvTranspose2d(2, 3, 3, stride=2)(x4, output_size=(9, 7))
+
+
+def test_conv_transpose2d_and_conv1d_shapes_and_reprs():
+    up = nn.ConvTranspose2d(2, 3, 3, stride=2, padding=1, output_padding=1)
+    assert up(tm.randn(4, 2, 5, 6)).shape == (4, 3, 10, 12)
+    assert up.weight.shape == (2, 3, 3, 3)
+    assert repr(up).startswith(
+        "ConvTranspose2d(2, 3, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), "
+        "output_padding=(1, 1))"
+    )
+    sized = nn.ConvTranspose2d(2, 3, 3, stride=2)(tm.randn(1, 2, 3, 3), output_size=(8, 7))
+    assert sized.shape == (1, 3, 8, 7)
+    line = nn.Conv1d(2, 4, 3, padding="same", bias=False)
+    assert line(tm.randn(3, 2, 7)).shape == (3, 4, 7) and line.weight.shape == (4, 2, 3)
+    assert repr(line).startswith("Conv1d(2, 4, kernel_size=(3,), stride=(1,), padding='same'")

@@ -95,9 +95,12 @@ def test_recurrent_gradcheck_and_initial_state(device):
     c0 = f64(RNG.standard_normal((1, 2, 3)), device)
     x = f64(RNG.standard_normal((4, 2, 2)), device)
     assert tm.gradcheck(lambda a, h, c: lstm(a, (h, c))[0], [x, h0, c0])
+    assert tm.gradgradcheck(lambda a, h, c: lstm(a, (h, c))[0], [x[:2], h0, c0])
     gru = nn.GRUCell(2, 3, dtype=tm.float64, device=device)
-    assert tm.gradcheck(lambda a, h: gru(a, h), [f64(RNG.standard_normal((2, 2)), device),
-                                                  f64(RNG.standard_normal((2, 3)), device)])
+    gru_inputs = [f64(RNG.standard_normal((2, 2)), device),
+                  f64(RNG.standard_normal((2, 3)), device)]
+    assert tm.gradcheck(lambda a, h: gru(a, h), gru_inputs)
+    assert tm.gradgradcheck(lambda a, h: gru(a, h), gru_inputs)
 
 
 def test_recurrent_defaults_init_and_errors():
@@ -162,9 +165,11 @@ def test_normalization_gradcheck_and_gradgradcheck(device):
     x = f64(RNG.standard_normal((2, 4, 3)), device)
     w, b = f64(RNG.standard_normal(3), device), f64(RNG.standard_normal(3), device)
     assert tm.gradcheck(lambda a, ww, bb: F.layer_norm(a, 3, ww, bb), [x, w, b])
+    assert tm.gradgradcheck(lambda a, ww, bb: F.layer_norm(a, 3, ww, bb), [x, w, b])
     assert tm.gradgradcheck(lambda a: F.layer_norm(a, (4, 3)), [x])
     g = f64(RNG.standard_normal(4), device)
     assert tm.gradcheck(lambda a, gg: F.group_norm(a, 2, gg), [x, g])
+    assert tm.gradgradcheck(lambda a, gg: F.group_norm(a, 2, gg), [x, g])
 
 
 def test_normalization_errors():
@@ -237,6 +242,7 @@ def test_interpolate_matches_torch(shape, kwargs):
 def test_upsample_module_gradcheck_and_errors(device):
     up = nn.Upsample(scale_factor=2, mode="bilinear")
     assert tm.gradcheck(up, [f64(RNG.standard_normal((1, 1, 2, 3)), device)])
+    assert tm.gradgradcheck(up, [f64(RNG.standard_normal((1, 1, 2, 3)), device)])
     with pytest.raises(ValueError, match="exactly one of size and scale_factor"):
         F.interpolate(tm.randn(1, 1, 2, 2))
     with pytest.raises(ValueError, match="needs a 4-D input"):
@@ -343,9 +349,10 @@ def test_new_losses_match_torch_and_gradcheck(name, args, kwargs):
     # a target on the boundary of its domain (t = 0 in kl_div) has no central difference
     on_boundary = [name == "kl_div" and k == 1 and not kwargs.get("log_target")
                    for k in range(len(args))]
-    assert tm.gradcheck(lambda *xs: getattr(F, name)(*xs, **kwargs),
-                        [tm.tensor(a) if i else f64(a, requires_grad=not b)
-                         for a, i, b in zip(args, ints, on_boundary)])
+    inputs = [tm.tensor(a) if i else f64(a, requires_grad=not b)
+              for a, i, b in zip(args, ints, on_boundary)]
+    assert tm.gradcheck(lambda *xs: getattr(F, name)(*xs, **kwargs), inputs)
+    assert tm.gradgradcheck(lambda *xs: getattr(F, name)(*xs, **kwargs), inputs)
 
 
 def test_loss_modules_and_legacy_reduction_arguments():

@@ -40,7 +40,9 @@ __all__ = [
     "batch_norm",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "conv1d",
     "conv2d",
+    "conv_transpose2d",
     "cosine_embedding_loss",
     "cosine_similarity",
     "cross_entropy",
@@ -130,6 +132,42 @@ def conv2d(
     _check_tensor(input, "conv2d")
     _check_same_dtype("conv2d", input, weight, bias)
     return conv.conv2d(input, weight, bias, stride, padding, dilation)
+
+
+def conv1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups: int = 1,
+) -> Tensor:
+    """1-D convolution (cross-correlation) over (N, C, L); ``groups`` must be 1."""
+    if groups != 1:
+        raise ValueError(f"conv1d: groups={groups} is not supported; only groups=1 is")
+    _check_tensor(input, "conv1d")
+    _check_same_dtype("conv1d", input, weight, bias)
+    return conv.conv1d(input, weight, bias, stride, padding, dilation)
+
+
+def conv_transpose2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride=1,
+    padding=0,
+    output_padding=0,
+    groups: int = 1,
+    dilation=1,
+) -> Tensor:
+    """2-D transposed convolution over (N, C_in, H, W) with weights (C_in, C_out, kh, kw);
+    ``groups`` must be 1. The adjoint (input gradient) of conv2d with the same arguments."""
+    if groups != 1:
+        raise ValueError(f"conv_transpose2d: groups={groups} is not supported; only groups=1 is")
+    _check_tensor(input, "conv_transpose2d")
+    _check_same_dtype("conv_transpose2d", input, weight, bias)
+    return conv.conv_transpose2d(input, weight, bias, stride, padding, output_padding, dilation)
 
 
 def _check_pool_options(
@@ -317,46 +355,62 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
 # batch normalisation
 
 
+def _normalize(x, axes, eps, mean=None, var=None):
+    """``(x̂, 1/sqrt(var + eps), mean, var)``: the batch's biased statistics over ``axes`` unless
+    ``mean``/``var`` are given. Written in NumPy's vocabulary, so it runs on arrays (forward)
+    and on Tensors (backward under create_graph, where x̂ must stay connected to x)."""
+    xp = get_array_module(x)
+    if mean is None:
+        mean = xp.mean(x, axis=axes, keepdims=True)
+        centered = x - mean
+        var = xp.mean(centered * centered, axis=axes, keepdims=True)
+    else:
+        centered = x - mean
+    # the module of var: running stats are arrays (constants) even when x is a Tensor
+    inv_std = 1.0 / get_array_module(var).sqrt(var + eps)
+    return centered * inv_std, inv_std, mean, var
+
+
 class BatchNormFunction(Function):
     """y = (x − mean) / sqrt(var + eps) · weight + bias over ``axes`` (all but the channel axis).
 
     In training mode mean and var are the batch's (biased) statistics and the backward pass
     includes their dependence on x; in evaluation mode they are constants (running stats).
+    x̂ and 1/σ are kept from forward for a first-order backward; under create_graph they are
+    recomputed from the saved input by the same :func:`_normalize`, so they carry x's graph.
     """
 
     def forward(self, x, *affine, axes, shape, has_weight, has_bias, mean, var, eps):
-        xp = get_array_module(x)
         self.training = mean is None
-        if self.training:
-            mean = x.mean(axis=axes, keepdims=True)
-            centered = x - mean
-            var = (centered * centered).mean(axis=axes, keepdims=True)
-        else:
-            mean, var = mean.reshape(shape), var.reshape(shape)
-            centered = x - mean
-        inv_std = 1.0 / xp.sqrt(var + eps)
-        x_hat = centered * inv_std
-        weight = affine[0].reshape(shape) if has_weight else None
-        out = x_hat * weight if has_weight else x_hat
+        self.running = () if self.training else (mean.reshape(shape), var.reshape(shape))
+        x_hat, inv_std, mean, var = _normalize(x, axes, eps, *self.running)
+        out = x_hat * affine[0].reshape(shape) if has_weight else x_hat
         if has_bias:
             out = out + affine[-1].reshape(shape)
-        self.save_for_backward(x_hat, inv_std, weight)
-        self.axes, self.has_weight, self.has_bias = axes, has_weight, has_bias
+        self.save_for_backward(x, affine[0] if has_weight else None)
+        self.x_hat, self.inv_std = x_hat, inv_std  # caches of functions of the saved x
+        self.axes, self.shape, self.eps = axes, shape, eps
+        self.has_weight, self.has_bias = has_weight, has_bias
         self.batch_mean, self.batch_var = mean, var  # F.batch_norm reads them for running stats
         return out
 
     def backward(self, gy):
-        x_hat, inv_std, weight = self.saved
+        x, weight = self.saved
         axes = self.axes
+        xp = get_array_module(gy)
+        if isinstance(x, Tensor):  # create_graph: x̂ and 1/σ as functions of the graph's x
+            x_hat, inv_std, _, _ = _normalize(x, axes, self.eps, *self.running)
+        else:
+            x_hat, inv_std = self.x_hat, self.inv_std
         grads = []
         if self.needs_input_grad[0]:
-            g_hat = gy * weight if weight is not None else gy
+            g_hat = gy * weight.reshape(self.shape) if weight is not None else gy
             if self.training:
                 # d/dx through mean and var: inv_std · (g − mean(g) − x̂ · mean(g · x̂))
                 gx = inv_std * (
                     g_hat
-                    - g_hat.mean(axis=axes, keepdims=True)
-                    - x_hat * (g_hat * x_hat).mean(axis=axes, keepdims=True)
+                    - xp.mean(g_hat, axis=axes, keepdims=True)
+                    - x_hat * xp.mean(g_hat * x_hat, axis=axes, keepdims=True)
                 )
             else:
                 gx = g_hat * inv_std
@@ -365,10 +419,10 @@ class BatchNormFunction(Function):
             grads.append(None)
         i = 1
         if self.has_weight:
-            grads.append((gy * x_hat).sum(axis=axes) if self.needs_input_grad[i] else None)
+            grads.append(xp.sum(gy * x_hat, axis=axes) if self.needs_input_grad[i] else None)
             i += 1
         if self.has_bias:
-            grads.append(gy.sum(axis=axes) if self.needs_input_grad[i] else None)
+            grads.append(xp.sum(gy, axis=axes) if self.needs_input_grad[i] else None)
         return tuple(grads)
 
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import _validation as V
 from .. import backend, conv, ops
-from ..conv import _pair
+from ..conv import _pair, _single
 from ..tensor import Tensor, _as_dtype, get_default_dtype, is_floating
 from . import functional as F
 from . import init
@@ -19,7 +19,9 @@ __all__ = [
     "AvgPool2d",
     "BatchNorm1d",
     "BatchNorm2d",
+    "Conv1d",
     "Conv2d",
+    "ConvTranspose2d",
     "Dense",
     "Dropout",
     "Flatten",
@@ -207,6 +209,181 @@ class Conv2d(Module):
         if self.bias is None:
             s += ", bias=False"
         return s
+
+
+def _conv_options(layer, n, kernel_size, stride, padding, dilation, groups, padding_mode,
+                  string_padding=True):
+    """PyTorch's conv-layer arguments as n-tuples, checked; raises naming ``layer``."""
+    as_tuple = _pair if n == 2 else (lambda v, name: (_single(v, name),))
+    if groups != 1:
+        raise ValueError(f"{layer}: groups={groups} is not supported; only groups=1 is")
+    if padding_mode != "zeros":
+        raise ValueError(
+            f"{layer}: padding_mode={padding_mode!r} is not supported; only 'zeros' is"
+        )
+    kernel_size, stride = as_tuple(kernel_size, "kernel_size"), as_tuple(stride, "stride")
+    dilation = as_tuple(dilation, "dilation")
+    for name, value in (("kernel_size", kernel_size), ("stride", stride), ("dilation", dilation)):
+        if min(value) < 1:
+            raise ValueError(f"{layer}: {name} must be >= 1, got {value}")
+    if isinstance(padding, str) and string_padding:
+        if padding not in ("same", "valid"):
+            raise ValueError(
+                f"{layer}: invalid padding string {padding!r}, should be one of {{'valid', 'same'}}"
+            )
+        if padding == "same" and min(stride) != 1:
+            raise ValueError(f"{layer}: padding='same' is not supported for strided convolutions")
+    else:
+        if isinstance(padding, str):
+            raise ValueError(f"{layer}: padding must be an int or a tuple of ints, got {padding!r}")
+        padding = as_tuple(padding, "padding")
+        if min(padding) < 0:
+            raise ValueError(f"{layer}: padding must be non-negative, got {padding!r}")
+    return kernel_size, stride, padding, dilation
+
+
+def _conv_repr(m, zeros) -> str:
+    s = f"{m.in_channels}, {m.out_channels}, kernel_size={m.kernel_size}, stride={m.stride}"
+    if m.padding != zeros:
+        s += f", padding={m.padding!r}" if isinstance(m.padding, str) else f", padding={m.padding}"
+    if getattr(m, "output_padding", zeros) != zeros:
+        s += f", output_padding={m.output_padding}"
+    if m.dilation != (1,) * len(zeros):
+        s += f", dilation={m.dilation}"
+    if m.bias is None:
+        s += ", bias=False"
+    return s
+
+
+class Conv1d(Module):
+    """1-D convolution over (N, C, L) with PyTorch's arguments and default init.
+
+    ``padding`` is an int, ``'valid'`` or ``'same'`` (stride 1 only). Only ``groups=1`` and
+    ``padding_mode='zeros'`` are supported. Runs as a height-1 conv2d.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device=None,
+        dtype=None,
+    ) -> None:
+        super().__init__()
+        self.in_channels = _count(in_channels, "in_channels", "Conv1d")
+        self.out_channels = _count(out_channels, "out_channels", "Conv1d")
+        V.flag("bias", bias, where="Conv1d")
+        self.kernel_size, self.stride, self.padding, self.dilation = _conv_options(
+            "Conv1d", 1, kernel_size, stride, padding, dilation, groups, padding_mode
+        )
+        self.groups, self.padding_mode = groups, padding_mode
+        self.weight = Parameter(_empty((out_channels, in_channels, *self.kernel_size), device,
+                                       dtype))
+        if bias:
+            self.bias = Parameter(_empty((out_channels,), device, dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    reset_parameters = Conv2d.reset_parameters
+
+    def forward(self, input: Tensor) -> Tensor:
+        padding = self.padding if isinstance(self.padding, str) else self.padding[0]
+        return F.conv1d(input, self.weight, self.bias, self.stride, padding, self.dilation)
+
+    def extra_repr(self) -> str:
+        return _conv_repr(self, (0,))
+
+
+class ConvTranspose2d(Module):
+    """2-D transposed convolution over (N, C_in, H, W), PyTorch's arguments, weight layout
+    (in_channels, out_channels, kh, kw) and default init.
+
+    ``forward(input, output_size=None)``: ``output_size`` (H, W) (or the full shape) picks the
+    ``output_padding`` that reaches it, as PyTorch. Only ``groups=1`` and
+    ``padding_mode='zeros'`` are supported.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        output_padding=0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation=1,
+        padding_mode: str = "zeros",
+        device=None,
+        dtype=None,
+    ) -> None:
+        super().__init__()
+        self.in_channels = _count(in_channels, "in_channels", "ConvTranspose2d")
+        self.out_channels = _count(out_channels, "out_channels", "ConvTranspose2d")
+        V.flag("bias", bias, where="ConvTranspose2d")
+        self.kernel_size, self.stride, self.padding, self.dilation = _conv_options(
+            "ConvTranspose2d", 2, kernel_size, stride, padding, dilation, groups, padding_mode,
+            string_padding=False,
+        )
+        self.output_padding = _pair(output_padding, "output_padding")
+        for i in range(2):
+            if not 0 <= self.output_padding[i] < max(self.stride[i], self.dilation[i]):
+                raise ValueError(
+                    f"ConvTranspose2d: output_padding {self.output_padding} must be non-negative "
+                    f"and smaller than either stride {self.stride} or dilation {self.dilation}"
+                )
+        self.groups, self.padding_mode = groups, padding_mode
+        self.weight = Parameter(_empty((in_channels, out_channels, *self.kernel_size), device,
+                                       dtype))
+        if bias:
+            self.bias = Parameter(_empty((out_channels,), device, dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    reset_parameters = Conv2d.reset_parameters
+
+    def _output_padding(self, input: Tensor, output_size) -> tuple[int, int]:
+        if output_size is None:
+            return self.output_padding
+        size = tuple(int(v) for v in output_size)[-2:]
+        if len(size) != 2 or input.ndim != 4:
+            raise ValueError(
+                f"ConvTranspose2d: output_size must give (H, W), got {output_size!r} for an input "
+                f"of shape {tuple(input.shape)}"
+            )
+        padding = []
+        for i in range(2):
+            smallest = ((input.shape[2 + i] - 1) * self.stride[i] - 2 * self.padding[i]
+                        + self.dilation[i] * (self.kernel_size[i] - 1) + 1)
+            extra = size[i] - smallest
+            if not 0 <= extra < max(self.stride[i], self.dilation[i]):
+                largest = smallest + max(self.stride[i], self.dilation[i]) - 1
+                raise ValueError(
+                    f"ConvTranspose2d: requested an output size of {size}, but valid sizes along "
+                    f"dimension {2 + i} range from {smallest} to {largest} (for an input of shape "
+                    f"{tuple(input.shape)})"
+                )
+            padding.append(extra)
+        return tuple(padding)
+
+    def forward(self, input: Tensor, output_size=None) -> Tensor:
+        return F.conv_transpose2d(
+            input, self.weight, self.bias, self.stride, self.padding,
+            self._output_padding(input, output_size), 1, self.dilation,
+        )
+
+    def extra_repr(self) -> str:
+        return _conv_repr(self, (0, 0))
 
 
 class MaxPool2d(Module):

@@ -329,28 +329,30 @@ def l1_loss(input: Tensor, target: Tensor, *, reduction: str = "mean") -> Tensor
 
 
 def _clamped_log(x):
-    """log(x) clamped to >= -100 as PyTorch's BCE does, without evaluating log(0)."""
+    """log(x) clamped to >= -100 as PyTorch's BCE does, without evaluating log(0).
+
+    NumPy's vocabulary only, so it also runs on Tensors (a backward under create_graph)."""
     xp = get_array_module(x)
     positive = x > 0
-    return xp.maximum(xp.where(positive, xp.log(xp.where(positive, x, 1)), -100), -100).astype(
-        x.dtype
-    )
+    return xp.maximum(xp.where(positive, xp.log(xp.where(positive, x, 1)), -100), -100)
 
 
 class BinaryCrossEntropyFunction(Function):
     """Elementwise ``-(t·log x + (1−t)·log(1−x))`` with logs clamped at -100 (PyTorch's rule)."""
 
     def forward(self, x, t):
-        log_x, log_1mx = _clamped_log(x), _clamped_log(1 - x)
-        self.save_for_backward(x, t, log_x, log_1mx)
-        return -(t * log_x + (1 - t) * log_1mx)
+        self.save_for_backward(x, t)
+        out = -(t * _clamped_log(x) + (1 - t) * _clamped_log(1 - x))
+        return out.astype(x.dtype, copy=False)
 
     def backward(self, gy):
-        x, t, log_x, log_1mx = self.saved
+        x, t = self.saved
         xp = get_array_module(gy)
         # PyTorch's backward: (x − t) / max(x(1−x), 1e-12), finite at x = 0 and x = 1
         gx = gy * (x - t) / xp.maximum((1 - x) * x, 1e-12) if self.needs_input_grad[0] else None
-        gt = gy * (log_1mx - log_x) if self.needs_input_grad[1] else None
+        gt = None
+        if self.needs_input_grad[1]:  # rare (a learned target): the logs are recomputed
+            gt = gy * (_clamped_log(1 - x) - _clamped_log(x))
         return gx, gt
 
 
@@ -390,34 +392,37 @@ def binary_cross_entropy(
 
 
 class BCEWithLogitsFunction(Function):
-    """Elementwise ``(1−t)·x + l·softplus(−x)``, ``l = 1 + (pos_weight−1)·t``: stable for any x."""
+    """Elementwise ``(1−t)·x + l·softplus(−x)``, ``l = 1 + (pos_weight−1)·t``: stable for any x.
+
+    Backward saves only the inputs: softplus(−x) and ``l`` are recomputed where needed, so
+    the formula is differentiable again under create_graph."""
 
     def forward(self, x, t, *pos_weight):
         xp = get_array_module(x)
         softplus_neg = xp.logaddexp(0, -x)  # log(1 + e^{-x}) without overflow
         if pos_weight:
-            log_weight = (pos_weight[0] - 1) * t + 1
-            out = (1 - t) * x + log_weight * softplus_neg
+            out = (1 - t) * x + ((pos_weight[0] - 1) * t + 1) * softplus_neg
         else:
-            log_weight = None
             out = (1 - t) * x + softplus_neg
-        self.save_for_backward(
-            x, t, softplus_neg, log_weight, pos_weight[0] if pos_weight else None
-        )
+        self.save_for_backward(x, t, *pos_weight)
         return out
 
     def backward(self, gy):
-        x, t, softplus_neg, log_weight, pos_weight = self.saved
+        x, t, *pos_weight = self.saved
+        pos_weight = pos_weight[0] if pos_weight else None
         xp = get_array_module(gy)
-        sigmoid_neg = xp.exp(-xp.logaddexp(0, x))  # sigmoid(-x), stable
         gx = gt = gpw = None
         if self.needs_input_grad[0]:
-            lw = 1 if log_weight is None else log_weight
+            sigmoid_neg = xp.exp(-xp.logaddexp(0, x))  # sigmoid(-x), stable
+            lw = 1 if pos_weight is None else (pos_weight - 1) * t + 1
             gx = gy * ((1 - t) - lw * sigmoid_neg)
-        if self.needs_input_grad[1]:
-            gt = gy * (-x) if pos_weight is None else gy * (-x + (pos_weight - 1) * softplus_neg)
-        if pos_weight is not None and self.needs_input_grad[2]:
-            gpw = gy * t * softplus_neg
+        needs_pw = pos_weight is not None and self.needs_input_grad[2]
+        if self.needs_input_grad[1] or needs_pw:
+            softplus_neg = xp.logaddexp(0, -x)
+            if self.needs_input_grad[1]:
+                gt = -gy * x if pos_weight is None else gy * (-x + (pos_weight - 1) * softplus_neg)
+            if needs_pw:
+                gpw = gy * t * softplus_neg
         return (gx, gt) if pos_weight is None else (gx, gt, gpw)
 
 
