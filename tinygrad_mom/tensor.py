@@ -249,10 +249,10 @@ class Function:
         fn = cls()
         guard = backend.device_guard(arrays)  # inputs on a non-current CUDA device: switch to it
         if guard is None:
-            out = raw = fn.forward(*arrays, **kwargs)
+            out = fn.forward(*arrays, **kwargs)
         else:
             with guard:
-                out = raw = fn.forward(*arrays, **kwargs)
+                out = fn.forward(*arrays, **kwargs)
         # numpy turns 0-d results into scalars: keep arrays, except when every input is a
         # scalar constant (a cast constant, as in int_tensor / 2): it stays a device-free
         # constant, which a CuPy operand accepts where a host 0-d array would not.
@@ -276,7 +276,7 @@ class Function:
             # arrays are graph tensors (an input or the output) and which are constants. Sound:
             # every saved array and every input was alive at once, during forward.
             fn.in_ids = tuple(map(id, arrays))
-            fn.out_id = id(raw)  # what forward saved, before the 0-d conversion below
+            fn.out_id = id(out)  # a saved 0-d output was re-pointed at ``out`` above
             if _anomaly_enabled:
                 fn.trace = traceback.extract_stack()[:-1]
             result = Tensor._wrap(out, True)
@@ -494,8 +494,6 @@ def _saved_as_tensors(node: Function) -> tuple:
         if isinstance(producer, Tensor):  # a leaf input: the leaf itself
             lifted.append(producer)
         else:
-            if producer is node and isinstance(s, np.generic):
-                s = np.asarray(s)  # a 0-d output numpy returned as a scalar: apply's array
             t = Tensor._wrap(s, producer is not None)
             t._ctx = producer
             lifted.append(t)
