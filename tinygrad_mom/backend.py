@@ -146,6 +146,42 @@ def to_numpy(x) -> np.ndarray:
     return np.array(x, copy=True)
 
 
+def nccl_module():
+    """CuPy's NCCL bindings (``cupy.cuda.nccl``), for the "nccl" distributed backend."""
+    _import_cupy()
+    try:
+        from cupy.cuda import nccl
+    except ImportError as exc:
+        raise RuntimeError(
+            f"backend 'nccl' needs CuPy built with NCCL support: {exc}; {_INSTALL_HINT}"
+        ) from exc
+    if not getattr(nccl, "available", True):
+        raise RuntimeError("backend 'nccl': this CuPy installation has no NCCL library")
+    return nccl
+
+
+def cuda_device_count() -> int:
+    """How many CUDA GPUs CuPy sees (0 without CuPy or a driver)."""
+    if not cuda_is_available():
+        return 0
+    return int(_cupy.cuda.runtime.getDeviceCount())
+
+
+def use_cuda_device(index: int) -> None:
+    """Make GPU ``index`` CuPy's current device for this process (one GPU per rank)."""
+    array_module_for(f"cuda:{index}").cuda.Device(index).use()
+
+
+def current_stream_ptr() -> int:
+    """The raw handle of CuPy's current stream, on which NCCL collectives are queued."""
+    return _import_cupy().cuda.get_current_stream().ptr
+
+
+def synchronize_stream() -> None:
+    """Wait for everything queued on CuPy's current stream (NCCL collectives included)."""
+    _import_cupy().cuda.get_current_stream().synchronize()
+
+
 def scatter_add(target, indices, values) -> None:
     """``target[indices] += values`` with repeated indices accumulated (unbuffered)."""
     if type(target) is np.ndarray:

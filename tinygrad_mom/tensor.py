@@ -14,12 +14,17 @@ broadcasting in one place (:func:`unbroadcast`) and accumulates into the leaves'
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import backend
 from .backend import get_array_module
+
+if TYPE_CHECKING:
+    from .nn.utils import RemovableHandle
 
 # ----------------------------------------------------------------------------------------------
 # grad mode
@@ -239,9 +244,50 @@ def _topological_order(root) -> list:
     return order
 
 
+# ----------------------------------------------------------------------------------------------
+# post-backward mechanisms (used by DistributedDataParallel to average gradients after backward)
+
+# Hooks run after backward accumulated into a leaf's .grad, keyed by id(leaf): (weak reference,
+# {handle id: hook}). The weak reference's callback drops the entry when the tensor dies, which
+# happens before its id can be reused.
+_post_accumulate_grad_hooks: dict[int, tuple[weakref.ref, dict]] = {}
+
+# One list of queued callbacks per running backward (a hook may start a nested backward).
+_callback_queues: list[list[Callable[[], None]]] = []
+
+
+def queue_callback(callback: Callable[[], None]) -> None:
+    """Run ``callback()`` once the backward pass now running has finished (from a hook).
+
+    The counterpart of PyTorch's ``Variable._execution_engine.queue_callback``: a post-accumulate
+    grad hook queues work (such as a gradient all-reduce) that needs every gradient of the pass.
+    """
+    if not _callback_queues:
+        raise RuntimeError("queue_callback can only be called while backward is running")
+    if not callable(callback):
+        raise TypeError(f"callback must be callable, got {type(callback).__name__}")
+    _callback_queues[-1].append(callback)
+
+
+def _drop_post_accumulate_hooks(key: int, _ref) -> None:
+    _post_accumulate_grad_hooks.pop(key, None)
+
+
 def _run_backward(root: Tensor, gradient, retain_graph: bool) -> None:
     start = root._ctx if root._ctx is not None else root
     order = _topological_order(start)  # raises before any gradient is touched
+    queue: list = []
+    _callback_queues.append(queue)
+    try:
+        _backward_pass(order, start, gradient, retain_graph)
+    finally:
+        _callback_queues.pop()
+    # callbacks run after the pass, outside it (a failed pass runs none); one may queue another
+    while queue:
+        queue.pop(0)()
+
+
+def _backward_pass(order: list, start, gradient, retain_graph: bool) -> None:
     grads = {start: gradient}
     for node in order:
         g = grads.pop(node, None)
@@ -274,6 +320,11 @@ def _accumulate_leaf_grad(leaf: Tensor, g) -> None:
         leaf._grad = Tensor._wrap(g.astype(leaf.array.dtype, copy=True))
     else:
         leaf._grad.array += g
+    if _post_accumulate_grad_hooks:
+        entry = _post_accumulate_grad_hooks.get(id(leaf))
+        if entry is not None:
+            for hook in tuple(entry[1].values()):
+                hook(leaf)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -523,6 +574,32 @@ class Tensor:
                     f"{self.shape}"
                 )
         _run_backward(self, g, bool(retain_graph))
+
+    def register_post_accumulate_grad_hook(self, hook: Callable) -> RemovableHandle:
+        """Call ``hook(self)`` each time backward has accumulated a gradient into ``self.grad``.
+
+        Leaf tensors that require grad only, as in PyTorch; returns a handle whose ``remove()``
+        unregisters the hook.
+        """
+        from .nn.utils import RemovableHandle  # nn sits above the engine: imported at call time
+
+        if self._ctx is not None:
+            raise RuntimeError(
+                "post accumulate grad hooks cannot be registered on non-leaf tensors"
+            )
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if not callable(hook):
+            raise TypeError(f"hook must be callable, got {type(hook).__name__}")
+        key = id(self)
+        entry = _post_accumulate_grad_hooks.get(key)
+        if entry is None or entry[0]() is not self:
+            ref = weakref.ref(self, functools.partial(_drop_post_accumulate_hooks, key))
+            entry = (ref, {})
+            _post_accumulate_grad_hooks[key] = entry
+        handle = RemovableHandle(entry[1])
+        entry[1][handle.id] = hook
+        return handle
 
     def zero_(self) -> Tensor:
         self._check_inplace("zero_")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from ._files import ChecksumError, DatasetError, cache_dir
 from .cifar import cifar10
 from .dataset import ConcatDataset, Dataset, Subset, TensorDataset, random_split
+from .distributed import DistributedSampler
 from .idx import fashion_mnist, mnist
 from .loader import DataLoader, default_collate
 from .synthetic import shapes
@@ -51,6 +52,7 @@ __all__ = [
     "DataLoader",
     "Dataset",
     "DatasetError",
+    "DistributedSampler",
     "Subset",
     "TensorDataset",
     "cache_dir",

@@ -4,7 +4,7 @@
 ``torch`` counterparts do.
 """
 
-from . import functional, init, utils
+from . import functional, init, parallel, utils
 from .layers import (
     AdaptiveAvgPool2d,
     AvgPool2d,
@@ -57,5 +57,6 @@ __all__ = [
     "Tanh",
     "functional",
     "init",
+    "parallel",
     "utils",
 ]
