@@ -269,8 +269,9 @@ def queue_callback(callback: Callable[[], None]) -> None:
     _callback_queues[-1].append(callback)
 
 
-def _drop_post_accumulate_hooks(key: int, _ref) -> None:
-    _post_accumulate_grad_hooks.pop(key, None)
+def _drop_post_accumulate_hooks(hooks: dict, key: int, _ref) -> None:
+    # ``hooks`` is passed in: at interpreter exit the module's globals may already be gone
+    hooks.pop(key, None)
 
 
 def _run_backward(root: Tensor, gradient, retain_graph: bool) -> None:
@@ -594,7 +595,10 @@ class Tensor:
         key = id(self)
         entry = _post_accumulate_grad_hooks.get(key)
         if entry is None or entry[0]() is not self:
-            ref = weakref.ref(self, functools.partial(_drop_post_accumulate_hooks, key))
+            ref = weakref.ref(
+                self,
+                functools.partial(_drop_post_accumulate_hooks, _post_accumulate_grad_hooks, key),
+            )
             entry = (ref, {})
             _post_accumulate_grad_hooks[key] = entry
         handle = RemovableHandle(entry[1])

@@ -9,6 +9,7 @@ every rank's optimizer takes the same step and the replicas stay identical.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import weakref
 from collections.abc import Iterator
 
@@ -16,7 +17,7 @@ import numpy as np
 
 from .. import backend
 from .. import distributed as dist
-from ..tensor import Tensor, is_grad_enabled, queue_callback
+from ..tensor import Tensor, bool_, is_grad_enabled, queue_callback
 from .module import Module
 
 __all__ = ["DistributedDataParallel"]
@@ -32,7 +33,7 @@ class _Bucket:
         self.names = names
         xp = backend.get_array_module(params[0].array)
         sizes = [int(p.array.size) for p in params]
-        offsets = np.concatenate([[0], np.cumsum(sizes)]).tolist()
+        offsets = [0, *itertools.accumulate(sizes)]
         self.slices = [slice(a, b) for a, b in zip(offsets[:-1], offsets[1:])]
         with backend.device_context(params[0].device):
             self.flat = Tensor._wrap(xp.zeros(offsets[-1], dtype=params[0].dtype))
@@ -248,7 +249,7 @@ class DistributedDataParallel(Module):
         self._queued = False
         self._armed = False
         ready, self._ready = self._ready, set()
-        used = np.array([id(p) in ready for p in self._params], dtype=np.uint8)
+        used = [id(p) in ready for p in self._params]
         if not self.find_unused_parameters:
             missing = [n for n, u in zip(self._names, used) if not u]
             if missing:
@@ -258,8 +259,10 @@ class DistributedDataParallel(Module):
                     "rank; pass find_unused_parameters=True to allow unused parameters"
                 )
         elif self._world_size > 1:
-            flags = Tensor._wrap(used)
-            dist.all_reduce(flags, dist.ReduceOp.MAX)  # used on any rank means reduced everywhere
+            # used on any rank means reduced (and stepped) on every rank
+            flags = Tensor(used, dtype=bool_)
+            dist.all_reduce(flags, dist.ReduceOp.MAX)
+            used = flags.numpy().tolist()
         if self._world_size == 1:
             return  # the average over one rank is its own gradient: no copies
         works = []

@@ -1,0 +1,230 @@
+"""tinygrad_mom.distributed: argument checks in this process (world size 1), and real jobs.
+
+The multi-process tests start ``mpiexec -n 2 python tests/mpi_workers/<script>.py`` as a
+subprocess, so the README's single ``python -m pytest`` runs them; they skip, with the reason,
+only where mpi4py or mpiexec is missing.
+"""
+
+import datetime
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import tinygrad_mom as tm
+import tinygrad_mom.distributed as dist
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+WORKERS = pathlib.Path(__file__).resolve().parent / "mpi_workers"
+
+
+def _mpiexec():
+    """mpiexec next to this Python (the mpich wheel in a venv), else the one on PATH."""
+    local = pathlib.Path(sys.executable).parent / "mpiexec"
+    return str(local) if local.exists() else shutil.which("mpiexec")
+
+
+MPI_SKIP = None if dist.is_mpi_available() else 'mpi4py is not installed (pip install ".[dist]")'
+MPIEXEC = _mpiexec()
+needs_mpi = pytest.mark.skipif(MPI_SKIP is not None, reason=str(MPI_SKIP))
+needs_mpiexec = pytest.mark.skipif(
+    MPI_SKIP is not None or MPIEXEC is None,
+    reason=str(MPI_SKIP or 'no mpiexec found (pip install ".[dist]" brings the mpich wheel)'),
+)
+
+
+def run_mpi(script: str, *args, n: int = 2, timeout: float = 120):
+    """Run a worker under ``mpiexec -n n``; a hang fails the test instead of blocking CI."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[var] = "1"  # n ranks share the cores: one BLAS thread each
+    cmd = [MPIEXEC, "-n", str(n), sys.executable, str(WORKERS / script), *map(str, args)]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+@pytest.fixture
+def group():
+    """A world-size-1 process group in this process, destroyed afterwards."""
+    if MPI_SKIP:
+        pytest.skip(MPI_SKIP)
+    dist.init_process_group("mpi")
+    yield
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
+# --- before a group exists ---------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "call",
+    [
+        dist.get_rank,
+        dist.get_world_size,
+        dist.get_backend,
+        dist.barrier,
+        dist.destroy_process_group,
+        lambda: dist.all_reduce(tm.ones(2)),
+        lambda: dist.broadcast(tm.ones(2), 0),
+        lambda: tm.nn.parallel.DistributedDataParallel(tm.nn.Linear(2, 2)),
+    ],
+)
+def test_without_a_process_group_the_calls_raise_pytorchs_error(call):
+    assert not dist.is_initialized()
+    with pytest.raises(ValueError, match="Default process group has not been initialized"):
+        call()
+
+
+def test_missing_mpi4py_names_the_extra_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "mpi4py", None)
+    assert not dist.is_available()
+    with pytest.raises(ImportError, match=r'pip install "tinygrad_mom\[dist\]"'):
+        dist.init_process_group("mpi")
+    assert not dist.is_initialized()
+
+
+@needs_mpi
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"backend": "gloo"}, ValueError, "backend must be 'mpi' or 'nccl'"),
+        ({"backend": 3}, ValueError, "backend must be"),
+        ({"init_method": "tcp://10.0.0.1:23456"}, ValueError, "does the rendezvous"),
+        ({"world_size": 4}, ValueError, "started 1 process"),
+        ({"rank": 1}, ValueError, "gave this process rank 0"),
+        ({"rank": 0.5}, TypeError, "rank must be an int"),
+        ({"timeout": -1}, ValueError, "timeout must be positive"),
+        ({"timeout": float("nan")}, ValueError, "timeout must be positive"),
+        ({"timeout": "1 min"}, TypeError, "timeout must be a datetime.timedelta"),
+        ({"device_id": -1}, ValueError, "device_id must be"),
+        ({"store": object()}, ValueError, "store and pg_options"),
+    ],
+)
+def test_init_process_group_rejects_bad_arguments_before_joining(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        dist.init_process_group(**kwargs)
+    assert not dist.is_initialized()
+    assert sys.excepthook is not dist._abort_job_hook
+
+
+@needs_mpi
+@pytest.mark.skipif(tm.cuda.is_available(), reason="a GPU is visible: nccl may work here")
+def test_nccl_without_a_gpu_says_so():
+    with pytest.raises(RuntimeError, match="needs a CUDA GPU"):
+        dist.init_process_group("nccl")
+    assert not dist.is_initialized()
+
+
+# --- a world of one process --------------------------------------------------------------------
+def test_world_of_one_and_the_abort_hook(group):
+    assert dist.is_initialized()
+    assert (dist.get_rank(), dist.get_world_size(), dist.get_backend()) == (0, 1, "mpi")
+    assert dist.get_rank(dist.group.WORLD) == 0
+    assert dist.get_node_local_rank() == 0
+    assert sys.excepthook is dist._abort_job_hook
+    with pytest.raises(RuntimeError, match="twice"):
+        dist.init_process_group("mpi")
+    previous = dist._pg.previous_excepthook
+    dist.destroy_process_group()
+    assert sys.excepthook is previous and not dist.is_initialized()
+
+
+def test_collectives_of_one_rank_keep_values_in_place(group):
+    t = tm.tensor([[1.0, -2.0], [3.0, 4.5]], dtype=tm.float64)
+    array = t.array
+    for op in (dist.ReduceOp.SUM, dist.ReduceOp.AVG, dist.ReduceOp.MAX, dist.ReduceOp.PRODUCT):
+        assert dist.all_reduce(t, op=op) is None
+    assert t.array is array and t.numpy().tolist() == [[1.0, -2.0], [3.0, 4.5]]
+    dist.broadcast(t, src=0)
+    dist.reduce(t, dst=0, op=dist.ReduceOp.MIN)
+    out = [tm.zeros(2, 2, dtype=tm.float64)]
+    dist.all_gather(out, t)
+    assert np.array_equal(out[0].numpy(), t.numpy())
+    work = dist.all_reduce(t, async_op=True)
+    assert isinstance(work, dist.Work) and work.wait() and work.is_completed()
+    objects = [None]
+    dist.all_gather_object(objects, {"a": 1})
+    assert objects == [{"a": 1}]
+
+
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda: dist.all_reduce(np.ones(2)), TypeError, "tensor must be a tinygrad_mom Tensor"),
+        (lambda: dist.all_reduce(tm.ones(2), op="sum"), TypeError, "op must be a ReduceOp"),
+        (
+            lambda: dist.all_reduce(tm.ones(2, dtype=tm.int64), op=dist.ReduceOp.AVG),
+            TypeError,
+            "AVG needs a floating-point tensor",
+        ),
+        (
+            lambda: dist.all_reduce(tm.ones(2), op=dist.ReduceOp.BAND),
+            TypeError,
+            "BAND needs an integer or bool tensor",
+        ),
+        (lambda: dist.broadcast(tm.ones(2), 1), ValueError, r"src=1 is not a rank"),
+        (lambda: dist.broadcast(tm.ones(2), True), TypeError, "src must be an int"),
+        (lambda: dist.reduce(tm.ones(2), -1), ValueError, r"dst=-1 is not a rank"),
+        (lambda: dist.all_gather([], tm.ones(2)), ValueError, "world_size=1 tensors, got 0"),
+        (
+            lambda: dist.all_gather([tm.ones(3)], tm.ones(2)),
+            ValueError,
+            r"tensor_list\[0\] has shape \(3,\)",
+        ),
+        (lambda: dist.barrier(group=object()), ValueError, "only the default group"),
+        (lambda: dist.broadcast_object_list("ab"), TypeError, "object_list must be a list"),
+    ],
+)
+def test_collectives_reject_bad_arguments_before_touching_data(group, call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_timeouts_accept_timedelta_and_seconds():
+    assert dist._timeout_seconds(None) == 1800.0  # PyTorch's default for non-NCCL groups
+    assert dist._timeout_seconds(datetime.timedelta(seconds=90)) == 90.0
+    assert dist._timeout_seconds(2) == 2.0
+
+
+# --- real jobs under mpiexec -------------------------------------------------------------------
+@needs_mpiexec
+@pytest.mark.parametrize("n", [2, 3])
+def test_collectives_on_several_ranks(n):
+    result = run_mpi("collectives.py", n=n)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert sorted(result.stdout.split("\n"))[1:] == [f"rank {r}: ok" for r in range(n)]
+
+
+@needs_mpiexec
+def test_ddp_on_two_ranks_equals_one_process_on_full_batches(tmp_path):
+    """SGD momentum and Adam, float64, 10 steps, 1e-10; replicas identical after every step;
+    no_sync, unused parameters, model mismatch, buffers from rank 0, checkpoint round trip."""
+    result = run_mpi("ddp_equivalence.py", tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "rank 0: ok" in result.stdout and "rank 1: ok" in result.stdout
+
+
+@needs_mpiexec
+def test_an_exception_on_one_rank_ends_the_whole_job_quickly():
+    start = time.monotonic()
+    result = run_mpi("faults.py", "raise", timeout=60)
+    elapsed = time.monotonic() - start
+    assert result.returncode != 0
+    assert "rank 1 failed on purpose" in result.stderr
+    assert "[rank 1] uncaught exception; aborting all 2 rank(s)" in result.stderr
+    assert "finished" not in result.stdout
+    assert elapsed < 30, f"the job took {elapsed:.1f} s to end"
+
+
+@needs_mpiexec
+def test_a_rank_that_never_joins_times_the_collective_out():
+    start = time.monotonic()
+    result = run_mpi("faults.py", "timeout", 1.5, timeout=60)
+    elapsed = time.monotonic() - start
+    assert result.returncode != 0
+    assert "DistBackendError" in result.stderr and "barrier timed out after 1.5 s" in result.stderr
+    assert elapsed < 30, f"the job took {elapsed:.1f} s to end"
