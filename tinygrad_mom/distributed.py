@@ -14,9 +14,9 @@ Backends:
 
 Faults: ``init_process_group`` installs a ``sys.excepthook`` that prints the failing rank's
 traceback and calls ``MPI_Abort``, so an uncaught exception on one rank ends the whole job
-instead of leaving the others waiting forever. MPI collectives are polled with a deadline
-(``timeout``, default 30 minutes as in PyTorch); a rank that waits longer raises
-:class:`DistBackendError`, which that same hook turns into an abort.
+instead of leaving the others waiting forever. A watchdog thread bounds every MPI collective
+(``timeout``, default 30 minutes as in PyTorch): a rank that waits longer prints what it was
+waiting for and aborts the job too (as PyTorch's NCCL watchdog does; gloo raises instead).
 """
 
 from __future__ import annotations
@@ -24,8 +24,10 @@ from __future__ import annotations
 import datetime
 import enum
 import math
+import os
 import pickle
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -36,7 +38,6 @@ from . import backend
 from .tensor import Tensor
 
 __all__ = [
-    "DistBackendError",
     "ReduceOp",
     "Work",
     "all_gather",
@@ -67,10 +68,6 @@ _INSTALL_HINT = (
 
 # PyTorch's default for non-NCCL process groups
 default_pg_timeout = datetime.timedelta(minutes=30)
-
-
-class DistBackendError(RuntimeError):
-    """A collective failed or timed out (torch.distributed.DistBackendError)."""
 
 
 class ReduceOp(enum.Enum):
@@ -145,6 +142,7 @@ class _ProcessGroup:
         self.local_size = local.Get_size()
         local.Free()
         self.nccl = None  # (module, communicator) for the "nccl" backend
+        self.watchdog: _Watchdog | None = None
         self.device = "cpu"
         self.previous_excepthook = None
 
@@ -238,6 +236,7 @@ def init_process_group(
             f"rank={rank}, but MPI gave this process rank {world.Get_rank()}; leave rank=-1"
         )
     pg = _ProcessGroup(name, world.Dup(), seconds)
+    pg.watchdog = _Watchdog(pg)
     if name == "nccl":
         try:
             _init_nccl(pg, device_id)
@@ -246,6 +245,7 @@ def init_process_group(
             raise
     pg.previous_excepthook = sys.excepthook
     sys.excepthook = _abort_job_hook
+    pg.watchdog.start()
     _pg = pg
 
 
@@ -292,6 +292,7 @@ def destroy_process_group(group=None) -> None:
     """Leave the default group and free its communicators (MPI itself ends at exit)."""
     global _pg
     pg = _default_group(group)
+    pg.watchdog.stopped.set()
     if pg.nccl is not None:
         pg.nccl[1].destroy()
     pg.comm.Free()
@@ -336,22 +337,51 @@ def get_backend(group=None) -> str:
 # waiting with a deadline
 
 
+class _Watchdog(threading.Thread):
+    """Ends the job when a collective waits longer than the group's timeout.
+
+    MPI's blocking wait drives the transfer at full speed (polling with pauses stalls large
+    messages between chunks), but cannot be interrupted; so the waiting thread only records
+    what it waits for and since when, and this thread aborts every rank once that is too old.
+    """
+
+    def __init__(self, pg: _ProcessGroup):
+        super().__init__(name="tinygrad_mom.distributed watchdog", daemon=True)
+        self.pg = pg
+        self.current: tuple[float, str] | None = None  # (started, what): one atomic binding
+        self.stopped = threading.Event()
+        self.interval = min(1.0, pg.timeout / 20)
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.interval):
+            current = self.current
+            if current is not None and time.monotonic() - current[0] > self.pg.timeout:
+                self._expire(current[1])
+                return
+
+    def _expire(self, what: str) -> None:
+        pg = self.pg
+        sys.stderr.write(
+            f"[rank {pg.rank}] {what} timed out after {pg.timeout:g} s: another rank did not "
+            f"join it (it failed, exited or is stuck); aborting all {pg.size} rank(s) "
+            "(MPI_Abort). init_process_group(timeout=...) sets the limit.\n"
+        )
+        sys.stderr.flush()
+        MPI = _import_mpi()
+        if MPI.Query_thread() == MPI.THREAD_MULTIPLE:
+            pg.comm.Abort(1)
+        else:  # MPI calls from this thread are not allowed: end this rank, the launcher the rest
+            os._exit(1)
+
+
 def _wait_all(pg: _ProcessGroup, requests: list, what: str) -> None:
-    """Wait for MPI requests, polling, and raise DistBackendError past the group's timeout."""
+    """Wait for MPI requests; the group's watchdog aborts the job past its timeout."""
     MPI = _import_mpi()
-    if MPI.Request.Testall(requests):
-        return
-    deadline = time.monotonic() + pg.timeout
-    pause = 0.0
-    while not MPI.Request.Testall(requests):
-        if time.monotonic() > deadline:
-            raise DistBackendError(
-                f"[rank {pg.rank}] {what} timed out after {pg.timeout:g} s: another rank did not "
-                "join it (it failed, exited or is stuck); the limit is init_process_group(timeout=)"
-            )
-        time.sleep(pause)
-        # back off to 1 ms so that a long wait does not burn a core the other ranks need
-        pause = min(max(2 * pause, 1e-6), 1e-3)
+    pg.watchdog.current = (time.monotonic(), what)
+    try:
+        MPI.Request.Waitall(requests)
+    finally:
+        pg.watchdog.current = None
 
 
 class Work:

@@ -2,7 +2,8 @@
 
 raise: rank 1 raises while rank 0 waits in a collective; the excepthook installed by
     init_process_group prints the error and aborts every rank.
-timeout: rank 1 leaves without joining the collective; rank 0 gives up after the timeout.
+timeout: rank 1 leaves without joining the collective; rank 0's watchdog aborts the job
+    after the timeout.
 """
 
 import sys
