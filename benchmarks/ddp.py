@@ -174,18 +174,26 @@ def main() -> None:
     print(f"seeds' CNN, global batch {args.batch_size}, SGD momentum, one BLAS thread per rank")
     print("| configuration | step ms | samples/s | all-reduce ms/step |")
     print("|---|---|---|---|")
-    print(f"| 1 process, no wrapper | {one['plain_step_ms']:.1f} | "
-          f"{one['plain_samples_per_s']:.0f} | – |")  # fmt: skip
+    print(
+        f"| 1 process, no wrapper | {one['plain_step_ms']:.1f} | "
+        f"{one['plain_samples_per_s']:.0f} | – |"
+    )
     for r in (one, two):
-        print(f"| DDP, {r['world_size']} rank(s) | {r['ddp_step_ms']:.1f} | "
-              f"{r['ddp_samples_per_s']:.0f} | {r['reduce_ms_per_step']:.2f} |")  # fmt: skip
-    print(f"\nDDP overhead at world size 1: {100 * overhead:+.1f} %; speed-up 1 → 2 ranks: "
-          f"{speedup:.2f}×; gradients {one['gradient_bytes'] / 2**20:.2f} MiB per step")  # fmt: skip
+        print(
+            f"| DDP, {r['world_size']} rank(s) | {r['ddp_step_ms']:.1f} | "
+            f"{r['ddp_samples_per_s']:.0f} | {r['reduce_ms_per_step']:.2f} |"
+        )
+    print(
+        f"\nDDP overhead at world size 1: {100 * overhead:+.1f} %; speed-up 1 → 2 ranks: "
+        f"{speedup:.2f}×; gradients {one['gradient_bytes'] / 2**20:.2f} MiB per step"
+    )
     print("\n| all_reduce size | median ms | algbw GB/s | busbw GB/s |")
     print("|---|---|---|---|")
     for row in two["allreduce"]:
-        print(f"| {_size(row['bytes'])} | {row['median_ms']:.3f} | {row['algbw_GBps']:.2f} | "
-              f"{row['busbw_GBps']:.2f} |")  # fmt: skip
+        print(
+            f"| {_size(row['bytes'])} | {row['median_ms']:.3f} | {row['algbw_GBps']:.2f} | "
+            f"{row['busbw_GBps']:.2f} |"
+        )
     import mpi4py
 
     result = {
