@@ -229,3 +229,96 @@ def test_a_rank_that_never_joins_times_the_collective_out():
     assert "[rank 0] barrier timed out after 1.5 s" in result.stderr
     assert "aborting all 2 rank(s)" in result.stderr
     assert elapsed < 30, f"the job took {elapsed:.1f} s to end"
+
+
+@needs_mpiexec
+def test_fit_is_rank_aware(tmp_path):
+    """fit on 2 ranks equals the single-process loop (1e-10, a batch with an empty share);
+    logs and checkpoints on rank 0 only; every rank resumes from rank 0's checkpoint."""
+    result = run_mpi("fit_ranks.py", tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "rank 0: ok" in result.stdout and "rank 1: ok" in result.stdout
+
+
+# --- the command line --------------------------------------------------------------------------
+CLI_SMALL = ["--train-size", "160", "--test-size", "48", "--epochs", "2", "--no-progress"]
+
+
+def run_cli(*args, n=None, timeout=300):
+    """``tinygrad-mom ARGS`` in one process, or under ``mpiexec -n n`` with --distributed."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    env["OMP_NUM_THREADS"] = env["OPENBLAS_NUM_THREADS"] = "1"
+    cmd = [sys.executable, "-m", "tinygrad_mom.cli", *map(str, args)]
+    if n is not None:
+        cmd = [MPIEXEC, "-n", str(n), *cmd, "--distributed"]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def _histories(path):
+    import json
+
+    runs = json.loads((path / "results.json").read_text())["runs"]
+    return {k: (r["history"], r["test_loss"], r["test_acc"]) for k, r in runs.items()}
+
+
+@needs_mpiexec
+@pytest.mark.slow
+def test_cli_compare_distributed_reproduces_the_single_process_table(tmp_path):
+    pytest.importorskip("safetensors")
+    args = ["compare", *CLI_SMALL, "--optimizers", "sgd,momentum", "--no-baseline"]
+    one = run_cli(*args, "--out-dir", tmp_path / "one")
+    two = run_cli(*args, "--out-dir", tmp_path / "two", n=2)
+    assert one.returncode == 0, one.stderr
+    assert two.returncode == 0, two.stdout + two.stderr
+    # rank 0 alone prints: the table appears once
+    assert two.stdout.count("| optimizer |") == 1
+    a, b = _histories(tmp_path / "one"), _histories(tmp_path / "two")
+    assert a.keys() == b.keys()
+    for name in a:
+        for row_a, row_b in zip(a[name][0], b[name][0]):
+            for field in ("train_loss", "train_acc", "val_loss", "val_acc"):
+                assert row_b[field] == pytest.approx(row_a[field], rel=1e-5, abs=1e-6), field
+        assert b[name][1] == pytest.approx(a[name][1], rel=1e-5)
+        assert b[name][2] == pytest.approx(a[name][2], abs=1e-6)
+
+
+@needs_mpiexec
+@pytest.mark.slow
+def test_cli_train_distributed_resumes_like_one_uninterrupted_process(tmp_path):
+    pytest.importorskip("safetensors")
+    import json
+
+    args = ["train", *CLI_SMALL[:4], "--no-progress", "--optimizer", "adam"]
+    whole = run_cli(*args, "--epochs", "2", "--checkpoint-dir", tmp_path / "whole")
+    first = run_cli(*args, "--epochs", "1", "--checkpoint-dir", tmp_path / "parts", n=2)
+    rest = run_cli(*args, "--epochs", "2", "--checkpoint-dir", tmp_path / "parts", "--resume", n=2)
+    for result in (whole, first, rest):
+        assert result.returncode == 0, result.stdout + result.stderr
+    assert "resumed from" in rest.stdout
+    h_whole = json.loads((tmp_path / "whole" / "history.json").read_text())
+    h_parts = json.loads((tmp_path / "parts" / "history.json").read_text())
+    for row_a, row_b in zip(h_whole, h_parts, strict=True):
+        assert row_b["train_loss"] == pytest.approx(row_a["train_loss"], rel=1e-5)
+        assert row_b["val_acc"] == pytest.approx(row_a["val_acc"], abs=1e-6)
+
+
+@needs_mpiexec
+def test_cli_error_on_every_rank_ends_the_job_with_the_message(tmp_path):
+    result = run_cli("train", "--resume", "--checkpoint-dir", tmp_path / "none", n=2, timeout=120)
+    assert result.returncode != 0
+    assert "no checkpoint to resume from" in result.stderr
+
+
+@needs_mpiexec
+def test_example_train_ddp_runs_on_two_ranks(tmp_path):
+    pytest.importorskip("safetensors")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
+    example = ROOT / "examples" / "train_ddp.py"
+    cmd = [MPIEXEC, "-n", "2", sys.executable, str(example), "--epochs", "1", "--train-size", "256"]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("epoch 1: mean loss") == 1  # rank 0 alone prints
+    accuracy = float(result.stdout.split("test accuracy: ")[1].split()[0])
+    assert 0.0 <= accuracy <= 1.0
+    assert (tmp_path / "ddp_model.safetensors").exists()

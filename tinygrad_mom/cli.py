@@ -2,6 +2,8 @@
 ``train`` trains one model with one optimizer.
 
 Mistakes on the command line end with a one-line message and exit status 2, never a traceback.
+With ``--distributed`` under ``mpiexec -n N`` the run is data-parallel over the N processes
+(each takes 1/N of every batch); only rank 0 prints and writes files.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -133,6 +136,30 @@ def check_output_dir(option: str, path: str) -> None:
         raise UsageError(f"{option} {path}: cannot create it ({exc.strerror or exc})") from None
 
 
+def start_distributed(args) -> None:
+    """--distributed: join the MPI job's process group, one GPU per rank, quiet other ranks."""
+    from . import distributed as dist
+
+    if not dist.is_available():
+        raise UsageError(
+            '--distributed needs mpi4py and an MPI launcher: pip install "tinygrad_mom[dist]", '
+            "then run mpiexec -n 2 tinygrad-mom ... --distributed"
+        )
+    cuda = backend.parse_device(args.device) != "cpu"
+    dist.init_process_group("nccl" if cuda else "mpi")
+    if cuda:
+        args.device = f"cuda:{dist.get_node_local_rank()}"
+    if dist.get_rank() != 0:
+        sys.stdout = open(os.devnull, "w")  # for the rest of the process
+
+
+def is_main_process() -> bool:
+    """True unless this is a rank other than 0 of a --distributed run."""
+    from . import distributed as dist
+
+    return not dist.is_initialized() or dist.get_rank() == 0
+
+
 def check_device(device: str) -> str:
     try:
         device = backend.parse_device(device)
@@ -196,11 +223,14 @@ def cmd_compare(args) -> int:
             "test_acc": test_acc,
             "seconds": seconds,
         }
-        write_history(history, out_dir, stem=f"history_{name.replace(' ', '_')}")
+        if is_main_process():
+            write_history(history, out_dir, stem=f"history_{name.replace(' ', '_')}")
 
     table = comparison_table(runs, args.target_acc)
     print("\n" + table)
     print(verdict(runs))
+    if not is_main_process():
+        return 0
     settings = {k: v for k, v in vars(args).items() if k != "func"}
     (out_dir / "results.json").write_text(json.dumps({"args": settings, "runs": runs}, indent=2))
     (out_dir / "results.md").write_text(table + "\n\n" + verdict(runs) + "\n")
@@ -448,6 +478,11 @@ def _common_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--test-size", type=_positive_int, default=None, help="use only N test samples")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    p.add_argument(
+        "--distributed",
+        action="store_true",
+        help="data-parallel over the processes of `mpiexec -n N` (each takes 1/N of every batch)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -509,14 +544,31 @@ def main(argv: list[str] | None = None) -> int:
     # This process is ours, so let malloc keep freed activations for reuse (~20% of a CPU
     # training step goes to page faults otherwise); the library never does this on import.
     backend.keep_freed_memory()
+
+    def fail(status: int, message: str) -> None:
+        from . import distributed as dist
+
+        if dist.is_initialized() and dist.get_world_size() > 1:
+            # the other ranks may be waiting in a collective: end them too, not after a timeout
+            sys.stderr.write(message)
+            dist.abort(status)
+        parser.exit(status, message)
+
     try:
-        return args.func(args)
+        if args.distributed:
+            start_distributed(args)
+        status = args.func(args)
+        if args.distributed:
+            from . import distributed as dist
+
+            dist.destroy_process_group()
+        return status
     except UsageError as exc:
-        parser.exit(2, f"tinygrad-mom {args.command}: error: {exc}\n")
+        fail(2, f"tinygrad-mom {args.command}: error: {exc}\n")
     except OSError as exc:  # an unwritable output directory, a full disk: no traceback
-        parser.exit(1, f"tinygrad-mom {args.command}: error: {exc}\n")
+        fail(1, f"tinygrad-mom {args.command}: error: {exc}\n")
     except KeyboardInterrupt:
-        parser.exit(130, "interrupted\n")
+        fail(130, "interrupted\n")
 
 
 if __name__ == "__main__":

@@ -42,6 +42,7 @@ __all__ = [
     "Work",
     "all_gather",
     "all_gather_object",
+    "abort",
     "all_reduce",
     "barrier",
     "broadcast",
@@ -299,6 +300,14 @@ def destroy_process_group(group=None) -> None:
     if sys.excepthook is _abort_job_hook:
         sys.excepthook = pg.previous_excepthook
     _pg = None
+
+
+def abort(errorcode: int = 1) -> None:
+    """End every rank of the job now (MPI_Abort), e.g. after an error only this rank saw."""
+    pg = _default_group()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pg.comm.Abort(int(errorcode))
 
 
 def is_initialized() -> bool:

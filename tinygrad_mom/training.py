@@ -11,6 +11,13 @@ The loop is the one a PyTorch user writes::
 ``fit`` runs that loop for several epochs and adds what a real run needs: validation, a
 per-epoch history (JSON and CSV), a checkpoint each epoch, exact resumption, a progress bar and
 a guard against non-finite losses.
+
+Under a process group (``tinygrad_mom.distributed.init_process_group``, processes started by
+``mpiexec``) ``fit``, ``train_epoch`` and ``evaluate`` are data-parallel: every rank reads the
+same batches and takes its 1/world share of each (the model wrapped in
+``DistributedDataParallel``), so a run equals one process at the same global batch; losses and
+accuracies are summed over all ranks; only rank 0 logs, shows progress and writes files, and a
+resumed run loads rank 0's checkpoint on every rank.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from pathlib import Path
 from . import backend
 from .nn import functional as F
 from .serialization import atomic_write, load, save
-from .tensor import Tensor, no_grad
+from .tensor import Tensor, float64, no_grad
 
 CHECKPOINT_NAME = "last.safetensors"
 HISTORY_FIELDS = (
@@ -56,19 +63,79 @@ def correct_count(logits: Tensor, targets: Tensor) -> int:
     return int((logits.argmax(dim=1) == targets).sum().item())
 
 
+# ----------------------------------------------------------------------------------------------
+# data parallelism: each rank's share of every batch
+
+
+def _world() -> tuple[int, int]:
+    """(rank, world size) of the default process group; (0, 1) without one."""
+    from . import distributed as dist
+
+    if dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _share(n: int, rank: int, world: int) -> slice:
+    """Rank ``rank``'s contiguous part of a batch of ``n`` (sizes differ by at most one)."""
+    return slice(n * rank // world, n * (rank + 1) // world)
+
+
+def _sum_over_ranks(*values: float) -> list[float]:
+    """Element-wise sums of ``values`` over all ranks (float64, one all-reduce)."""
+    from . import distributed as dist
+
+    t = Tensor(list(values), dtype=float64)
+    dist.all_reduce(t)
+    return t.numpy().tolist()
+
+
+def _unwrap(model):
+    """The user's module inside a DistributedDataParallel wrapper (or the model itself)."""
+    from .nn.parallel import DistributedDataParallel
+
+    return model.module if isinstance(model, DistributedDataParallel) else model
+
+
+def _data_parallel(model):
+    """``model`` wrapped in DistributedDataParallel, unless it already is."""
+    from .nn.parallel import DistributedDataParallel
+
+    return model if isinstance(model, DistributedDataParallel) else DistributedDataParallel(model)
+
+
 def evaluate(model, loader: Iterable, loss_fn: Callable = F.cross_entropy) -> tuple[float, float]:
-    """Mean loss and accuracy of ``model`` over ``loader``, in eval mode and without a graph."""
+    """Mean loss and accuracy of ``model`` over ``loader``, in eval mode and without a graph.
+
+    Under a process group each rank evaluates its share of every batch, starting from rank 0's
+    buffers, and the sums are combined, so every rank returns the whole loader's figures.
+    """
+    rank, world = _world()
+    if world > 1:
+        from . import distributed as dist
+
+        model = _unwrap(model)  # no collectives per forward: ranks may skip empty shares
+        for buffer in model.buffers():
+            dist.broadcast(buffer, 0)
     was_training = model.training
     model.eval()
     total_loss, correct, count = 0.0, 0, 0
     with no_grad():
         for x, y in loader:
-            logits = model(x)
             n = len(y)
-            total_loss += loss_fn(logits, y).item() * n
+            if world > 1:
+                part = _share(n, rank, world)
+                x, y, count = x[part], y[part], count + n
+                if len(y) == 0:
+                    continue
+            else:
+                count += n
+            logits = model(x)
+            total_loss += loss_fn(logits, y).item() * len(y)
             correct += correct_count(logits, y)
-            count += n
     model.train(was_training)
+    if world > 1:
+        total_loss, correct = _sum_over_ranks(total_loss, correct)
     if count == 0:
         raise ValueError("evaluate: the loader yielded no samples")
     return total_loss / count, correct / count
@@ -102,16 +169,39 @@ def train_epoch(
     backward, so parameters and optimizer state are untouched. With ``skip_nonfinite`` such a
     step is skipped instead (no backward, no optimizer or scheduler step). Either way the
     module buffers the forward pass updated (BatchNorm running statistics) are restored.
+
+    Under a process group (see the module docstring) each rank trains on its share of every
+    batch; ``loss_fn`` must return the batch mean (as the default does), which is re-weighted
+    by the share's size so that the averaged gradient is the whole batch's.
     """
+    rank, world = _world()
+    if world > 1:
+        model = _data_parallel(model)
+        progress = progress and rank == 0
     model.train()
     total_loss, correct, count, skipped = 0.0, 0, 0, 0
     total = len(loader) if hasattr(loader, "__len__") else None
     for step, (x, y) in enumerate(_progress(loader, progress, f"epoch {epoch + 1}", total)):
         # buffers are small (running statistics): a copy per step is cheap insurance
         buffers_before = [(b, b.array.copy()) for b in model.buffers()]
+        n = len(y)
+        weight = 1.0
+        if world > 1:
+            part = _share(n, rank, world)
+            mine = part.stop - part.start
+            # a rank without samples (a batch smaller than the world) still runs the step, on
+            # one sample with weight 0, so that every rank takes part in the all-reduce
+            x, y = (x[part], y[part]) if mine else (x[:1], y[:1])
+            weight = mine * world / n
         logits = model(x)
         loss = loss_fn(logits, y)
         value = loss.item()
+        if world > 1:
+            local_correct = correct_count(logits, y) if weight else 0
+            loss_sum, step_correct = _sum_over_ranks(
+                value * len(y) if weight else 0.0, local_correct
+            )
+            value = loss_sum / n  # the whole batch's mean loss, the same on every rank
         if not math.isfinite(value):
             for buffer, saved in buffers_before:
                 buffer.array[...] = saved
@@ -124,13 +214,12 @@ def train_epoch(
                 "(use --skip-nonfinite to skip such steps, or lower the learning rate)"
             )
         optimizer.zero_grad()
-        loss.backward()
+        (loss if weight == 1.0 else loss * weight).backward()
         optimizer.step()
         if batch_scheduler is not None:
             batch_scheduler.step()
-        n = len(y)
         total_loss += value * n
-        correct += correct_count(logits, y)
+        correct += step_correct if world > 1 else correct_count(logits, y)
         count += n
     if count == 0:
         return {"train_loss": math.nan, "train_acc": math.nan, "skipped_steps": skipped}
@@ -200,10 +289,17 @@ def fit(
     if resume and checkpoint_dir is None:
         raise ValueError("resume=True needs a checkpoint_dir to resume from")
 
+    rank, world = _world()
+    if world > 1:
+        from . import distributed as dist
+
+        model = _data_parallel(model)  # wrapped once: train_epoch and evaluate see the wrapper
+        log = log if rank == 0 else None
+        progress = progress and rank == 0
     history: list[dict] = []
     start_epoch = 0
     if resume:
-        state = load_checkpoint(checkpoint_dir, model, optimizer, scheduler)
+        state = load_checkpoint(checkpoint_dir, _unwrap(model), optimizer, scheduler)
         history, start_epoch = state["history"], state["epoch"]
         if log:
             log(f"resumed from {Path(checkpoint_dir) / CHECKPOINT_NAME} after epoch {start_epoch}")
@@ -238,9 +334,14 @@ def fit(
         history.append(row)
         if log:
             log(_format_row(row, epochs))
-        if checkpoint_dir is not None:
-            save_checkpoint(checkpoint_dir, model, optimizer, scheduler, epoch + 1, history)
+        if checkpoint_dir is not None and rank == 0:
+            # the user's module: a checkpoint from several processes loads into one and back
+            save_checkpoint(
+                checkpoint_dir, _unwrap(model), optimizer, scheduler, epoch + 1, history
+            )
             write_history(history, checkpoint_dir)
+        if checkpoint_dir is not None and world > 1:
+            dist.barrier()  # the epoch's checkpoint exists before any rank moves on
     return history
 
 
@@ -285,9 +386,7 @@ def load_checkpoint(directory, model, optimizer, scheduler=None) -> dict:
     random state is restored, so a bad checkpoint changes nothing it can avoid changing.
     """
     path = Path(directory) / CHECKPOINT_NAME
-    if not path.exists():
-        raise FileNotFoundError(f"no checkpoint to resume from: {path} does not exist")
-    state = load(path)
+    state = _read_checkpoint(path)
     device = next(iter(model.parameters())).device
     try:
         model.load_state_dict({k: v.to(device) for k, v in state["model"].items()})
@@ -302,3 +401,29 @@ def load_checkpoint(directory, model, optimizer, scheduler=None) -> dict:
         ) from exc
     backend.set_rng_state(state["rng"])
     return state
+
+
+def _read_checkpoint(path: Path) -> dict:
+    """The checkpoint's contents; under a process group rank 0 reads it and sends it to all."""
+    rank, world = _world()
+    if world == 1:
+        return _read_checkpoint_locally(path)
+    from . import distributed as dist
+
+    outcome = [None]
+    if rank == 0:
+        try:
+            outcome[0] = ("state", _read_checkpoint_locally(path))
+        except Exception as exc:  # every rank must raise it, or the others would wait forever
+            outcome[0] = ("error", exc)
+    dist.broadcast_object_list(outcome, src=0)
+    kind, value = outcome[0]
+    if kind == "error":
+        raise value
+    return value
+
+
+def _read_checkpoint_locally(path: Path) -> dict:
+    if not path.exists():
+        raise FileNotFoundError(f"no checkpoint to resume from: {path} does not exist")
+    return load(path)
