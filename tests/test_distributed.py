@@ -196,7 +196,7 @@ def test_timeouts_accept_timedelta_and_seconds():
 def test_collectives_on_several_ranks(n):
     result = run_mpi("collectives.py", n=n)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert sorted(result.stdout.split("\n"))[1:] == [f"rank {r}: ok" for r in range(n)]
+    assert all(f"rank {r}: ok" in result.stdout for r in range(n)), result.stdout
 
 
 @needs_mpiexec

@@ -81,6 +81,24 @@ def _share(n: int, rank: int, world: int) -> slice:
     return slice(n * rank // world, n * (rank + 1) // world)
 
 
+def _presharded(loader) -> bool:
+    """Whether ``loader`` already gives each rank its own samples (a DistributedSampler)."""
+    from .data.distributed import DistributedSampler
+
+    return isinstance(getattr(loader, "sampler", None), DistributedSampler)
+
+
+def _my_part(x, y, rank: int, world: int):
+    """This rank's share of a global batch and its number of real samples.
+
+    A rank whose share is empty (a batch smaller than the world) gets the batch's first sample
+    to run the step on with weight 0, so that it still joins the gradient all-reduce.
+    """
+    part = _share(len(y), rank, world)
+    mine = part.stop - part.start
+    return (x[part], y[part], mine) if mine else (x[:1], y[:1], 0)
+
+
 def _sum_over_ranks(*values: float) -> list[float]:
     """Element-wise sums of ``values`` over all ranks (float64, one all-reduce)."""
     from . import distributed as dist
@@ -107,10 +125,12 @@ def _data_parallel(model):
 def evaluate(model, loader: Iterable, loss_fn: Callable = F.cross_entropy) -> tuple[float, float]:
     """Mean loss and accuracy of ``model`` over ``loader``, in eval mode and without a graph.
 
-    Under a process group each rank evaluates its share of every batch, starting from rank 0's
-    buffers, and the sums are combined, so every rank returns the whole loader's figures.
+    Under a process group each rank evaluates its share of every batch (or, for a loader with a
+    DistributedSampler, its own batches), starting from rank 0's buffers, and the sums are
+    combined, so every rank returns the whole loader's figures.
     """
     rank, world = _world()
+    split = world > 1 and not _presharded(loader)
     if world > 1:
         from . import distributed as dist
 
@@ -122,20 +142,18 @@ def evaluate(model, loader: Iterable, loss_fn: Callable = F.cross_entropy) -> tu
     total_loss, correct, count = 0.0, 0, 0
     with no_grad():
         for x, y in loader:
-            n = len(y)
-            if world > 1:
-                part = _share(n, rank, world)
-                x, y, count = x[part], y[part], count + n
-                if len(y) == 0:
+            if split:
+                x, y, mine = _my_part(x, y, rank, world)
+                if not mine:
                     continue
-            else:
-                count += n
             logits = model(x)
             total_loss += loss_fn(logits, y).item() * len(y)
             correct += correct_count(logits, y)
+            count += len(y)
     model.train(was_training)
     if world > 1:
-        total_loss, correct = _sum_over_ranks(total_loss, correct)
+        total_loss, correct, count = _sum_over_ranks(total_loss, correct, count)
+        correct, count = int(correct), int(count)
     if count == 0:
         raise ValueError("evaluate: the loader yielded no samples")
     return total_loss / count, correct / count
@@ -172,9 +190,12 @@ def train_epoch(
 
     Under a process group (see the module docstring) each rank trains on its share of every
     batch; ``loss_fn`` must return the batch mean (as the default does), which is re-weighted
-    by the share's size so that the averaged gradient is the whole batch's.
+    by the share's size so that the averaged gradient is the whole batch's. A loader with a
+    DistributedSampler already gives each rank its own batches: they are used whole, and the
+    rank's mean gradients averaged, as PyTorch's DistributedDataParallel does.
     """
     rank, world = _world()
+    split = world > 1 and not _presharded(loader)
     if world > 1:
         model = _data_parallel(model)
         progress = progress and rank == 0
@@ -186,21 +207,17 @@ def train_epoch(
         buffers_before = [(b, b.array.copy()) for b in model.buffers()]
         n = len(y)
         weight = 1.0
-        if world > 1:
-            part = _share(n, rank, world)
-            mine = part.stop - part.start
-            # a rank without samples (a batch smaller than the world) still runs the step, on
-            # one sample with weight 0, so that every rank takes part in the all-reduce
-            x, y = (x[part], y[part]) if mine else (x[:1], y[:1])
-            weight = mine * world / n
+        if split:
+            global_n = n
+            x, y, n = _my_part(x, y, rank, world)
+            weight = n * world / global_n
         logits = model(x)
         loss = loss_fn(logits, y)
         value = loss.item()
         if world > 1:
-            local_correct = correct_count(logits, y) if weight else 0
-            loss_sum, step_correct = _sum_over_ranks(
-                value * len(y) if weight else 0.0, local_correct
-            )
+            local_correct = correct_count(logits, y) if n else 0
+            loss_sum, step_correct, n = _sum_over_ranks(value * n, local_correct, n)
+            step_correct, n = int(step_correct), int(n)
             value = loss_sum / n  # the whole batch's mean loss, the same on every rank
         if not math.isfinite(value):
             for buffer, saved in buffers_before:

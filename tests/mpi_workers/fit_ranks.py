@@ -11,7 +11,7 @@ import numpy as np
 import tinygrad_mom as tm
 import tinygrad_mom.distributed as dist
 from tinygrad_mom import training
-from tinygrad_mom.data import DataLoader, TensorDataset
+from tinygrad_mom.data import DataLoader, DistributedSampler, TensorDataset
 
 N, BATCH = 41, 10  # the last batch has one sample: one rank's share of it is empty
 
@@ -69,6 +69,34 @@ def run_fit(model, epochs, checkpoint_dir, resume=False, log=None):
     )
 
 
+def check_presharded_loader():
+    """A loader with a DistributedSampler is used whole on each rank, as PyTorch's DDP loop."""
+    rank, world = dist.get_rank(), dist.get_world_size()
+    train, val = datasets()
+
+    def loader(r):
+        sampler = DistributedSampler(train, num_replicas=world, rank=r, seed=1)
+        return DataLoader(train, batch_size=4, sampler=sampler)
+
+    # reference: one process whose batch is every rank's batch of the step, concatenated
+    ref = make_model(0)
+    opt = tm.optim.SGD(ref.parameters(), lr=0.1)
+    for batches in zip(*(loader(r) for r in range(world))):
+        x = tm.cat([b[0] for b in batches])
+        y = tm.cat([b[1] for b in batches])
+        loss = tm.nn.functional.cross_entropy(ref(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    model = make_model(0)
+    history = training.fit(
+        model, tm.optim.SGD(model.parameters(), lr=0.1), loader(rank), epochs=1, log=None
+    )
+    for p, q in zip(model.parameters(), ref.parameters()):
+        assert np.abs(p.numpy() - q.numpy()).max() <= 1e-10, "a presharded loader was split"
+    assert 0.0 <= history[0]["train_acc"] <= 1.0
+
+
 def main(scratch):
     rank, world = dist.get_rank(), dist.get_world_size()
     ref_model, ref_losses, ref_val = reference(2)
@@ -111,6 +139,7 @@ def main(scratch):
         assert "does not exist" in str(exc)
     else:
         raise AssertionError("resuming from nothing did not fail")
+    check_presharded_loader()
     print(f"rank {rank}: ok", flush=True)
 
 
