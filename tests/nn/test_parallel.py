@@ -1,7 +1,5 @@
 """DistributedDataParallel in one process (world size 1); several ranks: test_distributed.py."""
 
-import sys
-
 import numpy as np
 import pytest
 
@@ -123,6 +121,4 @@ def test_a_dropped_wrapper_leaves_no_hooks_behind():
     ddp = DDP(model)
     del ddp
     gc.collect()
-    engine = sys.modules["tinygrad_mom.tensor"]
-
-    assert all(not engine._post_accumulate_grad_hooks[id(p)][1] for p in model.parameters())
+    assert all(not p._post_hooks for p in model.parameters())

@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import backend
 from .. import distributed as dist
-from ..tensor import Tensor, bool_, is_grad_enabled, queue_callback
+from ..tensor import Tensor, _end_of_backward_callbacks, bool_, is_grad_enabled
 from .module import Module
 
 __all__ = ["DistributedDataParallel"]
@@ -41,6 +41,22 @@ class _Bucket:
     @property
     def nbytes(self) -> int:
         return int(self.flat.array.nbytes)
+
+
+# Wrappers whose parameters received gradients in the running backward, reduced by
+# _reduce_pending, which the engine calls at the end of every backward pass.
+_pending: list[weakref.ref] = []
+
+
+def _reduce_pending() -> None:
+    while _pending:
+        ddp = _pending.pop(0)()
+        if ddp is not None:
+            ddp._reduce_gradients()
+
+
+if _reduce_pending not in _end_of_backward_callbacks:
+    _end_of_backward_callbacks.append(_reduce_pending)
 
 
 def _call_if_alive(ref: weakref.ref, param) -> None:
@@ -220,9 +236,12 @@ class DistributedDataParallel(Module):
         if self.broadcast_buffers and self._world_size > 1:
             for b in self.module.buffers():
                 dist.broadcast(b, 0)
-        if is_grad_enabled() and self.require_backward_grad_sync:
-            self._armed = True
-            self._ready = set()
+        # a backward that failed half-way left no reduction behind for the next one
+        self._ready = set()
+        if self._queued:
+            self._queued = False
+            _pending[:] = [ref for ref in _pending if ref() is not self]
+        self._armed = bool(is_grad_enabled() and self.require_backward_grad_sync)
         return self.module(*inputs, **kwargs)
 
     @contextlib.contextmanager
@@ -242,7 +261,7 @@ class DistributedDataParallel(Module):
         self._ready.add(id(param))
         if not self._queued:
             self._queued = True
-            queue_callback(self._reduce_gradients)
+            _pending.append(weakref.ref(self))
 
     def _reduce_gradients(self) -> None:
         """End of backward: sum every bucket across ranks and divide by the world size."""
