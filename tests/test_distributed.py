@@ -322,3 +322,108 @@ def test_example_train_ddp_runs_on_two_ranks(tmp_path):
     accuracy = float(result.stdout.split("test accuracy: ")[1].split()[0])
     assert 0.0 <= accuracy <= 1.0
     assert (tmp_path / "ddp_model.safetensors").exists()
+
+
+# --- the NCCL backend's host-side logic (a stand-in for cupy.cuda.nccl; no GPU needed) ---------
+class _FakeNccl:
+    """Records what the "nccl" backend asks of CuPy's NCCL module."""
+
+    NCCL_INT8, NCCL_UINT8, NCCL_INT32, NCCL_UINT32, NCCL_INT64, NCCL_UINT64 = range(6)
+    NCCL_FLOAT16, NCCL_FLOAT32, NCCL_FLOAT64 = 6, 7, 8
+    NCCL_SUM, NCCL_PROD, NCCL_MAX, NCCL_MIN = 0, 1, 2, 3
+
+    def __init__(self):
+        self.created, self.destroyed = [], 0
+        fake = self
+
+        class NcclCommunicator:
+            def __init__(self, ndev, uid, rank):
+                fake.created.append((ndev, uid, rank))
+
+            def destroy(self):
+                fake.destroyed += 1
+
+        self.NcclCommunicator = NcclCommunicator
+
+    @staticmethod
+    def get_unique_id():
+        return tuple(range(128))
+
+
+@pytest.fixture
+def fake_nccl(monkeypatch):
+    if MPI_SKIP:
+        pytest.skip(MPI_SKIP)
+    fake = _FakeNccl()
+    used = []
+    monkeypatch.setattr(dist.backend, "cuda_device_count", lambda: 1)
+    monkeypatch.setattr(dist.backend, "nccl_module", lambda: fake)
+    monkeypatch.setattr(dist.backend, "use_cuda_device", used.append)
+    fake.used = used
+    yield fake
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def test_nccl_init_picks_the_node_local_gpu_and_shares_rank_0s_id(fake_nccl):
+    dist.init_process_group("nccl")
+    assert dist.get_backend() == "nccl" and dist._pg.device == "cuda:0"
+    assert fake_nccl.used == [0]
+    assert fake_nccl.created == [(1, tuple(range(128)), 0)]
+    dist.destroy_process_group()
+    assert fake_nccl.destroyed == 1
+
+
+def test_nccl_device_id_beyond_the_gpus_is_refused_before_joining(fake_nccl):
+    with pytest.raises(ValueError, match="device_id=3, but only 1 CUDA device"):
+        dist.init_process_group("nccl", device_id=3)
+    assert not dist.is_initialized() and fake_nccl.created == []
+
+
+@pytest.mark.parametrize(
+    "dtype, op, expected",
+    [
+        (np.float32, dist.ReduceOp.SUM, ("NCCL_FLOAT32", "NCCL_SUM")),
+        (np.float16, dist.ReduceOp.AVG, ("NCCL_FLOAT16", "NCCL_SUM")),  # then divided
+        (np.int64, dist.ReduceOp.PRODUCT, ("NCCL_INT64", "NCCL_PROD")),
+        (np.bool_, dist.ReduceOp.SUM, ("NCCL_UINT8", "NCCL_MAX")),  # bools: any
+        (np.bool_, dist.ReduceOp.PRODUCT, ("NCCL_UINT8", "NCCL_MIN")),  # bools: all
+    ],
+)
+def test_nccl_dtype_and_op_mapping(dtype, op, expected):
+    fake = _FakeNccl()
+    got = dist._nccl_args(fake, op, np.dtype(dtype))
+    assert got == tuple(getattr(fake, name) for name in expected)
+
+
+@pytest.mark.parametrize(
+    "dtype, op, message",
+    [
+        (np.int32, dist.ReduceOp.BAND, "no ReduceOp.BAND"),
+        (np.int32, dist.ReduceOp.AVG, "AVG needs a floating-point tensor"),
+        (np.complex64, dist.ReduceOp.SUM, "cannot reduce dtype complex64"),
+    ],
+)
+def test_nccl_rejects_what_nccl_cannot_do(dtype, op, message):
+    with pytest.raises(TypeError, match=message):
+        dist._nccl_args(_FakeNccl(), op, np.dtype(dtype))
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(MPI_SKIP is not None, reason=str(MPI_SKIP))
+def test_nccl_world_of_one_on_a_real_gpu():
+    if not tm.cuda.is_available():
+        pytest.skip("no CUDA GPU visible to CuPy: the NCCL backend is untested here")
+    dist.init_process_group("nccl")
+    try:
+        t = tm.tensor([1.0, 2.0], device="cuda")
+        dist.all_reduce(t, op=dist.ReduceOp.AVG)
+        dist.broadcast(t, 0)
+        out = [tm.zeros(2, device="cuda")]
+        dist.all_gather(out, t)
+        assert out[0].numpy().tolist() == [1.0, 2.0] and t.device == "cuda:0"
+        model = tm.nn.parallel.DistributedDataParallel(tm.nn.Linear(2, 1).to("cuda"))
+        model(tm.ones(3, 2, device="cuda")).sum().backward()
+        assert model.module.weight.grad.numpy().tolist() == [[3.0, 3.0]]
+    finally:
+        dist.destroy_process_group()

@@ -405,7 +405,10 @@ class Work:
         self._done = False
 
     def wait(self, timeout: datetime.timedelta | None = None) -> bool:
-        """Block until the collective is done and its result is in the tensor(s)."""
+        """Block until the collective is done and its result is in the tensor(s).
+
+        ``timeout`` is accepted for PyTorch's signature; the group's timeout applies.
+        """
         if self._done:
             return True
         if self._requests:
@@ -506,7 +509,7 @@ def _mpi_op(MPI, op: ReduceOp, dtype: np.dtype):
 
 
 def _mpi_buffer(MPI, array: np.ndarray):
-    # bool and float16 have no unambiguous buffer typecode for every MPI: name the datatype
+    # NumPy's bool buffer typecode ("?") is not mapped by every MPI: name the datatype
     if array.dtype == np.bool_:
         return [array, MPI.C_BOOL]
     return array
