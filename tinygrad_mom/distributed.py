@@ -35,7 +35,7 @@ from collections.abc import Callable
 import numpy as np
 
 from . import backend
-from .tensor import Tensor
+from .tensor import Function, Tensor
 
 __all__ = [
     "ReduceOp",
@@ -48,6 +48,7 @@ __all__ = [
     "broadcast",
     "broadcast_object_list",
     "destroy_process_group",
+    "differentiable_all_reduce",
     "get_backend",
     "get_node_local_rank",
     "get_rank",
@@ -705,6 +706,37 @@ def barrier(group=None, async_op: bool = False, device_ids=None):
     if pg.nccl is not None:
         backend.synchronize_stream()  # queued NCCL work counts as "before the barrier"
     return _run(Work(pg, "barrier", [pg.comm.Ibarrier()]), async_op)
+
+
+class _AllReduceSum(Function):
+    """The sum over ranks as a graph op: its gradient is the sum over ranks of the gradients."""
+
+    def forward(self, a):
+        out = a.copy()
+        all_reduce(Tensor._wrap(out))
+        return out
+
+    def backward(self, gy):
+        return _sum_over_ranks(gy)
+
+
+def _sum_over_ranks(x):
+    if isinstance(x, Tensor):  # create_graph: the gradient is itself recorded
+        return _AllReduceSum.apply(x)
+    out = x.copy()
+    all_reduce(Tensor._wrap(out))
+    return out
+
+
+def differentiable_all_reduce(tensor: Tensor, group=None) -> Tensor:
+    """A new tensor holding the sum of ``tensor`` over all ranks, recorded for backward.
+
+    The counterpart of ``torch.distributed.nn.functional.all_reduce`` (op SUM): backward sums
+    the ranks' gradients, as SyncBatchNorm's statistics need.
+    """
+    _default_group(group)
+    _check_tensor(tensor)
+    return _AllReduceSum.apply(tensor)
 
 
 # ----------------------------------------------------------------------------------------------

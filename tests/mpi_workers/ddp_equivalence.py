@@ -137,6 +137,54 @@ def check_buffers_follow_rank_0():
     assert np.array_equal(bn[1].running_mean.numpy(), before[0].numpy()), rank
 
 
+def check_sync_batchnorm():
+    """SyncBatchNorm on half batches equals BatchNorm on the full batch: outputs, gradients,
+    running statistics, and 10 DDP training steps."""
+    rank, world = dist.get_rank(), dist.get_world_size()
+    share = BATCH // world
+    mine = slice(rank * share, (rank + 1) * share)
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((BATCH, 3, 4))
+    g = rng.standard_normal((BATCH, 3, 4))
+    ref, sync = tm.nn.BatchNorm1d(3).double(), tm.nn.SyncBatchNorm(3).double()
+    for m in (ref, sync):
+        with tm.no_grad():
+            m.weight.copy_(tm.tensor([0.5, 1.5, -1.0], dtype=tm.float64))
+    xr, xs = tm.tensor(x, requires_grad=True), tm.tensor(x[mine], requires_grad=True)
+    yr, ys = ref(xr), sync(xs)
+    assert np.abs(ys.numpy() - yr.numpy()[mine]).max() <= 1e-12
+    (yr * tm.tensor(g)).sum().backward()
+    (ys * tm.tensor(g[mine])).sum().backward()
+    assert np.abs(xs.grad.numpy() - xr.grad.numpy()[mine]).max() <= 1e-12
+    # the weight gradient is this rank's part; the ranks' parts sum to the whole batch's
+    total = sync.weight.grad.clone()
+    dist.all_reduce(total)
+    assert np.abs(total.numpy() - ref.weight.grad.numpy()).max() <= 1e-12
+    for name in ("running_mean", "running_var"):
+        a, b = getattr(sync, name).numpy(), getattr(ref, name).numpy()
+        assert np.abs(a - b).max() <= 1e-12, name
+
+    def net(norm):
+        tm.manual_seed(4)
+        return tm.nn.Sequential(
+            tm.nn.Linear(5, 6), norm(6), tm.nn.Tanh(), tm.nn.Linear(6, 3)
+        ).double()
+
+    reference = net(tm.nn.BatchNorm1d)
+    model = DDP(tm.nn.SyncBatchNorm.convert_sync_batchnorm(net(tm.nn.BatchNorm1d)))
+    assert isinstance(model.module[1], tm.nn.SyncBatchNorm)
+    opts = [tm.optim.SGD(m.parameters(), lr=0.1, momentum=0.9) for m in (reference, model)]
+    xs, ys = data()
+    for step in range(STEPS):
+        for m, opt, part in ((reference, opts[0], slice(None)), (model, opts[1], mine)):
+            opt.zero_grad()
+            out = m(tm.tensor(xs[step][part]))
+            tm.nn.MSELoss()(out, tm.tensor(ys[step][part])).backward()
+            opt.step()
+    for (name, a), b in zip(model.module.state_dict().items(), reference.state_dict().values()):
+        assert np.abs(a.numpy() - b.numpy()).max() <= 1e-10, name
+
+
 def check_state_dict_round_trip(tmpdir):
     rank = dist.get_rank()
     model = DDP(make_model(0))
@@ -162,6 +210,7 @@ if __name__ == "__main__":
     check_unused_parameters()
     check_model_mismatch()
     check_buffers_follow_rank_0()
+    check_sync_batchnorm()
     check_state_dict_round_trip(sys.argv[1])
     print(f"rank {dist.get_rank()}: ok", flush=True)
     dist.destroy_process_group()

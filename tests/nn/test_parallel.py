@@ -122,3 +122,45 @@ def test_a_dropped_wrapper_leaves_no_hooks_behind():
     del ddp
     gc.collect()
     assert all(not p._post_hooks for p in model.parameters())
+
+
+# --- SyncBatchNorm in one process: a BatchNorm (several ranks: mpi_workers/ddp_equivalence.py)
+@pytest.mark.parametrize(
+    "shape, plain",
+    [
+        ((6, 3), tm.nn.BatchNorm1d),
+        ((6, 3, 4), tm.nn.BatchNorm1d),
+        ((4, 3, 2, 2), tm.nn.BatchNorm2d),
+    ],
+)
+def test_sync_batchnorm_of_one_rank_is_batchnorm(shape, plain):
+    x = tm.randn(*shape, dtype=tm.float64)
+    sync, ref = tm.nn.SyncBatchNorm(3).double(), plain(3).double()
+    for m in (sync, ref):
+        m.train()
+    assert np.array_equal(sync(x).numpy(), ref(x).numpy())
+    assert np.array_equal(sync.running_var.numpy(), ref.running_var.numpy())
+    sync.eval(), ref.eval()
+    assert np.array_equal(sync(x).numpy(), ref(x).numpy())
+
+
+def test_convert_sync_batchnorm_keeps_the_parameters_and_buffers():
+    model = tm.nn.Sequential(tm.nn.Conv2d(1, 2, 3), tm.nn.BatchNorm2d(2), tm.nn.ReLU())
+    bn = model[1]
+    converted = tm.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    assert converted is model and isinstance(model[1], tm.nn.SyncBatchNorm)
+    assert model[1].weight is bn.weight and model[1].running_mean is bn.running_mean
+    assert isinstance(model[0], tm.nn.Conv2d)
+
+
+@pytest.mark.parametrize(
+    "make, error, message",
+    [
+        (lambda: tm.nn.SyncBatchNorm(3)(tm.ones(3)), ValueError, "expected at least 2D input"),
+        (lambda: tm.nn.SyncBatchNorm(3, process_group=object()), ValueError, "default process"),
+        (lambda: tm.nn.SyncBatchNorm(0), ValueError, "num_features"),
+    ],
+)
+def test_sync_batchnorm_bad_arguments(make, error, message):
+    with pytest.raises(error, match=message):
+        make()

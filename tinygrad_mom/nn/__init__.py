@@ -22,6 +22,7 @@ from .layers import (
     ReLU,
     Sigmoid,
     Softmax,
+    SyncBatchNorm,
     Tanh,
 )
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
@@ -54,6 +55,7 @@ __all__ = [
     "Sequential",
     "Sigmoid",
     "Softmax",
+    "SyncBatchNorm",
     "Tanh",
     "functional",
     "init",
