@@ -427,3 +427,19 @@ def test_nccl_world_of_one_on_a_real_gpu():
         assert model.module.weight.grad.numpy().tolist() == [[3.0, 3.0]]
     finally:
         dist.destroy_process_group()
+
+
+def test_differentiable_all_reduce_of_one_rank_is_the_identity_with_gradients(group):
+    x = tm.tensor([1.0, -2.0, 3.0], dtype=tm.float64, requires_grad=True)
+    y = dist.differentiable_all_reduce(x * 2)
+    assert y.numpy().tolist() == [2.0, -4.0, 6.0] and y.grad_fn is not None
+    (y * tm.tensor([1.0, 2.0, 3.0], dtype=tm.float64)).sum().backward()
+    assert x.grad.numpy().tolist() == [2.0, 4.0, 6.0]
+
+    def fn(t):
+        return dist.differentiable_all_reduce(t).tanh()
+
+    leaf = x.detach().requires_grad_()
+    assert tm.gradcheck(fn, (leaf,)) and tm.gradgradcheck(fn, (leaf,))  # create_graph too
+    with pytest.raises(TypeError, match="tensor must be a tinygrad_mom Tensor"):
+        dist.differentiable_all_reduce([1.0])
