@@ -8,9 +8,9 @@ rank) and prints a table, then writes ``benchmarks/results/ddp.json``::
 
 Measured, at a fixed global batch (each rank takes 1/world of it, as ``--distributed``):
 
-* the seeds' CNN (``models.SeedCNN``, 32×32×3, SGD momentum): median step time and samples/s
-  with world size 1 and 2, and, at world size 1, the same step without the wrapper (DDP's
-  overhead: hooks, the end-of-backward callback; no communication at world size 1);
+* the seeds' CNN (``tinygrad_mom.models.SeedCNN``, 32×32×3, SGD momentum): median step time
+  and samples/s with world size 1 and 2, and, at world size 1, the same step without the
+  wrapper (DDP's overhead: hooks, the end-of-backward callback; no communication there);
 * ``all_reduce`` of float32 buffers of 1 KiB ... 64 MiB on 2 ranks: median time, algorithm
   bandwidth (bytes / time) and bus bandwidth (× 2(n−1)/n, what a ring moves per rank);
 * the time the 2-rank step spends in the gradient all-reduce (timed inside the callback).
@@ -48,9 +48,9 @@ def _median_ms(fn, warmup: int, repeats: int) -> tuple[float, float, float]:
 
 def worker(args) -> None:
     """Runs on every rank; rank 0 prints one JSON line with the results."""
-    import models
     import tinygrad_mom as tm
     import tinygrad_mom.distributed as dist
+    from tinygrad_mom import models
     from tinygrad_mom.nn.parallel import DistributedDataParallel as DDP
 
     dist.init_process_group("mpi")

@@ -135,9 +135,7 @@ def gemm_peak_gflops(device: str, n: int, repeats: int) -> float:
 def _sync_tm(device: str) -> Callable[[], None]:
     if device == "cpu":
         return lambda: None
-    import cupy
-
-    return cupy.cuda.Device().synchronize
+    return tm.cuda.synchronize
 
 
 def _sync_torch(device: str) -> Callable[[], None]:
@@ -403,20 +401,20 @@ def bench_overhead(device, repeats, warmup, torch_on, chain=200):
 OPTIM_TOTAL = 10_000_000
 
 
-def bench_optim(device, repeats, warmup, torch_on):
-    """SGD(momentum) and Adam steps over 10M parameters as 1 and as 200 tensors."""
+def bench_optim(device, repeats, warmup, torch_on, total=OPTIM_TOTAL):
+    """SGD(momentum) and Adam steps over ``total`` (10M) parameters as 1 and as 200 tensors."""
     optim = getattr(tm, "optim", None)
     rows = []
     for name in ("SGD", "Adam"):
         opt_cls = getattr(optim, name, None)
         for count in (1, 200):
-            label = f"optimizer {name} step, 10M params as {count} tensor(s)"
+            label = f"optimizer {name} step, {total:,} params as {count} tensor(s)"
             if opt_cls is None:
                 rows.append({"workload": label, "skipped": f"tm.optim.{name} not available yet"})
                 continue
             kwargs = {"lr": 1e-3, "momentum": 0.9} if name == "SGD" else {"lr": 1e-3}
             rng = np.random.default_rng(7)
-            sizes = [OPTIM_TOTAL // count] * count
+            sizes = [max(total // count, 1)] * count
             arrays = [rng.standard_normal(s, dtype=np.float32) for s in sizes]
             grads = [rng.standard_normal(s, dtype=np.float32) * 1e-3 for s in sizes]
             params = [tm.Tensor(a, device=device, requires_grad=True) for a in arrays]
@@ -573,6 +571,14 @@ def main(argv=None) -> int:
         help=f"comma-separated subset of {','.join(WORKLOADS)}",
     )
     parser.add_argument("--out", type=pathlib.Path, default=None, help="JSON path")
+    parser.add_argument(
+        "--batch-sizes",
+        default="64,256",
+        help="training-step batch sizes; inference runs at the last (small ones for smoke runs)",
+    )
+    parser.add_argument(
+        "--optim-params", type=int, default=OPTIM_TOTAL, help="parameters in the optimizer rows"
+    )
     args = parser.parse_args(argv)
 
     device = "cuda:0" if args.device == "cuda" else "cpu"
@@ -590,6 +596,14 @@ def main(argv=None) -> int:
             torch_on = False
 
     info = machine_info(device, args.torch_threads)
+    if torch_on and device != "cpu":
+        # CuPy computes float32 matmuls and convolutions in full float32 (TF32 only with
+        # CUPY_TF32=1), while PyTorch's cuDNN convolutions default to TF32: turn TF32 off so
+        # that both frameworks do the same arithmetic (and the float32 cross-check holds).
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
+        info["torch_tf32"] = False
+        info["CUPY_TF32"] = os.environ.get("CUPY_TF32", "0")
     info["malloc_keeps_freed_memory"] = (
         False if args.default_malloc else tm.backend.keep_freed_memory()
     )
@@ -617,11 +631,14 @@ def main(argv=None) -> int:
 
     want = set(args.workloads.split(","))
     rows = []
+    batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
     if "train" in want:
-        rows.append(bench_train(device, 64, repeats, warmup, peak, torch_on))
-        rows.append(bench_train(device, 256, max(repeats // 3, 5), warmup, peak, torch_on))
+        for k, n in enumerate(batch_sizes):
+            # larger batches take longer per sample: fewer samples keep the run's length
+            n_repeats = repeats if k == 0 else max(repeats // 3, 5)
+            rows.append(bench_train(device, n, n_repeats, warmup, peak, torch_on))
     if "infer" in want:
-        rows.append(bench_inference(device, 256, repeats, warmup, peak, torch_on))
+        rows.append(bench_inference(device, batch_sizes[-1], repeats, warmup, peak, torch_on))
     if "conv" in want:
         rows += bench_conv(device, repeats, warmup, peak, torch_on)
     if "matmul" in want:
@@ -629,7 +646,7 @@ def main(argv=None) -> int:
     if "overhead" in want:
         rows.append(bench_overhead(device, repeats, warmup, torch_on))
     if "optim" in want:
-        rows += bench_optim(device, max(repeats // 3, 5), warmup, torch_on)
+        rows += bench_optim(device, max(repeats // 3, 5), warmup, torch_on, args.optim_params)
     if "memory" in want and device == "cpu":
         tuned = info["malloc_keeps_freed_memory"]
         rows.append(bench_memory(64, torch_on, args.torch_threads, tuned))

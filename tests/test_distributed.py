@@ -259,7 +259,8 @@ def _histories(path):
     import json
 
     runs = json.loads((path / "results.json").read_text())["runs"]
-    return {k: (r["history"], r["test_loss"], r["test_acc"]) for k, r in runs.items()}
+    # one seed: each optimizer's list of per-seed runs has one entry
+    return {k: (r[0]["history"], r[0]["test_loss"], r[0]["test_acc"]) for k, r in runs.items()}
 
 
 @needs_mpiexec

@@ -6,6 +6,7 @@ generated from a seed, no download), ``"mnist"``, ``"fashion-mnist"`` and ``"cif
 
 from __future__ import annotations
 
+from . import transforms
 from ._files import ChecksumError, DatasetError, cache_dir
 from .cifar import cifar10
 from .dataset import ConcatDataset, Dataset, Subset, TensorDataset, random_split
@@ -13,6 +14,7 @@ from .distributed import DistributedSampler
 from .idx import fashion_mnist, mnist
 from .loader import DataLoader, default_collate
 from .synthetic import shapes
+from .transforms import TransformedDataset
 
 DATASETS = ("shapes", "mnist", "fashion-mnist", "cifar10")
 _ALIASES = {
@@ -55,6 +57,7 @@ __all__ = [
     "DistributedSampler",
     "Subset",
     "TensorDataset",
+    "TransformedDataset",
     "cache_dir",
     "cifar10",
     "default_collate",
@@ -63,4 +66,5 @@ __all__ = [
     "mnist",
     "random_split",
     "shapes",
+    "transforms",
 ]
