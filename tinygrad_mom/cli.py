@@ -367,7 +367,7 @@ def _common_arguments(p: argparse.ArgumentParser) -> None:
         "--distributed",
         action="store_true",
         help="data-parallel over the processes of `mpiexec -n N`: each takes 1/N of every "
-        "batch; only rank 0 prints and writes files",
+        "batch; only rank 0 prints and writes files (default: one process)",
     )
 
 
