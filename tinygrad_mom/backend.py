@@ -366,6 +366,35 @@ def from_dlpack(obj):
     raise RuntimeError(f"from_dlpack: unsupported DLPack device type {kind} (only CPU and CUDA)")
 
 
+def nccl_module():
+    """CuPy's NCCL bindings (``cupy.cuda.nccl``), for the "nccl" distributed backend."""
+    _import_cupy()
+    try:
+        from cupy.cuda import nccl
+    except ImportError as exc:
+        raise RuntimeError(
+            f"backend 'nccl' needs CuPy built with NCCL support: {exc}; {_INSTALL_HINT}"
+        ) from exc
+    if not getattr(nccl, "available", True):
+        raise RuntimeError("backend 'nccl': this CuPy installation has no NCCL library")
+    return nccl
+
+
+def use_cuda_device(index: int) -> None:
+    """Make GPU ``index`` CuPy's current device for this process (one GPU per rank)."""
+    array_module_for(f"cuda:{index}").cuda.Device(index).use()
+
+
+def current_stream_ptr() -> int:
+    """The raw handle of CuPy's current stream, on which NCCL collectives are queued."""
+    return _import_cupy().cuda.get_current_stream().ptr
+
+
+def synchronize_stream() -> None:
+    """Wait for everything queued on CuPy's current stream (NCCL collectives included)."""
+    _import_cupy().cuda.get_current_stream().synchronize()
+
+
 # --- checks of device data --------------------------------------------------------------------
 # A check like "every label is in range" needs the answer on the host: for a CuPy array that is
 # a device->host copy, which stalls the queue of kernels the step has launched (a hidden sync).

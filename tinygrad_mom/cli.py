@@ -3,13 +3,16 @@
 
 Mistakes on the command line end with a one-line message and exit status 2, never a traceback.
 The experiment itself lives in :mod:`tinygrad_mom.experiments`; this module only parses
-arguments and calls it.
+arguments and calls it. With ``--distributed`` under ``mpiexec -n N`` the run is
+data-parallel over the N processes (each takes 1/N of every batch); only rank 0 prints and
+writes files.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 
 import tinygrad_mom as tm
@@ -51,6 +54,23 @@ class UsageError(Exception):
 
 
 # ----------------------------------------------------------------------------------------------
+def start_distributed(args) -> None:
+    """--distributed: join the MPI job's process group, one GPU per rank, quiet other ranks."""
+    from . import distributed as dist
+
+    if not dist.is_available():
+        raise UsageError(
+            '--distributed needs mpi4py and an MPI launcher: pip install "tinygrad_mom[dist]", '
+            "then run mpiexec -n 2 tinygrad-mom ... --distributed"
+        )
+    cuda = backend.parse_device(args.device) != "cpu"
+    dist.init_process_group("nccl" if cuda else "mpi")
+    if cuda:
+        args.device = f"cuda:{dist.get_node_local_rank()}"
+    if dist.get_rank() != 0:
+        sys.stdout = open(os.devnull, "w")  # for the rest of the process
+
+
 def cmd_compare(args) -> int:
     compare(
         args.optimizers,
@@ -343,6 +363,12 @@ def _common_arguments(p: argparse.ArgumentParser) -> None:
         action="store_false",
         help="no progress bar (default: a bar when stderr is a terminal and tqdm is installed)",
     )
+    p.add_argument(
+        "--distributed",
+        action="store_true",
+        help="data-parallel over the processes of `mpiexec -n N`: each takes 1/N of every "
+        "batch; only rank 0 prints and writes files (default: one process)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -476,14 +502,31 @@ def main(argv: list[str] | None = None) -> int:
     # This process is ours, so let malloc keep freed activations for reuse (~20% of a CPU
     # training step goes to page faults otherwise); the library never does this on import.
     backend.keep_freed_memory()
+
+    def fail(status: int, message: str) -> None:
+        from . import distributed as dist
+
+        if dist.is_initialized() and dist.get_world_size() > 1:
+            # the other ranks may be waiting in a collective: end them too, not after a timeout
+            sys.stderr.write(message)
+            dist.abort(status)
+        parser.exit(status, message)
+
     try:
-        return args.func(args)
+        if args.distributed:
+            start_distributed(args)
+        status = args.func(args)
+        if args.distributed:
+            from . import distributed as dist
+
+            dist.destroy_process_group()
+        return status
     except (UsageError, ConfigError) as exc:
-        parser.exit(2, f"tinygrad-mom {args.command}: error: {exc}\n")
+        fail(2, f"tinygrad-mom {args.command}: error: {exc}\n")
     except OSError as exc:  # an unwritable output directory, a full disk: no traceback
-        parser.exit(1, f"tinygrad-mom {args.command}: error: {exc}\n")
+        fail(1, f"tinygrad-mom {args.command}: error: {exc}\n")
     except KeyboardInterrupt:
-        parser.exit(130, "interrupted\n")
+        fail(130, "interrupted\n")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,13 @@ The loop is the one a PyTorch user writes::
 ``fit`` runs that loop for several epochs and adds what a real run needs: validation, a
 per-epoch history (JSON and CSV), a checkpoint each epoch, exact resumption, a progress bar and
 a guard against non-finite losses.
+
+Under a process group (``tinygrad_mom.distributed.init_process_group``, processes started by
+``mpiexec``) ``fit``, ``train_epoch`` and ``evaluate`` are data-parallel: every rank reads the
+same batches and takes its 1/world share of each (the model wrapped in
+``DistributedDataParallel``), so a run equals one process at the same global batch; losses and
+accuracies are summed over all ranks; only rank 0 logs, shows progress and writes files, and a
+resumed run loads rank 0's checkpoint on every rank.
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ from . import _validation as V
 from . import backend
 from .nn import functional as F
 from .serialization import CheckpointError, atomic_write, load, save
-from .tensor import Tensor, no_grad
+from .tensor import Tensor, float64, no_grad
 
 if TYPE_CHECKING:  # the writer's module needs the optional tensorboardX
     from .utils.tensorboard import SummaryWriter
@@ -156,19 +163,97 @@ def correct_count(logits: Tensor, targets: Tensor) -> int:
     return int((logits.argmax(dim=1) == targets).sum().item())
 
 
+# ----------------------------------------------------------------------------------------------
+# data parallelism: each rank's share of every batch
+
+
+def _world() -> tuple[int, int]:
+    """(rank, world size) of the default process group; (0, 1) without one."""
+    from . import distributed as dist
+
+    if dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _share(n: int, rank: int, world: int) -> slice:
+    """Rank ``rank``'s contiguous part of a batch of ``n`` (sizes differ by at most one)."""
+    return slice(n * rank // world, n * (rank + 1) // world)
+
+
+def _presharded(loader) -> bool:
+    """Whether ``loader`` already gives each rank its own samples (a DistributedSampler)."""
+    from .data.distributed import DistributedSampler
+
+    return isinstance(getattr(loader, "sampler", None), DistributedSampler)
+
+
+def _my_part(x, y, rank: int, world: int):
+    """This rank's share of a global batch and its number of real samples.
+
+    A rank whose share is empty (a batch smaller than the world) gets the batch's first sample
+    to run the step on with weight 0, so that it still joins the gradient all-reduce.
+    """
+    part = _share(len(y), rank, world)
+    mine = part.stop - part.start
+    return (x[part], y[part], mine) if mine else (x[:1], y[:1], 0)
+
+
+def _sum_over_ranks(*values: float) -> list[float]:
+    """Element-wise sums of ``values`` over all ranks (float64, one all-reduce)."""
+    from . import distributed as dist
+
+    t = Tensor(list(values), dtype=float64)
+    dist.all_reduce(t)
+    return t.numpy().tolist()
+
+
+def _unwrap(model):
+    """The user's module inside a DistributedDataParallel wrapper (or the model itself)."""
+    from .nn.parallel import DistributedDataParallel
+
+    return model.module if isinstance(model, DistributedDataParallel) else model
+
+
+def _data_parallel(model):
+    """``model`` wrapped in DistributedDataParallel, unless it already is."""
+    from .nn.parallel import DistributedDataParallel
+
+    return model if isinstance(model, DistributedDataParallel) else DistributedDataParallel(model)
+
+
 def evaluate(model, loader: Iterable, loss_fn: Callable = F.cross_entropy) -> tuple[float, float]:
-    """Mean loss and accuracy of ``model`` over ``loader``, in eval mode and without a graph."""
+    """Mean loss and accuracy of ``model`` over ``loader``, in eval mode and without a graph.
+
+    Under a process group each rank evaluates its share of every batch (or, for a loader with a
+    DistributedSampler, its own batches), starting from rank 0's buffers, and the sums are
+    combined, so every rank returns the whole loader's figures.
+    """
+    rank, world = _world()
+    split = world > 1 and not _presharded(loader)
+    if world > 1:
+        from . import distributed as dist
+
+        model = _unwrap(model)  # no collectives per forward: ranks may skip empty shares
+        for buffer in model.buffers():
+            dist.broadcast(buffer, 0)
     was_training = model.training
     model.eval()
     total_loss, correct, count = 0.0, 0, 0
     with no_grad():
         for x, y in loader:
+            if split:
+                x, y, mine = _my_part(x, y, rank, world)
+                if not mine:
+                    continue
             logits = model(x)
-            n = len(y)
-            total_loss += loss_fn(logits, y).item() * n
+            total_loss += loss_fn(logits, y).item() * len(y)
             correct += correct_count(logits, y)
-            count += n
+            count += len(y)
     model.train(was_training)
+    if world > 1:
+        total_loss, correct, count = _sum_over_ranks(total_loss, correct, count)
+        correct, count = int(correct), int(count)
     if count == 0:
         raise ValueError("evaluate: the loader yielded no samples")
     return total_loss / count, correct / count
@@ -205,7 +290,18 @@ def train_epoch(
     optimizer or scheduler step, gradients cleared). Either way the module buffers the forward
     pass updated (BatchNorm running statistics) are restored. A loader that yields no batch
     raises ValueError; an epoch whose every step was skipped reports NaN loss and accuracy.
+
+    Under a process group (see the module docstring) each rank trains on its share of every
+    batch; ``loss_fn`` must return the batch mean (as the default does), which is re-weighted
+    by the share's size so that the averaged gradient is the whole batch's. A loader with a
+    DistributedSampler already gives each rank its own batches: they are used whole, and the
+    rank's mean gradients averaged, as PyTorch's DistributedDataParallel does.
     """
+    rank, world = _world()
+    split = world > 1 and not _presharded(loader)
+    if world > 1:
+        model = _data_parallel(model)
+        progress = progress and rank == 0
     model.train()
     params = [p for group in optimizer.param_groups for p in group["params"]]
     total_loss, correct, count, skipped = 0.0, 0, 0, 0
@@ -213,9 +309,20 @@ def train_epoch(
     for step, (x, y) in enumerate(_progress(loader, progress, f"epoch {epoch + 1}", total)):
         # buffers are small (running statistics): a copy per step is cheap insurance
         buffers_before = [(b, b.array.copy()) for b in model.buffers()]
+        n = len(y)
+        weight = 1.0
+        if split:
+            global_n = n
+            x, y, n = _my_part(x, y, rank, world)
+            weight = n * world / global_n
         logits = model(x)
         loss = loss_fn(logits, y)
         value = loss.item()
+        if world > 1:
+            local_correct = correct_count(logits, y) if n else 0
+            loss_sum, step_correct, n = _sum_over_ranks(value * n, local_correct, n)
+            step_correct, n = int(step_correct), int(n)
+            value = loss_sum / n  # the whole batch's mean loss, the same on every rank
         if not math.isfinite(value):
             for buffer, saved in buffers_before:
                 buffer.array[...] = saved
@@ -228,7 +335,7 @@ def train_epoch(
                 "(use --skip-nonfinite to skip such steps, or lower the learning rate)"
             )
         optimizer.zero_grad()
-        loss.backward()
+        (loss if weight == 1.0 else loss * weight).backward()  # averaged over ranks by DDP
         if not _grads_finite(params):
             optimizer.zero_grad()
             for buffer, saved in buffers_before:
@@ -245,9 +352,8 @@ def train_epoch(
         optimizer.step()
         if batch_scheduler is not None:
             batch_scheduler.step()
-        n = len(y)
         total_loss += value * n
-        correct += correct_count(logits, y)
+        correct += step_correct if world > 1 else correct_count(logits, y)
         count += n
     if count == 0 and skipped == 0:
         raise ValueError(
@@ -388,10 +494,17 @@ def fit(
     V.int_at_least("keep_last", keep_last, 0, where="fit")
     _check_writer(tensorboard)
 
+    rank, world = _world()
+    if world > 1:
+        from . import distributed as dist
+
+        model = _data_parallel(model)  # wrapped once: train_epoch and evaluate see the wrapper
+        log = log if rank == 0 else None
+        progress = progress and rank == 0
     history: list[dict] = []
     start_epoch = 0
     if resume:
-        state = load_checkpoint(checkpoint_dir, model, optimizer, scheduler)
+        state = load_checkpoint(checkpoint_dir, _unwrap(model), optimizer, scheduler)
         history, start_epoch = state["history"], state["epoch"]
         if log:
             log(f"resumed from {Path(checkpoint_dir) / CHECKPOINT_NAME} after epoch {start_epoch}")
@@ -404,7 +517,8 @@ def fit(
             stopped = early_stopping.step(past[early_stopping.monitor])
     if stopped:  # the resumed run had already stopped early: there is nothing left to do
         return history
-    writer, own_writer = _open_writer(tensorboard, start_epoch)
+    # TensorBoard event files, like every other file, come from rank 0 alone
+    writer, own_writer = _open_writer(tensorboard, start_epoch) if rank == 0 else (None, False)
 
     batch_scheduler = scheduler if scheduler_interval == "batch" else None
     for epoch in range(start_epoch, epochs):
@@ -439,20 +553,30 @@ def fit(
         if writer is not None:
             _log_scalars(writer, row)
         if checkpoint_dir is not None:
-            poisoned = _nonfinite_state(model, optimizer)
+            # the replicas are identical: every rank decides alike, rank 0 alone writes
+            poisoned = _nonfinite_state(_unwrap(model), optimizer)
             if poisoned is not None:
                 raise NonFiniteLossError(
                     f"after epoch {epoch + 1} the {poisoned} is not finite; its checkpoint was "
                     "not written, the one of the previous epoch is kept (lower the learning "
                     "rate)"
                 )
-            path = save_checkpoint(checkpoint_dir, model, optimizer, scheduler, epoch + 1, history)
-            if _improved(row[monitor], best, monitor_mode):
+            improved = _improved(row[monitor], best, monitor_mode)
+            if improved:
                 best = row[monitor]
-                atomic_write(path.with_name(BEST_CHECKPOINT_NAME), path.read_bytes())
-            if keep_last:
-                _keep_last_epochs(path, epoch + 1, keep_last)
-            write_history(history, checkpoint_dir)
+            if rank == 0:
+                # the user's module: a checkpoint from several processes loads into one and back
+                path = save_checkpoint(
+                    checkpoint_dir, _unwrap(model), optimizer, scheduler, epoch + 1, history
+                )
+                if improved:
+                    atomic_write(path.with_name(BEST_CHECKPOINT_NAME), path.read_bytes())
+                if keep_last:
+                    _keep_last_epochs(path, epoch + 1, keep_last)
+                write_history(history, checkpoint_dir)
+            if world > 1:
+                dist.barrier()  # the epoch's checkpoint exists before any rank moves on
+        # the metrics are the same on every rank, so every rank stops at the same epoch
         if early_stopping is not None and early_stopping.step(row[early_stopping.monitor]):
             if log:
                 log(
@@ -557,9 +681,7 @@ def load_checkpoint(directory, model, optimizer, scheduler=None) -> dict:
     :class:`CheckpointError` (a ValueError) naming the part, or FileNotFoundError.
     """
     path = Path(directory) / CHECKPOINT_NAME
-    if not path.exists():
-        raise FileNotFoundError(f"no checkpoint to resume from: {path} does not exist")
-    state = load(path)
+    state = _read_checkpoint(path)  # under a process group: rank 0's file, on every rank
 
     def bad(reason: str) -> CheckpointError:
         return CheckpointError(f"checkpoint {path} does not fit: {reason}")
@@ -609,3 +731,29 @@ def load_checkpoint(directory, model, optimizer, scheduler=None) -> dict:
     for commit in commits:
         commit()
     return state
+
+
+def _read_checkpoint(path: Path) -> dict:
+    """The checkpoint's contents; under a process group rank 0 reads it and sends it to all."""
+    rank, world = _world()
+    if world == 1:
+        return _read_checkpoint_locally(path)
+    from . import distributed as dist
+
+    outcome = [None]
+    if rank == 0:
+        try:
+            outcome[0] = ("state", _read_checkpoint_locally(path))
+        except Exception as exc:  # every rank must raise it, or the others would wait forever
+            outcome[0] = ("error", exc)
+    dist.broadcast_object_list(outcome, src=0)
+    kind, value = outcome[0]
+    if kind == "error":
+        raise value
+    return value
+
+
+def _read_checkpoint_locally(path: Path) -> dict:
+    if not path.exists():
+        raise FileNotFoundError(f"no checkpoint to resume from: {path} does not exist")
+    return load(path)

@@ -10,6 +10,7 @@ from . import transforms
 from ._files import ChecksumError, DatasetError, cache_dir
 from .cifar import cifar10
 from .dataset import ConcatDataset, Dataset, Subset, TensorDataset, random_split
+from .distributed import DistributedSampler
 from .idx import fashion_mnist, mnist
 from .loader import DataLoader, default_collate
 from .synthetic import shapes
@@ -53,6 +54,7 @@ __all__ = [
     "DataLoader",
     "Dataset",
     "DatasetError",
+    "DistributedSampler",
     "Subset",
     "TensorDataset",
     "TransformedDataset",

@@ -94,7 +94,8 @@ class DataLoader:
 
     Differences from PyTorch (deliberate): ``seed`` replaces ``generator``; ``device`` is new;
     ``num_workers > 0`` still loads in the main process (with a warning); ``pin_memory`` is
-    accepted and has no effect; samplers are not supported.
+    accepted and has no effect; ``sampler`` (an iterable of indices with a length, such as
+    :class:`DistributedSampler`) is keyword-only, and ``batch_sampler`` is not supported.
     """
 
     def __init__(
@@ -109,6 +110,7 @@ class DataLoader:
         collate_fn=None,
         num_workers: int = 0,
         pin_memory: bool = False,
+        sampler=None,
     ):
         if not (hasattr(dataset, "__getitem__") and hasattr(dataset, "__len__")):
             raise TypeError(
@@ -131,6 +133,14 @@ class DataLoader:
                 f"num_workers={num_workers}: tinygrad_mom loads data in the main process",
                 stacklevel=2,
             )
+        if sampler is not None:
+            if not (hasattr(sampler, "__iter__") and hasattr(sampler, "__len__")):
+                raise TypeError(
+                    f"sampler must be an iterable of indices with a length, got "
+                    f"{type(sampler).__name__}"
+                )
+            if shuffle:
+                raise ValueError("sampler option is mutually exclusive with shuffle")
         if seed is None:
             seed = int(backend.rng("cpu").integers(0, 2**63 - 1))
         _check_seed(seed)
@@ -147,10 +157,11 @@ class DataLoader:
         self.collate_fn = collate_fn
         self.num_workers = num_workers
         self.pin_memory = bool(pin_memory)
+        self.sampler = sampler
         self.epoch = 0  # the epoch the next iteration will use
 
     def __len__(self) -> int:
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
     def set_epoch(self, epoch: int) -> None:
@@ -171,7 +182,9 @@ class DataLoader:
         self.seed = int(state["seed"])
 
     def indices(self, epoch: int) -> np.ndarray:
-        """The sample order of epoch ``epoch`` (all samples, before batching)."""
+        """The sample order of epoch ``epoch`` (before batching); the sampler's when given."""
+        if self.sampler is not None:
+            return np.fromiter(iter(self.sampler), dtype=np.int64)
         n = len(self.dataset)
         if not self.shuffle:
             return np.arange(n, dtype=np.int64)

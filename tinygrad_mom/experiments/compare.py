@@ -279,9 +279,16 @@ def compare(
     result = CompareResult(settings, runs, rows, table, comparisons, verdict, {})
     _log(log, "\n" + table)
     _log(log, verdict)
-    if out_path is not None:
+    if out_path is not None and _writes_files():
         result.paths = write_results(result, out_path, log=log)
     return result
+
+
+def _writes_files() -> bool:
+    """False on ranks other than 0 of a process group: one process writes the results."""
+    from .. import distributed as dist
+
+    return not dist.is_initialized() or dist.get_rank() == 0
 
 
 def _optimizer_names(optimizers: Sequence[str] | str) -> list[str]:

@@ -4,7 +4,7 @@
 ``torch`` counterparts do.
 """
 
-from . import functional, init, utils
+from . import functional, init, parallel, utils
 from .layers import (
     AdaptiveAvgPool2d,
     AvgPool2d,
@@ -24,6 +24,7 @@ from .layers import (
     ReLU,
     Sigmoid,
     Softmax,
+    SyncBatchNorm,
     Tanh,
 )
 from .lazy import LazyBatchNorm2d, LazyConv2d, LazyLinear
@@ -99,10 +100,12 @@ __all__ = [
     "Sigmoid",
     "SmoothL1Loss",
     "Softmax",
+    "SyncBatchNorm",
     "Tanh",
     "TripletMarginLoss",
     "Upsample",
     "functional",
     "init",
+    "parallel",
     "utils",
 ]

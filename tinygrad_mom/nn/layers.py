@@ -684,3 +684,103 @@ class BatchNorm2d(_BatchNorm):
                 f"BatchNorm2d: expected 4D input (got {input.ndim}D input of shape "
                 f"{tuple(input.shape)})"
             )
+
+
+class SyncBatchNorm(_BatchNorm):
+    """Batch normalisation with statistics over the global batch: every rank's samples.
+
+    As ``torch.nn.SyncBatchNorm``: in training under a process group of several ranks the
+    batch mean and variance (per channel, over N and the spatial dimensions) are summed over
+    all ranks (two all-reduces per layer, differentiable, so backward sums the ranks'
+    statistics gradients too), and the running statistics follow the global batch. In
+    evaluation, or without a process group, it is a BatchNorm for any input of shape (N, C, ...).
+    ``convert_sync_batchnorm`` swaps a model's BatchNorm layers for it.
+    """
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        process_group=None,
+        device=None,
+        dtype=None,
+    ) -> None:
+        if process_group is not None:
+            raise ValueError("only the default process group is supported (process_group=None)")
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype)
+
+    def _check_input_dim(self, input: Tensor) -> None:
+        if input.ndim < 2:
+            raise ValueError(
+                f"SyncBatchNorm: expected at least 2D input (got {input.ndim}D input of shape "
+                f"{tuple(input.shape)})"
+            )
+
+    def forward(self, input: Tensor) -> Tensor:
+        from .. import distributed as dist
+
+        if not (self.training and dist.is_initialized() and dist.get_world_size() > 1):
+            return super().forward(input)
+        if not isinstance(input, Tensor):
+            raise TypeError(f"SyncBatchNorm: input must be a Tensor, got {type(input).__name__}")
+        self._check_input_dim(input)
+        c = self.num_features
+        if input.shape[1] != c:
+            raise ValueError(
+                f"SyncBatchNorm: input has {input.shape[1]} channels (dimension 1 of shape "
+                f"{tuple(input.shape)}) but num_features={c}"
+            )
+        counts = Tensor([float(input.numel() // c)], dtype=np.float64)
+        dist.all_reduce(counts)
+        n = counts.item()
+        if n <= 1:
+            raise ValueError(
+                "Expected more than 1 value per channel when training, got input size "
+                f"{tuple(input.shape)} on this rank and {n:g} values per channel in all"
+            )
+        dims = (0, *range(2, input.ndim))
+        shape = (1, c) + (1,) * (input.ndim - 2)
+        # two passes (mean, then centred squares): as stable as the local BatchNorm
+        mean = dist.differentiable_all_reduce(input.sum(dim=dims)) / n
+        centred = input - mean.reshape(shape)
+        var = dist.differentiable_all_reduce((centred * centred).sum(dim=dims)) / n
+        out = centred / (var.reshape(shape) + self.eps).sqrt()
+        if self.affine:
+            out = out * self.weight.reshape(shape) + self.bias.reshape(shape)
+        if self.track_running_stats:
+            if self.momentum is None:  # a cumulative average, as PyTorch
+                factor = 1.0 / (float(self.num_batches_tracked.item()) + 1.0)
+            else:
+                factor = self.momentum
+            rm, rv = self.running_mean, self.running_var
+            new_mean = (1 - factor) * rm.array + factor * mean.array
+            new_var = (1 - factor) * rv.array + factor * var.array * (n / (n - 1))
+            rm.array[...] = new_mean.astype(rm.dtype, copy=False)
+            rv.array[...] = new_var.astype(rv.dtype, copy=False)
+            self.num_batches_tracked.array[...] += 1
+        return out
+
+    @classmethod
+    def convert_sync_batchnorm(cls, module: Module, process_group=None) -> Module:
+        """``module`` with every BatchNorm layer replaced by a SyncBatchNorm sharing its state."""
+        if isinstance(module, _BatchNorm) and not isinstance(module, SyncBatchNorm):
+            sync = cls(
+                module.num_features,
+                module.eps,
+                module.momentum,
+                module.affine,
+                module.track_running_stats,
+                process_group,
+            )
+            # the same Parameter and buffer objects: optimizers built earlier keep working
+            sync._parameters.update(module._parameters)
+            sync._buffers.update(module._buffers)
+            sync.train(module.training)
+            return sync
+        for name, child in list(module._modules.items()):
+            if child is not None:
+                module._modules[name] = cls.convert_sync_batchnorm(child, process_group)
+        return module
