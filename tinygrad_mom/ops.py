@@ -205,8 +205,9 @@ class Sigmoid(Function):
 
 class ReLU(Function):
     def forward(self, x):
-        # into a workspace array (same memory order as x): a CNN's activations are large
-        out = get_array_module(x).maximum(x, 0, out=workspace.out_like(x))
+        # A CNN's activations are large: into a workspace array (x's memory order) then.
+        xp, buf = get_array_module(x), workspace.out_like(x)
+        out = xp.maximum(x, 0) if buf is None else xp.maximum(x, 0, out=buf)
         self.save_for_backward(out)
         return out
 
@@ -215,7 +216,10 @@ class ReLU(Function):
         # A multiply by the mask, not xp.where: NumPy's where branches per element and is ~10x
         # slower on a half-zero mask. It differs from PyTorch only for a non-finite gy where
         # out == 0 (NaN here, 0 there), i.e. once the loss is already non-finite.
-        return get_array_module(gy).multiply(gy, out > 0, out=workspace.out_like(gy))
+        buf = workspace.out_like(gy)
+        if buf is None:
+            return gy * (out > 0)
+        return get_array_module(gy).multiply(gy, out > 0, out=buf)
 
 
 class LeakyReLU(Function):
