@@ -19,11 +19,15 @@ PACKAGE = pathlib.Path(tm.__file__).parent
 # Modules whose code sees CuPy arrays at run time (ops, layers, losses, optimizers, ...).
 ARRAY_MODULES = [
     "ops.py",
+    "primitives.py",
+    "tensor_xp.py",
     "conv.py",
     "tensor.py",
     "creation.py",
     "gradcheck.py",
     "training.py",
+    "autograd/__init__.py",
+    "autograd/functional.py",
     *sorted(str(p.relative_to(PACKAGE)) for p in (PACKAGE / "nn").glob("*.py")),
     *sorted(str(p.relative_to(PACKAGE)) for p in (PACKAGE / "optim").glob("*.py")),
 ]
@@ -42,15 +46,18 @@ ARRAY_FUNCTIONS = {
 
 # Host arrays made on purpose: (module, enclosing function, numpy function) and why.
 ALLOWED_HOST_CALLS = {
-    ("ops.py", "Permute.forward", "argsort"): "argsort of the permutation tuple (shapes)",
-    ("ops.py", "Cat.forward", "cumsum"): "split points from Python shape ints",
+    ("primitives.py", "Permute.forward", "argsort"): "argsort of the permutation tuple (shapes)",
+    ("primitives.py", "Cat.forward", "cumsum"): "split points from Python shape ints",
     ("tensor.py", "_array_from_data", "array"): "parses Python lists on the host first",
     ("tensor.py", "Function.apply", "asarray"): "numpy-only: re-wraps a numpy scalar result",
     ("tensor.py", "_accumulate_leaf_grad", "asarray"): "numpy-only: re-wraps a numpy scalar",
     ("nn/layers.py", "_BatchNorm.__init__", "zeros"): "a 0-d counter, moved with to_device",
     ("nn/module.py", "Parameter.__init__", "empty"): "Parameter() with no data is on the CPU",
     ("nn/utils.py", "clip_grad_norm_", "zeros"): "no gradients at all: a CPU 0, as PyTorch",
+    ("optim/optimizer.py", "Optimizer._check_state_entry", "zeros"):
+        "a tiny host probe that one update runs on, to learn the rule's state names and kinds",
     ("gradcheck.py", "gradcheck", "random"): "host float64 reference, copied with xp.asarray",
+    ("gradcheck.py", "gradgradcheck", "random"): "host float64 upstream gradient, then xp.asarray",
     ("gradcheck.py", "gradcheck", "zeros"): "host float64 numerical gradient",
     ("gradcheck.py", "gradcheck", "abs"): "host comparison of host copies",
     ("gradcheck.py", "gradcheck", "unravel_index"): "host comparison of host copies",

@@ -3,7 +3,7 @@
 The public API follows PyTorch: ``tm.Tensor``, ``tm.nn``, ``tm.optim``, ``tm.no_grad`` ...
 """
 
-from . import backend, data, nn, optim
+from . import autograd, backend, data, nn, optim, viz
 from .backend import cuda_is_available, manual_seed
 from .creation import (
     arange,
@@ -22,7 +22,7 @@ from .creation import (
     zeros,
     zeros_like,
 )
-from .gradcheck import GradcheckError, gradcheck
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .ops import (
     abs,
     argmax,
@@ -90,6 +90,9 @@ __version__ = "0.1.0"
 __all__ = [
     "Function",
     "GradcheckError",
+    "autograd",
+    "gradgradcheck",
+    "viz",
     "Tensor",
     "abs",
     "data",

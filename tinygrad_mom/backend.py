@@ -13,6 +13,8 @@ import contextlib
 
 import numpy as np
 
+from . import _validation as V
+
 _cupy = None  # the cupy module once imported; None until a CUDA device is first asked for
 
 _INSTALL_HINT = (
@@ -56,8 +58,17 @@ def is_cupy_array(x) -> bool:
 
 
 def get_array_module(x):
-    """The array module (numpy or cupy) that owns array ``x``."""
-    if type(x) is np.ndarray or (_cupy is None and not is_cupy_array(x)):
+    """The array module (numpy or cupy) that owns array ``x``.
+
+    For a Tensor it is the Tensor namespace (``tinygrad_mom.tensor_xp``) that a backward
+    formula uses under ``create_graph=True``: the class says so in ``_array_namespace``.
+    """
+    if type(x) is np.ndarray:
+        return np
+    namespace = getattr(type(x), "_array_namespace", None)
+    if namespace is not None:
+        return namespace
+    if _cupy is None and not is_cupy_array(x):
         return np
     return _cupy.get_array_module(x)
 
@@ -173,8 +184,7 @@ def keep_freed_memory(max_mib: int = 256) -> bool:
     PyTorch's CPU tuning guide) do. It is process-wide and cannot be undone; returns False where
     the C library has no ``mallopt`` (not glibc), True once applied.
     """
-    if isinstance(max_mib, bool) or not isinstance(max_mib, (int, np.integer)) or max_mib < 0:
-        raise ValueError(f"keep_freed_memory: max_mib must be an int >= 0, got {max_mib!r}")
+    V.int_at_least("max_mib", max_mib, 0, where="keep_freed_memory")
     import ctypes
 
     try:
@@ -227,8 +237,7 @@ _cupy_rngs: dict = {}
 def manual_seed(seed: int) -> None:
     """Seed every random generator this library uses (NumPy's, and CuPy's when in use)."""
     global _seed, _np_rng
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"manual_seed expects an int seed, got {type(seed).__name__}")
+    V.int_at_least("seed", seed, None, where="manual_seed")
     _seed = int(seed)
     _np_rng = np.random.default_rng(_seed)
     _cupy_rngs.clear()
@@ -253,9 +262,34 @@ def get_rng_state() -> dict:
 
 
 def set_rng_state(state: dict) -> None:
-    """Restore a state returned by :func:`get_rng_state`."""
-    global _seed, _np_rng
+    """Restore a state returned by :func:`get_rng_state` (ValueError/TypeError if it is not)."""
+    _prepare_rng_state(state)()
+
+
+def _prepare_rng_state(state: dict):
+    """Check ``state`` completely; return a function that installs it (cannot fail)."""
+    if not isinstance(state, dict) or set(state) != {"seed", "bit_generator"}:
+        raise ValueError(
+            f"rng state must be a dict with 'seed' and 'bit_generator' entries (from "
+            f"get_rng_state), got {V.describe(state)}"
+        )
+    seed = V.int_at_least("rng state 'seed'", state["seed"], None, none_ok=True)
+    bit_state = state["bit_generator"]
+    expected = type(_np_rng.bit_generator).__name__
+    if not isinstance(bit_state, dict) or bit_state.get("bit_generator") != expected:
+        raise ValueError(
+            f"rng state 'bit_generator' must be the state of a {expected} generator, got "
+            f"{V.describe(bit_state)}"
+        )
     gen = np.random.default_rng()
-    gen.bit_generator.state = state["bit_generator"]
-    _seed = state.get("seed")
-    _np_rng = gen
+    try:
+        gen.bit_generator.state = bit_state
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ValueError(f"rng state 'bit_generator' is not a valid {expected} state: "
+                         f"{exc!r}") from None
+
+    def commit() -> None:
+        global _seed, _np_rng
+        _seed, _np_rng = seed, gen
+
+    return commit

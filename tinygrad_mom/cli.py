@@ -9,12 +9,15 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import tinygrad_mom as tm
 
+from . import _validation as V
 from . import backend, data
 from .training import CheckpointError, NonFiniteLossError, evaluate, fit, write_history
 
@@ -124,13 +127,20 @@ def image_geometry(dataset) -> tuple[int, int]:
 
 
 def check_output_dir(option: str, path: str) -> None:
-    """Create an output directory up front, so a bad one fails before any training."""
+    """Create an output directory and write a probe file there up front, so a missing,
+    read-only or non-directory path fails before any training."""
     if Path(path).exists() and not Path(path).is_dir():
         raise UsageError(f"{option} {path}: exists and is not a directory")
     try:
         Path(path).mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"{option} {path}: cannot create it ({exc.strerror or exc})") from None
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".write-test.", suffix=".tmp", dir=path)
+    except OSError as exc:
+        raise UsageError(f"{option} {path}: not writable ({exc.strerror or exc})") from None
+    os.close(fd)
+    os.unlink(probe)
 
 
 def check_device(device: str) -> str:
@@ -342,6 +352,13 @@ def cmd_train(args) -> int:
         )
     args.device = check_device(args.device)
     check_output_dir("--checkpoint-dir", args.checkpoint_dir)
+    try:  # checkpoints need it: say so now, not after the first epoch has trained
+        import safetensors  # noqa: F401
+    except ImportError:
+        raise UsageError(
+            "train writes checkpoints, which need the 'safetensors' package: "
+            'pip install "tinygrad_mom[checkpoint]"'
+        ) from None
     train, val, test = load_data(args)
     channels, size = image_geometry(train)
     tm.manual_seed(args.seed)
@@ -369,7 +386,7 @@ def cmd_train(args) -> int:
     except NonFiniteLossError as exc:
         print(f"tinygrad-mom: {exc}", file=sys.stderr)
         return 1
-    except (FileNotFoundError, CheckpointError) as exc:
+    except (FileNotFoundError, CheckpointError) as exc:  # the one CheckpointError class
         raise UsageError(str(exc)) from None
     test_loss, test_acc = evaluate(model, test_loader)
     print(f"test loss {test_loss:.4f}  test acc {test_acc:.3f}")
@@ -377,21 +394,30 @@ def cmd_train(args) -> int:
 
 
 # ----------------------------------------------------------------------------------------------
-def _non_negative_float(text: str) -> float:
+# The argument types parse the text, then check the value with the library's own validators
+# (the ones every constructor uses), so the CLI and the API accept exactly the same numbers.
+def _float_in(text: str, low: float, high: float = math.inf, *, low_open: bool = False,
+              high_open: bool = False) -> float:
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value >= 0 or math.isinf(value):  # rejects NaN too
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text}")
-    return value
+    try:
+        return V.number_in("value", value, low, high, low_open=low_open, high_open=high_open)
+    except ValueError:  # NaN and inf too
+        raise argparse.ArgumentTypeError(
+            f"expected a finite number {'>' if low_open else '>='} {low:g}"
+            + (f" and {'<' if high_open else '<='} {high:g}" if high < math.inf else "")
+            + f", got {text}"
+        ) from None
+
+
+def _non_negative_float(text: str) -> float:
+    return _float_in(text, 0.0)
 
 
 def _positive_float(text: str) -> float:
-    value = _non_negative_float(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text}")
-    return value
+    return _float_in(text, 0.0, low_open=True)
 
 
 def _int_at_least(text: str, minimum: int) -> int:
@@ -399,9 +425,12 @@ def _int_at_least(text: str, minimum: int) -> int:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < minimum:
-        raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {value}")
-    return value
+    try:
+        return V.int_at_least("value", value, minimum)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an integer >= {minimum}, got {value}"
+        ) from None
 
 
 def _non_negative_int(text: str) -> int:
@@ -413,12 +442,12 @@ def _positive_int(text: str) -> int:
 
 
 def _fraction(text: str) -> float:
-    value = _non_negative_float(text)
-    if not 0 < value < 1:
+    try:
+        return _float_in(text, 0.0, 1.0, low_open=True, high_open=True)
+    except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(
             f"expected a fraction strictly between 0 and 1, got {text}"
-        )
-    return value
+        ) from None
 
 
 def _common_arguments(p: argparse.ArgumentParser) -> None:

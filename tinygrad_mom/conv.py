@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _validation as V
 from . import backend, workspace
 from .backend import get_array_module
-from .tensor import Function, Tensor
+from .tensor import Function, Tensor, is_floating
 
 
 def _pair(value, name: str) -> tuple[int, int]:
@@ -27,8 +28,8 @@ def _pair(value, name: str) -> tuple[int, int]:
     else:
         pair = (value, value)
     for v in pair:
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-            raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
+        if not V.is_int(v):
+            raise TypeError(f"{name} must be an int or a pair of ints, got {V.describe(value)}")
     return int(pair[0]), int(pair[1])
 
 
@@ -365,8 +366,7 @@ def _unpad(g, pads):
 
 
 def _check_input(x: Tensor, name: str) -> None:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{name} expects a Tensor input, got {type(x).__name__}")
+    V.tensor_arg("input", x, name)
     if x.ndim != 4:
         raise ValueError(
             f"{name} expects a 4-D input of shape (N, C, H, W), got shape {tuple(x.shape)}"
@@ -412,15 +412,23 @@ def conv2d(
     return Conv2d.apply(*inputs, stride=stride, pads=pads, dilation=dilation)
 
 
-def _pool_args(x, kernel_size, stride, padding, name):
-    _check_input(x, name)
+def _check_pool_geometry(name: str, kernel_size, stride, padding):
+    """(kernel, stride, pad) pairs of a pooling, checked (layers call it at construction)."""
     kernel = _pair(kernel_size, "kernel_size")
     stride = kernel if stride is None else _pair(stride, "stride")
     pad = _pair(padding, "padding")
     if min(kernel) < 1 or min(stride) < 1:
         raise ValueError(f"{name}: kernel_size and stride must be >= 1, got {kernel} and {stride}")
+    if min(pad) < 0:
+        raise ValueError(f"{name}: padding must be non-negative, got {padding!r}")
     if pad[0] > kernel[0] // 2 or pad[1] > kernel[1] // 2:
         raise ValueError(f"{name}: padding {pad} must be at most half the kernel size {kernel}")
+    return kernel, stride, pad
+
+
+def _pool_args(x, kernel_size, stride, padding, name):
+    _check_input(x, name)
+    kernel, stride, pad = _check_pool_geometry(name, kernel_size, stride, padding)
     pads = ((pad[0], pad[0]), (pad[1], pad[1]))
     for i, axis in enumerate("HW"):
         if x.shape[2 + i] + 2 * pad[i] < kernel[i]:
@@ -440,4 +448,7 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0) -> Tensor:
 def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0) -> Tensor:
     """Average pooling over (N, C, H, W); ``stride`` defaults to ``kernel_size``."""
     kernel, stride, pads = _pool_args(input, kernel_size, stride, padding, "avg_pool2d")
+    if not is_floating(input.dtype):
+        # PyTorch: "avg_pool2d" not implemented for 'Long'; a mean of ints is not an int
+        raise TypeError(f"avg_pool2d needs a floating point input, got dtype {input.dtype}")
     return AvgPool2d.apply(input, kernel=kernel, stride=stride, pads=pads)

@@ -1,5 +1,8 @@
 """Numerical gradient checking: compare backward() with float64 central differences.
 
+:func:`gradcheck` checks first derivatives; :func:`gradgradcheck` checks second derivatives
+(the backward pass differentiated with ``create_graph=True``) the same way.
+
 The output is contracted with a random upstream gradient ``r`` (never all ones: a summed softmax
 has zero gradient and would pass any backward), so the checked scalar is ``L = Σ r · fn(x)``.
 For every element ``x_i`` of every input that requires grad,
@@ -16,7 +19,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from .backend import get_array_module, to_numpy
-from .tensor import Tensor, float64, is_floating, no_grad
+from .tensor import Tensor, enable_grad, float64, is_floating, no_grad
 
 
 class GradcheckError(RuntimeError):
@@ -110,3 +113,72 @@ def gradcheck(
                     f"worst abs error {error.max():.3g} (atol={atol}, rtol={rtol}, eps={eps})"
                 )
     return True
+
+
+def gradgradcheck(
+    fn: Callable[..., Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: Tensor | Sequence[Tensor] | None = None,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    seed: int = 0,
+) -> bool:
+    """Check second derivatives of ``fn`` against central differences in float64.
+
+    The checked function is the first derivative itself: ``(x, v) ↦ vᵀ·∂fn/∂x`` computed by
+    ``autograd.grad(..., create_graph=True)``, with a random upstream gradient ``v`` (or the
+    given ``grad_outputs``) that is itself an input. :func:`gradcheck` then compares its
+    backward — the backward of a backward — with finite differences of the first derivative,
+    along a random direction, so both ``∂²fn/∂x²`` and the linearity in ``v`` are covered.
+    Defaults match ``torch.autograd.gradgradcheck``. Returns True or raises GradcheckError.
+    """
+    from .autograd import grad
+
+    if isinstance(inputs, Tensor):
+        inputs = (inputs,)
+    inputs = list(inputs)
+    checked = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
+    if not checked:
+        raise ValueError("gradgradcheck: no input requires grad, so there is nothing to check")
+    with no_grad():
+        probe = _as_outputs(fn(*[_float64_copy(t) for t in inputs]))
+    if grad_outputs is None:
+        gen = np.random.default_rng(seed + 1)
+        vs = [
+            Tensor._wrap(get_array_module(o.array).asarray(gen.standard_normal(o.shape)),
+                         True)
+            for o in probe
+        ]
+    else:
+        vs = [grad_outputs] if isinstance(grad_outputs, Tensor) else list(grad_outputs)
+        if len(vs) != len(probe):
+            raise ValueError(
+                f"gradgradcheck: grad_outputs has {len(vs)} entries, fn returns {len(probe)}"
+            )
+        vs = [Tensor._wrap(v.array.astype(float64, copy=True), True) for v in vs]
+    n = len(inputs)
+
+    def first_derivative(*args):
+        xs, us = list(args[:n]), list(args[n:])
+        with enable_grad():
+            outputs = _as_outputs(fn(*xs))
+            pairs = [(o, u) for o, u in zip(outputs, us) if o.requires_grad]
+            wrt = [xs[i] for i in checked]
+            if not pairs:
+                return tuple(Tensor._wrap(get_array_module(x.array).zeros_like(x.array))
+                             for x in wrt)
+            grads = grad([o for o, _ in pairs], wrt, [u for _, u in pairs],
+                         create_graph=True, allow_unused=True)
+        return tuple(
+            g if g is not None else Tensor._wrap(get_array_module(x.array).zeros_like(x.array))
+            for g, x in zip(grads, wrt)
+        )
+
+    return gradcheck(first_derivative, inputs + vs, eps=eps, atol=atol, rtol=rtol, seed=seed)
+
+
+def _float64_copy(t):
+    if isinstance(t, Tensor) and is_floating(t.dtype):
+        return Tensor._wrap(t.array.astype(float64, copy=True))
+    return t

@@ -1,10 +1,8 @@
-"""Primitive differentiable operations and the functional API built from them.
+"""The functional API: the functions users call (``tm.exp``, ``tm.cat``, ...).
 
-Each primitive is a :class:`~tinygrad_mom.tensor.Function` with ``forward`` and ``backward`` on
-raw arrays (``xp`` is numpy or cupy). Broadcasting is undone by the autograd engine, never here.
-The lower half of the file holds the functions users call (``tm.exp``, ``tm.cat``, ...): they
-turn Python scalars into constants, promote dtypes as PyTorch does, validate arguments with
-clear errors, and compose the few non-primitive operations (mean, var, stack, ...).
+They turn Python scalars into constants, promote dtypes as PyTorch does, validate arguments
+with clear errors, and either run one primitive (:mod:`tinygrad_mom.primitives`) or compose
+the few non-primitive operations (mean, var, stack, ...) from others.
 """
 
 from __future__ import annotations
@@ -15,455 +13,47 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from . import backend, workspace
 from .backend import get_array_module
+from .primitives import (
+    Abs,
+    Add,
+    Cat,
+    Clamp,
+    Div,
+    Exp,
+    Expand,
+    GetItem,
+    LeakyReLU,
+    Log,
+    LogSoftmax,
+    LogSumExp,
+    MatMul,
+    MaxAll,
+    MaxDim,
+    Maximum,
+    Minimum,
+    Mul,
+    Neg,
+    Pad,
+    Permute,
+    Pow,
+    ReLU,
+    Reshape,
+    Sigmoid,
+    Softmax,
+    Sqrt,
+    Sub,
+    Sum,
+    Tanh,
+    Where,
+)
 from .tensor import (
     DEFAULT_FLOAT,
-    Function,
     Tensor,
     _check_same_device,
     _normalize_dim,
     is_floating,
 )
-
-# ==============================================================================================
-# Binary arithmetic
-
-
-class Add(Function):
-    def forward(self, a, b):
-        return a + b
-
-    def backward(self, gy):
-        return gy, gy
-
-
-class Sub(Function):
-    def forward(self, a, b):
-        return a - b
-
-    def backward(self, gy):
-        return gy, -gy
-
-
-class Mul(Function):
-    def forward(self, a, b):
-        self.save_for_backward(a, b)
-        return a * b
-
-    def backward(self, gy):
-        a, b = self.saved
-        ga = gy * b if self.needs_input_grad[0] else None
-        gb = gy * a if self.needs_input_grad[1] else None
-        return ga, gb
-
-
-class Div(Function):
-    def forward(self, a, b):
-        self.save_for_backward(a, b)
-        return a / b
-
-    def backward(self, gy):
-        a, b = self.saved
-        ga = gy / b if self.needs_input_grad[0] else None
-        gb = -gy * a / (b * b) if self.needs_input_grad[1] else None
-        return ga, gb
-
-
-class Pow(Function):
-    def forward(self, a, b):
-        out = a**b
-        self.save_for_backward(a, b, out)
-        return out
-
-    def backward(self, gy):
-        a, b, out = self.saved
-        xp = get_array_module(gy)
-        ga = gy * b * a ** (b - 1) if self.needs_input_grad[0] else None
-        gb = None
-        if self.needs_input_grad[1]:
-            # d(a^b)/db = a^b log a; define it as 0 where a == 0 (the limit PyTorch uses)
-            log_a = xp.log(xp.where(a == 0, 1, a))
-            gb = gy * out * log_a
-        return ga, gb
-
-
-class Maximum(Function):
-    def forward(self, a, b):
-        self.save_for_backward(a, b)
-        return get_array_module(a).maximum(a, b)
-
-    def backward(self, gy):
-        a, b = self.saved
-        xp = get_array_module(gy)
-        # ties split the gradient evenly, as PyTorch does
-        share = xp.where(a > b, 1.0, xp.where(a == b, 0.5, 0.0)).astype(gy.dtype)
-        return gy * share, gy * (1 - share)
-
-
-class Minimum(Function):
-    def forward(self, a, b):
-        self.save_for_backward(a, b)
-        return get_array_module(a).minimum(a, b)
-
-    def backward(self, gy):
-        a, b = self.saved
-        xp = get_array_module(gy)
-        share = xp.where(a < b, 1.0, xp.where(a == b, 0.5, 0.0)).astype(gy.dtype)
-        return gy * share, gy * (1 - share)
-
-
-class Where(Function):
-    def forward(self, a, b, condition):
-        self.condition = condition
-        return get_array_module(a).where(condition, a, b)
-
-    def backward(self, gy):
-        xp = get_array_module(gy)
-        c = self.condition
-        return xp.where(c, gy, 0), xp.where(c, 0, gy)
-
-
-# ==============================================================================================
-# Unary elementwise
-
-
-class Neg(Function):
-    def forward(self, x):
-        return -x
-
-    def backward(self, gy):
-        return -gy
-
-
-class Exp(Function):
-    def forward(self, x):
-        out = get_array_module(x).exp(x)
-        self.save_for_backward(out)
-        return out
-
-    def backward(self, gy):
-        (out,) = self.saved
-        return gy * out
-
-
-class Log(Function):
-    def forward(self, x):
-        self.save_for_backward(x)
-        return get_array_module(x).log(x)
-
-    def backward(self, gy):
-        (x,) = self.saved
-        return gy / x
-
-
-class Sqrt(Function):
-    def forward(self, x):
-        out = get_array_module(x).sqrt(x)
-        self.save_for_backward(out)
-        return out
-
-    def backward(self, gy):
-        (out,) = self.saved
-        return gy / (2 * out)
-
-
-class Abs(Function):
-    def forward(self, x):
-        self.save_for_backward(x)
-        return get_array_module(x).abs(x)
-
-    def backward(self, gy):
-        (x,) = self.saved
-        return gy * get_array_module(x).sign(x)
-
-
-class Tanh(Function):
-    def forward(self, x):
-        out = get_array_module(x).tanh(x)
-        self.save_for_backward(out)
-        return out
-
-    def backward(self, gy):
-        (out,) = self.saved
-        return gy * (1 - out * out)
-
-
-class Sigmoid(Function):
-    def forward(self, x):
-        xp = get_array_module(x)
-        # exp of a non-positive number only: no overflow for large |x|, full relative accuracy
-        e = xp.exp(-xp.abs(x))
-        out = xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
-        self.save_for_backward(out)
-        return out
-
-    def backward(self, gy):
-        (out,) = self.saved
-        return gy * out * (1 - out)
-
-
-class ReLU(Function):
-    def forward(self, x):
-        # A CNN's activations are large: into a workspace array (x's memory order) then.
-        xp, buf = get_array_module(x), workspace.out_like(x)
-        out = xp.maximum(x, 0) if buf is None else xp.maximum(x, 0, out=buf)
-        self.save_for_backward(out)
-        return out
-
-    def backward(self, gy):
-        (out,) = self.saved
-        # A multiply by the mask, not xp.where: NumPy's where branches per element and is ~10x
-        # slower on a half-zero mask. It differs from PyTorch only for a non-finite gy where
-        # out == 0 (NaN here, 0 there), i.e. once the loss is already non-finite.
-        buf = workspace.out_like(gy)
-        if buf is None:
-            return gy * (out > 0)
-        return get_array_module(gy).multiply(gy, out > 0, out=buf)
-
-
-class LeakyReLU(Function):
-    def forward(self, x, negative_slope):
-        xp = get_array_module(x)
-        self.negative_slope = negative_slope
-        self.positive = x > 0
-        return xp.where(self.positive, x, x * negative_slope)
-
-    def backward(self, gy):
-        return get_array_module(gy).where(self.positive, gy, gy * self.negative_slope)
-
-
-class Clamp(Function):
-    def forward(self, x, min, max):
-        xp = get_array_module(x)
-        inside = xp.ones(x.shape, dtype=bool)
-        if min is not None:
-            inside &= x >= min
-        if max is not None:
-            inside &= x <= max
-        self.inside = inside  # PyTorch passes the gradient where min <= x <= max
-        return xp.clip(x, min, max)
-
-    def backward(self, gy):
-        return get_array_module(gy).where(self.inside, gy, 0)
-
-
-class Cast(Function):
-    def forward(self, x, dtype):
-        self.in_dtype = x.dtype
-        return x.astype(dtype)
-
-    def backward(self, gy):
-        return gy.astype(self.in_dtype)
-
-
-class Clone(Function):
-    def forward(self, x):
-        return x.copy()
-
-    def backward(self, gy):
-        return gy
-
-
-class ToDevice(Function):
-    def forward(self, x, device):
-        self.source = backend.device_of(x)
-        return backend.to_device(x, device)
-
-    def backward(self, gy):
-        return backend.to_device(gy, self.source)
-
-
-# ==============================================================================================
-# Reductions
-
-
-def _keepdims_shape(shape, axes) -> tuple:
-    return tuple(1 if i in axes else n for i, n in enumerate(shape))
-
-
-class Sum(Function):
-    def forward(self, x, axes, keepdim):
-        self.axes = axes
-        self.keepdim = keepdim
-        return x.sum(axis=axes, keepdims=keepdim)
-
-    def backward(self, gy):
-        xp = get_array_module(gy)
-        shape = self.in_shapes[0]
-        if not self.keepdim:
-            gy = gy.reshape(_keepdims_shape(shape, self.axes))
-        return xp.broadcast_to(gy, shape)
-
-
-class MaxAll(Function):
-    """max/min over all elements; ties share the gradient evenly (PyTorch's amax rule)."""
-
-    def forward(self, x, use_min):
-        out = x.min() if use_min else x.max()
-        self.save_for_backward(x, out)
-        return out
-
-    def backward(self, gy):
-        x, out = self.saved
-        xp = get_array_module(x)
-        # a NaN max is attained by the NaN elements (PyTorch sends the gradient there)
-        mask = (x == out) | (xp.isnan(x) & xp.isnan(out))
-        return mask * (gy / mask.sum()).astype(gy.dtype)
-
-
-class MaxDim(Function):
-    """max/min along one dimension; the gradient goes to the selected index."""
-
-    def forward(self, x, dim, keepdim, use_min):
-        xp = get_array_module(x)
-        idx = (xp.argmin if use_min else xp.argmax)(x, axis=dim, keepdims=True)
-        out = xp.take_along_axis(x, idx, axis=dim)
-        self.dim, self.idx = dim, idx
-        self.indices = idx if keepdim else idx.squeeze(dim)
-        return out if keepdim else out.squeeze(dim)
-
-    def backward(self, gy):
-        xp = get_array_module(gy)
-        shape = self.in_shapes[0]
-        gy = gy.reshape(self.idx.shape)
-        positions = xp.arange(shape[self.dim]).reshape(
-            [-1 if i == self.dim else 1 for i in range(len(shape))]
-        )
-        return xp.where(positions == self.idx, gy, 0)
-
-
-def _stable_shift(x, axes):
-    """max over ``axes`` (kept) to subtract before exp; zeros when the reduced axes are empty."""
-    if x.size == 0:  # max of an empty axis raises in numpy/cupy; any finite shift is right here
-        kept = (axes,) if isinstance(axes, int) else axes
-        return get_array_module(x).zeros(_keepdims_shape(x.shape, kept), dtype=x.dtype)
-    return x.max(axis=axes, keepdims=True)
-
-
-class LogSumExp(Function):
-    def forward(self, x, axes, keepdim):
-        xp = get_array_module(x)
-        m = _stable_shift(x, axes)
-        m = xp.where(xp.isfinite(m), m, 0)  # an all -inf row gives -inf, not nan
-        out = xp.log(xp.exp(x - m).sum(axis=axes, keepdims=True)) + m
-        self.save_for_backward(x, out)
-        self.axes, self.keepdim = axes, keepdim
-        return out if keepdim else out.squeeze(axes)
-
-    def backward(self, gy):
-        x, out = self.saved
-        if not self.keepdim:
-            gy = gy.reshape(out.shape)
-        return gy * get_array_module(x).exp(x - out)
-
-
-class Softmax(Function):
-    def forward(self, x, dim):
-        xp = get_array_module(x)
-        e = xp.exp(x - _stable_shift(x, dim))
-        out = e / e.sum(axis=dim, keepdims=True)
-        self.save_for_backward(out)
-        self.dim = dim
-        return out
-
-    def backward(self, gy):
-        (out,) = self.saved
-        return out * (gy - (gy * out).sum(axis=self.dim, keepdims=True))
-
-
-class LogSoftmax(Function):
-    """log_softmax as a primitive: x − logsumexp(x), finite even for logits of ±1e4."""
-
-    def forward(self, x, dim):
-        xp = get_array_module(x)
-        shifted = x - _stable_shift(x, dim)
-        out = shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
-        self.save_for_backward(out)
-        self.dim = dim
-        return out
-
-    def backward(self, gy):
-        (out,) = self.saved
-        xp = get_array_module(gy)
-        return gy - xp.exp(out) * gy.sum(axis=self.dim, keepdims=True)
-
-
-# ==============================================================================================
-# Movement and indexing
-
-
-class Reshape(Function):
-    def forward(self, x, shape):
-        return x.reshape(shape)
-
-    def backward(self, gy):
-        return gy.reshape(self.in_shapes[0])
-
-
-class Permute(Function):
-    def forward(self, x, dims):
-        self.inverse = tuple(np.argsort(dims))
-        return x.transpose(dims)
-
-    def backward(self, gy):
-        return gy.transpose(self.inverse)
-
-
-class Expand(Function):
-    def forward(self, x, shape):
-        return get_array_module(x).broadcast_to(x, shape)
-
-    def backward(self, gy):
-        return gy  # the engine sums the expanded dimensions back down
-
-
-class GetItem(Function):
-    def forward(self, x, index, advanced):
-        self.index, self.advanced, self.dtype = index, advanced, x.dtype
-        return x[index]
-
-    def backward(self, gy):
-        xp = get_array_module(gy)
-        gx = xp.zeros(self.in_shapes[0], dtype=gy.dtype)
-        if self.advanced:
-            backend.scatter_add(gx, self.index, gy)  # repeated indices accumulate
-        else:
-            gx[self.index] = gy
-        return gx
-
-
-class Cat(Function):
-    def forward(self, *arrays, dim):
-        self.dim = dim
-        self.splits = np.cumsum([a.shape[dim] for a in arrays])[:-1].tolist()
-        return get_array_module(arrays[0]).concatenate(arrays, axis=dim)
-
-    def backward(self, gy):
-        return tuple(get_array_module(gy).split(gy, self.splits, axis=self.dim))
-
-
-class Pad(Function):
-    def forward(self, x, widths, value):
-        xp = get_array_module(x)
-        self.slices = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, x.shape))
-        return xp.pad(x, widths, mode="constant", constant_values=value)
-
-    def backward(self, gy):
-        return gy[self.slices]
-
-
-class MatMul(Function):
-    def forward(self, a, b):
-        self.save_for_backward(a, b)
-        return a @ b
-
-    def backward(self, gy):
-        a, b = self.saved
-        ga = gy @ b.swapaxes(-1, -2) if self.needs_input_grad[0] else None
-        gb = a.swapaxes(-1, -2) @ gy if self.needs_input_grad[1] else None
-        return ga, gb
-
 
 # ==============================================================================================
 # The functional API: operand handling

@@ -306,6 +306,10 @@ def _target_device(map_location, device) -> str:
 
 def _refuse_foreign_formats(raw: bytes, source: str):
     """Refuse pickles and zip archives, and read a plain .npy without allowing pickle."""
+    # A safetensors file's 8-byte header length can begin with the same two bytes as a pickle
+    # (a header of 896 bytes is 80 03 00 ...): its JSON header then starts at byte 8.
+    if len(raw) > 8 and raw[8:9] == b"{":
+        return None
     if len(raw) >= 2 and raw[0] == 0x80 and 2 <= raw[1] <= 5:
         raise CheckpointError(
             f"{source} is a Python pickle (protocol {raw[1]}); tinygrad_mom never unpickles, "

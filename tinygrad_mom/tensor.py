@@ -14,6 +14,8 @@ broadcasting in one place (:func:`unbroadcast`) and accumulates into the leaves'
 from __future__ import annotations
 
 import functools
+import traceback
+import weakref
 from collections.abc import Sequence
 
 import numpy as np
@@ -141,10 +143,25 @@ def unbroadcast(g, shape):
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1
     )
-    return g.sum(axis=axes).reshape(shape)
+    summed = g.sum(dim=axes) if isinstance(g, Tensor) else g.sum(axis=axes)
+    return summed.reshape(shape)
 
 
 # ----------------------------------------------------------------------------------------------
+# anomaly mode: off by default; when on, each recorded Function keeps the stack that created it
+_anomaly_enabled = False
+
+
+def is_anomaly_enabled() -> bool:
+    """Whether backward checks every gradient for NaN/Inf (see ``tm.autograd.detect_anomaly``)."""
+    return _anomaly_enabled
+
+
+def _set_anomaly_enabled(mode: bool) -> None:
+    global _anomaly_enabled
+    _anomaly_enabled = bool(mode)
+
+
 class Function:
     """A differentiable primitive. Subclasses define ``forward`` and ``backward`` on raw arrays.
 
@@ -152,11 +169,16 @@ class Function:
     ``None`` for an input that needs none). Gradients may have the broadcast shape; ``apply``'s
     backward pass sums them down to each input's shape. ``self.needs_input_grad`` tells which
     inputs want a gradient, so expensive ones can be skipped.
+
+    A backward formula is written once, in NumPy's vocabulary (see
+    :mod:`tinygrad_mom.primitives`): under ``create_graph=True`` the engine calls the same
+    ``backward`` with Tensors, so the formula is recorded and can be differentiated again.
     """
 
     parents: tuple | None  # per input: the producing Function, a leaf Tensor, or None
 
     def save_for_backward(self, *arrays):
+        """Keep inputs and/or the output for backward (only those: see the module docstring)."""
         self.saved = arrays
 
     def forward(self, *arrays, **kwargs):
@@ -189,10 +211,101 @@ class Function:
             )
             fn.needs_input_grad = tuple(p is not None for p in fn.parents)
             fn.in_shapes = tuple(a.shape for a in arrays)
+            # Identities of the inputs and the output, so that create_graph can tell which saved
+            # arrays are graph tensors (an input or the output) and which are constants. Sound:
+            # every saved array and every input was alive at once, during forward.
+            fn.in_ids = tuple(map(id, arrays))
+            fn.out_id = id(out)
+            if _anomaly_enabled:
+                fn.trace = traceback.extract_stack()[:-1]
             result = Tensor._wrap(out, True)
             result._ctx = fn
             return result
         return Tensor._wrap(out)
+
+    @classmethod
+    def call(cls, *args, **kwargs):
+        """Run this primitive inside another's backward: on raw arrays (first order, nothing
+        recorded) or, when any argument is a Tensor (create_graph), through ``apply``."""
+        for a in args:
+            if isinstance(a, Tensor):
+                return cls.apply(*(a if isinstance(a, Tensor) else Tensor._wrap(a) for a in args),
+                                 **kwargs)
+        return cls().forward(*args, **kwargs)
+
+    # --- what a learner sees of a graph node (PyTorch's grad_fn API) -------------------------
+    def name(self) -> str:
+        """PyTorch-style node name, e.g. ``MulBackward0``."""
+        return f"{type(self).__name__}Backward0"
+
+    def __repr__(self) -> str:
+        return f"<{self.name()}>"
+
+    @property
+    def next_functions(self) -> tuple:
+        """``(node, 0)`` per input: a Function, an :class:`AccumulateGrad` for a leaf, or None."""
+        if getattr(self, "parents", None) is None:
+            return ()
+        return tuple(
+            (AccumulateGrad(p) if isinstance(p, Tensor) else p, 0) for p in self.parents
+        )
+
+    def register_hook(self, hook):
+        """``hook(grad_inputs, grad_outputs)`` after this node's backward ran (PyTorch's
+        ``Node.register_hook``); it may return replacement grad_inputs."""
+        self.hooked = True
+        return _add_hook(self.__dict__.setdefault("node_hooks", {}), hook)
+
+
+class AccumulateGrad:
+    """The node that stands for a leaf in ``next_functions``; ``.variable`` is the leaf."""
+
+    def __init__(self, variable: Tensor):
+        self.variable = variable
+
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return "<AccumulateGrad>"
+
+    @property
+    def next_functions(self) -> tuple:
+        return ()
+
+    def __eq__(self, other):
+        return isinstance(other, AccumulateGrad) and other.variable is self.variable
+
+    def __hash__(self):
+        return id(self.variable)
+
+
+class RemovableHandle:
+    """Returned by ``register_hook``-style calls; ``remove()`` unregisters the hook."""
+
+    _next_id = 0
+
+    def __init__(self, hooks: dict):
+        self._hooks = hooks
+        self.id = RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+
+    def remove(self) -> None:
+        self._hooks.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.remove()
+
+
+def _add_hook(hooks: dict, hook) -> RemovableHandle:
+    if not callable(hook):
+        raise TypeError(f"hook must be callable, got {type(hook).__name__}")
+    handle = RemovableHandle(hooks)
+    hooks[handle.id] = hook
+    return handle
 
 
 def _check_same_device(inputs, arrays):
@@ -212,10 +325,14 @@ def _check_same_device(inputs, arrays):
             )
 
 
-def _topological_order(root) -> list:
-    """Graph nodes reachable from ``root``, each before the nodes it was computed from."""
+# ----------------------------------------------------------------------------------------------
+# the backward engine
+
+
+def _topological_order(starts) -> list:
+    """Graph nodes reachable from ``starts``, each before the nodes it was computed from."""
     order, visited = [], set()
-    stack = [(root, False)]
+    stack = [(node, False) for node in reversed(starts)]
     while stack:
         node, expanded = stack.pop()
         if expanded:
@@ -239,34 +356,215 @@ def _topological_order(root) -> list:
     return order
 
 
-def _run_backward(root: Tensor, gradient, retain_graph: bool) -> None:
-    start = root._ctx if root._ctx is not None else root
-    order = _topological_order(start)  # raises before any gradient is touched
-    grads = {start: gradient}
-    for node in order:
-        g = grads.pop(node, None)
-        if isinstance(node, Tensor):  # a leaf: accumulate into .grad
-            if g is not None:
-                _accumulate_leaf_grad(node, g)
+def _prune(order: list, targets) -> list:
+    """Keep only the nodes through which a gradient reaches one of ``targets``."""
+    reaches = set()
+    for node in reversed(order):  # inputs before the nodes computed from them
+        if node in targets or (
+            not isinstance(node, Tensor) and any(p in reaches for p in node.parents)
+        ):
+            reaches.add(node)
+    return [node for node in order if node in reaches]
+
+
+def _node_of(t: Tensor):
+    """The graph node that receives ``t``'s gradient: its Function, or itself for a leaf."""
+    return t._ctx if t._ctx is not None else t
+
+
+def _saved_as_tensors(node: Function) -> tuple:
+    """``node.saved`` for create_graph: an input becomes a tensor connected to that input's
+    node, the output one connected to ``node`` itself, anything else a constant."""
+    producers = dict(zip(node.in_ids, node.parents))
+    lifted = []
+    for s in node.saved:
+        if not hasattr(s, "shape"):
+            lifted.append(s)
             continue
-        if g is not None:
-            in_grads = node.backward(g)
-            if type(in_grads) is not tuple:
-                in_grads = (in_grads,)
-            for parent, shape, pg in zip(node.parents, node.in_shapes, in_grads):
-                if parent is None or pg is None:
-                    continue
-                if pg.shape != shape:
-                    pg = unbroadcast(pg, shape)
-                prev = grads.get(parent)
-                grads[parent] = pg if prev is None else prev + pg
-        if not retain_graph:
-            node.__dict__.clear()  # free saved arrays now, not when the loss tensor dies
-            node.parents = None
+        key = id(s)
+        producer = node if key == node.out_id else producers.get(key)
+        if isinstance(producer, Tensor):  # a leaf input: the leaf itself
+            lifted.append(producer)
+        else:
+            t = Tensor._wrap(s, producer is not None)
+            t._ctx = producer
+            lifted.append(t)
+    return tuple(lifted)
 
 
-def _accumulate_leaf_grad(leaf: Tensor, g) -> None:
-    if leaf._grad is None:
+def _as_graph_tensor(g):
+    return g if g is None or isinstance(g, Tensor) else Tensor._wrap(g)
+
+
+def _call_backward(node: Function, g, create_graph: bool):
+    if not create_graph:
+        return node.backward(g)
+    saved = node.__dict__.get("saved")
+    if saved is not None:
+        node.saved = _saved_as_tensors(node)
+    try:
+        return node.backward(g)
+    finally:
+        if saved is not None:
+            node.saved = saved
+
+
+def _wrap_grad(g, create_graph: bool) -> Tensor:
+    return g if create_graph else Tensor._wrap(g)
+
+
+def _run_tensor_hooks(hooks: dict, g, create_graph: bool):
+    for hook in list(hooks.values()):
+        result = hook(_wrap_grad(g, create_graph))
+        if result is not None:
+            if not isinstance(result, Tensor):
+                raise TypeError(f"a tensor hook must return a Tensor or None, got "
+                                f"{type(result).__name__}")
+            if result.shape != tuple(g.shape):
+                raise RuntimeError(f"a tensor hook returned a gradient of shape {result.shape}, "
+                                   f"expected {tuple(g.shape)}")
+            g = result if create_graph else result.array
+    return g
+
+
+def _check_finite(node: Function, in_grads) -> None:
+    for i, pg in enumerate(in_grads):
+        if pg is None:
+            continue
+        arr = pg.array if isinstance(pg, Tensor) else pg
+        if not bool(get_array_module(arr).isfinite(arr).all()):
+            raise RuntimeError(
+                f"Function '{node.name()}' returned nan or inf values in its {i}th output. "
+                + _forward_trace(node)
+            )
+
+
+_PACKAGE_DIR = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
+
+
+def _forward_trace(node: Function) -> str:
+    """Where the forward op of ``node`` was called from: the user's line first, then the stack."""
+    trace = node.__dict__.get("trace")
+    if not trace:
+        return "(the forward op ran before anomaly detection was enabled, so no trace exists)"
+    user = [f for f in trace if not f.filename.startswith(_PACKAGE_DIR)]
+    line = user[-1] if user else trace[-1]
+    stack = "".join(traceback.format_list(trace))
+    return (
+        f"Its forward op was created at {line.filename}:{line.lineno} ({line.line!r}).\n"
+        f"Traceback of the forward call:\n{stack}"
+    )
+
+
+def _run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
+                  targets=None, capture: bool = False):
+    """Propagate ``root_grads`` from ``roots`` (Tensors) through the graph.
+
+    Without ``targets`` every leaf accumulates its gradient into ``.grad``. With ``targets``
+    (``{node: tensor}``) only those tensors receive one: into ``.grad`` (``backward(inputs=)``)
+    or, with ``capture``, returned as ``{node: gradient}`` without touching ``.grad``
+    (``autograd.grad``). Under ``create_graph`` gradients are Tensors recorded in a new graph.
+    """
+    global _grad_enabled
+    starts = []
+    grads = {}
+    for root, g in zip(roots, root_grads):
+        node = _node_of(root)
+        if node not in grads:
+            starts.append(node)
+            grads[node] = g
+        else:
+            grads[node] = grads[node] + g
+    order = _topological_order(starts)  # raises before any gradient is touched
+    if targets is not None:
+        order = _prune(order, targets)
+    captured = {}
+    previous_mode = _grad_enabled
+    _grad_enabled = create_graph  # the formulas record exactly when a new graph is wanted
+    try:
+        for node in order:
+            g = grads.pop(node, None)
+            if isinstance(node, Tensor):  # a leaf
+                if g is not None:
+                    hooks = node._hooks
+                    if hooks:
+                        g = _run_tensor_hooks(hooks, g, create_graph)
+                    if capture:
+                        captured[node] = g
+                    elif targets is None or node in targets:
+                        _accumulate_leaf_grad(node, g, create_graph)
+                continue
+            if g is not None:
+                hooked = "hooked" in node.__dict__  # one lookup when no hook was ever added
+                if hooked:
+                    g = _before_node_backward(node, g, create_graph, capture)
+                if targets is not None and node in targets:
+                    if capture:
+                        captured[node] = g
+                    else:
+                        _accumulate_nonleaf_grad(targets[node], g, create_graph)
+                in_grads = _call_backward(node, g, create_graph)
+                if type(in_grads) is not tuple:
+                    in_grads = (in_grads,)
+                if _anomaly_enabled:
+                    _check_finite(node, in_grads)
+                if hooked:
+                    in_grads = _after_node_backward(node, in_grads, g, create_graph)
+                for parent, shape, pg in zip(node.parents, node.in_shapes, in_grads):
+                    if parent is None or pg is None:
+                        continue
+                    if create_graph:
+                        pg = _as_graph_tensor(pg)
+                    if pg.shape != shape:
+                        pg = unbroadcast(pg, shape)
+                    prev = grads.get(parent)
+                    grads[parent] = pg if prev is None else prev + pg
+            if not retain_graph:
+                node.__dict__.clear()  # free saved arrays now, not when the loss tensor dies
+                node.parents = None
+    finally:
+        _grad_enabled = previous_mode
+    for callback in _end_of_backward_callbacks:
+        callback()
+    return captured
+
+
+def _before_node_backward(node: Function, g, create_graph: bool, capture: bool):
+    """Tensor hooks and retain_grad of the tensor that ``node`` produced."""
+    hooks = node.__dict__.get("tensor_hooks")
+    if hooks:
+        g = _run_tensor_hooks(hooks, g, create_graph)
+    retained = node.__dict__.get("retained")
+    if retained is not None and retained() is not None and not capture:
+        _accumulate_nonleaf_grad(retained(), g, create_graph)
+    return g
+
+
+def _after_node_backward(node: Function, in_grads: tuple, g, create_graph: bool) -> tuple:
+    """Node hooks (``grad_fn.register_hook``): they see and may replace the input gradients."""
+    for hook in list(node.__dict__.get("node_hooks", {}).values()):
+        wrapped = tuple(None if x is None else _wrap_grad(x, create_graph) for x in in_grads)
+        result = hook(wrapped, (_wrap_grad(g, create_graph),))
+        if result is not None:
+            result = tuple(result) if isinstance(result, (tuple, list)) else (result,)
+            if len(result) != len(in_grads):
+                raise RuntimeError(
+                    f"a node hook returned {len(result)} gradients, expected {len(in_grads)}"
+                )
+            in_grads = tuple(r if create_graph or r is None else r.array for r in result)
+    return in_grads
+
+
+# Called, in order, after every backward pass (for example to finish gradient communication
+# in DistributedDataParallel); append a zero-argument callable.
+_end_of_backward_callbacks: list = []
+
+
+def _accumulate_leaf_grad(leaf: Tensor, g, create_graph: bool = False) -> None:
+    if create_graph:
+        g = g if g.dtype == leaf.dtype else g.type(leaf.dtype)
+        leaf._grad = g if leaf._grad is None else leaf._grad + g
+    elif leaf._grad is None:
         if isinstance(g, np.generic):  # numpy reduces 0-d results to scalars: keep an array
             g = np.asarray(g)
         # Copy: ``g`` may be shared with another leaf (a + b) or be a view, and optimizers and
@@ -274,6 +572,16 @@ def _accumulate_leaf_grad(leaf: Tensor, g) -> None:
         leaf._grad = Tensor._wrap(g.astype(leaf.array.dtype, copy=True))
     else:
         leaf._grad.array += g
+    hooks = leaf._post_hooks
+    if hooks:
+        for hook in list(hooks.values()):
+            hook(leaf)
+
+
+def _accumulate_nonleaf_grad(t: Tensor, g, create_graph: bool) -> None:
+    if not create_graph:
+        g = Tensor._wrap(get_array_module(g).array(g, dtype=t.dtype, copy=True))
+    t._grad = g if t._grad is None else t._grad + g
 
 
 # ----------------------------------------------------------------------------------------------
@@ -285,7 +593,7 @@ class Tensor:
     floats become float32 (as in PyTorch), arrays keep their dtype, integers stay integers.
     """
 
-    __slots__ = ("array", "_requires_grad", "_grad", "_ctx", "__weakref__")
+    __slots__ = ("array", "_requires_grad", "_grad", "_ctx", "_hooks", "_post_hooks", "__weakref__")
     __array_ufunc__ = None  # make ``ndarray op Tensor`` defer to Tensor's reflected operators
     __hash__ = object.__hash__  # == is elementwise, so hashing stays by identity
 
@@ -298,6 +606,7 @@ class Tensor:
         self._grad = None
         self._ctx = None
         self._requires_grad = False
+        self._hooks = self._post_hooks = None
         if requires_grad:
             self.requires_grad_(True)
 
@@ -309,6 +618,7 @@ class Tensor:
         t._requires_grad = requires_grad
         t._grad = None
         t._ctx = None
+        t._hooks = t._post_hooks = None  # a leaf's gradient hooks (a non-leaf's live on _ctx)
         return t
 
     # --- attributes ---------------------------------------------------------------------------
@@ -432,9 +742,9 @@ class Tensor:
         if device is not None:
             device = backend.parse_device(device)
             if device != self.device:
-                from . import ops
+                from .primitives import ToDevice
 
-                out = ops.ToDevice.apply(out, device=device)
+                out = ToDevice.apply(out, device=device)
         if dtype is not None:
             out = out.type(dtype)
         return out
@@ -452,9 +762,9 @@ class Tensor:
         dtype = _as_dtype(dtype)
         if dtype == self.dtype:
             return self
-        from . import ops
+        from .primitives import Cast
 
-        return ops.Cast.apply(self, dtype=dtype)
+        return Cast.apply(self, dtype=dtype)
 
     def float(self) -> Tensor:
         return self.type(float32)
@@ -480,49 +790,78 @@ class Tensor:
 
     def clone(self) -> Tensor:
         """A differentiable copy."""
-        from . import ops
+        from .primitives import Clone
 
-        return ops.Clone.apply(self)
+        return Clone.apply(self)
 
     def contiguous(self) -> Tensor:
         return self
 
     # --- autograd -----------------------------------------------------------------------------
-    def backward(self, gradient=None, retain_graph: bool | None = None) -> None:
-        """Accumulate d(self)/d(leaf) into every leaf's ``.grad``.
+    def backward(
+        self,
+        gradient=None,
+        retain_graph: bool | None = None,
+        create_graph: bool = False,
+        inputs=None,
+    ) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (PyTorch's semantics).
 
         ``gradient`` is required when self is not a scalar. The graph is freed afterwards unless
-        ``retain_graph=True``.
+        ``retain_graph`` (default: ``create_graph``). With ``create_graph=True`` the gradients
+        are themselves recorded, so ``.grad`` can be differentiated again. ``inputs`` limits
+        the accumulation to those tensors (leaves, or non-leaves that then get a ``.grad``).
         """
+        g = _root_gradient(self, gradient, "backward")
+        targets = None
+        if inputs is not None:
+            targets = {_node_of(t): t for t in _tensor_list(inputs, "inputs", "backward")}
+            if not targets:
+                raise RuntimeError("backward: 'inputs' was given but is empty")
+        if retain_graph is None:
+            retain_graph = create_graph
+        g = _engine_gradient(g, bool(create_graph))
+        _run_backward([self], [g], bool(retain_graph), bool(create_graph), targets)
+
+    def register_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned Tensor
+        replaces the gradient. Returns a handle with ``remove()``."""
         if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._ctx is None:
+            if self._hooks is None:
+                self._hooks = {}
+            return _add_hook(self._hooks, hook)
+        self._ctx.hooked = True
+        return _add_hook(self._ctx.__dict__.setdefault("tensor_hooks", {}), hook)
+
+    def register_post_accumulate_grad_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(tensor)`` on a leaf after its ``.grad`` was accumulated."""
+        if self._ctx is not None:
             raise RuntimeError(
-                "element 0 of tensors does not require grad and does not have a grad_fn: "
-                "backward() needs a tensor computed from tensors with requires_grad=True"
+                "post accumulate grad hooks cannot be registered on non-leaf tensors"
             )
-        xp = get_array_module(self.array)
-        if gradient is None:
-            if self.array.size != 1:
-                raise RuntimeError(
-                    f"grad can be implicitly created only for scalar outputs, but the output has "
-                    f"shape {self.shape}; pass backward(gradient) with that shape"
-                )
-            g = xp.ones_like(self.array)
-        else:
-            if isinstance(gradient, Tensor):
-                if gradient.device != self.device:
-                    raise RuntimeError(
-                        f"gradient is on device {gradient.device}, but the output is on "
-                        f"{self.device}"
-                    )
-                g = gradient.array
-            else:
-                g = xp.asarray(gradient, dtype=self.dtype)
-            if g.shape != self.shape:
-                raise RuntimeError(
-                    f"Mismatch in shape: gradient has shape {g.shape} but output has shape "
-                    f"{self.shape}"
-                )
-        _run_backward(self, g, bool(retain_graph))
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._post_hooks is None:
+            self._post_hooks = {}
+        return _add_hook(self._post_hooks, hook)
+
+    def retain_grad(self) -> None:
+        """Keep this non-leaf tensor's gradient in ``.grad`` after backward (no-op on leaves)."""
+        if not self._requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self._ctx is not None:
+            self._ctx.hooked = True
+            self._ctx.retained = weakref.ref(self)
+
+    @property
+    def retains_grad(self) -> bool:
+        """True for a non-leaf tensor on which :meth:`retain_grad` was called."""
+        if self._ctx is None:
+            return False
+        retained = self._ctx.__dict__.get("retained")
+        return retained is not None and retained() is self
 
     def zero_(self) -> Tensor:
         self._check_inplace("zero_")
@@ -640,7 +979,7 @@ class Tensor:
         if self.dtype not in (float32, int64, bool_):
             extras.append(f"dtype={self.dtype}")
         if self._ctx is not None:
-            extras.append(f"grad_fn=<{type(self._ctx).__name__}Backward>")
+            extras.append(f"grad_fn=<{self._ctx.name()}>")
         elif self._requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + ", ".join([body, *extras]) + ")"
@@ -856,6 +1195,12 @@ class Tensor:
     def transpose(self, dim0: int, dim1: int):
         return _ops.transpose(self, dim0, dim1)
 
+    def swapaxes(self, axis0: int, axis1: int):
+        """Alias of :meth:`transpose` (PyTorch's and NumPy's name)."""
+        return _ops.transpose(self, axis0, axis1)
+
+    swapdims = swapaxes
+
     def permute(self, *dims):
         return _ops.permute(self, *dims)
 
@@ -882,6 +1227,61 @@ class Tensor:
 
     def expand_as(self, other):
         return _ops.expand(self, *other.shape)
+
+
+def _tensor_list(values, arg: str, fn: str) -> list:
+    """A Tensor or a sequence of Tensors as a list, else TypeError naming the argument."""
+    values = [values] if isinstance(values, Tensor) else values
+    try:
+        values = list(values)
+    except TypeError:
+        raise TypeError(
+            f"{fn}: {arg} must be a Tensor or a sequence of Tensors, got {type(values).__name__}"
+        ) from None
+    for v in values:
+        if not isinstance(v, Tensor):
+            raise TypeError(
+                f"{fn}: {arg} must contain only Tensors, got {type(v).__name__}"
+            )
+    return values
+
+
+def _root_gradient(out: Tensor, gradient, fn: str):
+    """The gradient that starts backward at ``out``: ones for a scalar, else ``gradient``."""
+    if not out._requires_grad:
+        raise RuntimeError(
+            "element 0 of tensors does not require grad and does not have a grad_fn: "
+            f"{fn}() needs a tensor computed from tensors with requires_grad=True"
+        )
+    xp = get_array_module(out.array)
+    if gradient is None:
+        if out.array.size != 1:
+            raise RuntimeError(
+                f"grad can be implicitly created only for scalar outputs, but the output has "
+                f"shape {out.shape}; pass the gradient of that shape"
+            )
+        return xp.ones_like(out.array)
+    if isinstance(gradient, Tensor):
+        if gradient.device != out.device:
+            raise RuntimeError(
+                f"gradient is on device {gradient.device}, but the output is on {out.device}"
+            )
+        g = gradient
+    else:
+        g = xp.asarray(gradient, dtype=out.dtype)
+    if g.shape != out.shape:
+        raise RuntimeError(
+            f"Mismatch in shape: gradient has shape {tuple(g.shape)} but output has shape "
+            f"{out.shape}"
+        )
+    return g
+
+
+def _engine_gradient(g, create_graph: bool):
+    """What the engine propagates: a Tensor under create_graph, else the raw array."""
+    if create_graph:
+        return g if isinstance(g, Tensor) else Tensor._wrap(g)
+    return g.array if isinstance(g, Tensor) else g
 
 
 def _np_iadd(a, b):
@@ -928,3 +1328,7 @@ def _shape_arg(size) -> tuple:
 
 
 from . import ops as _ops  # noqa: E402  (ops needs Tensor and Function defined above)
+from . import tensor_xp as _tensor_xp  # noqa: E402
+
+# backward formulas ask get_array_module(gy); for a Tensor (create_graph) this is the answer
+Tensor._array_namespace = _tensor_xp

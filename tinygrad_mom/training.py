@@ -21,16 +21,21 @@ import json
 import math
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+import numpy as np
+
+from . import _validation as V
 from . import backend
 from .nn import functional as F
-from .serialization import atomic_write, load, save
+from .serialization import CheckpointError, atomic_write, load, save
 from .tensor import Tensor, no_grad
 
 CHECKPOINT_NAME = "last.safetensors"
+_CHECKPOINT_KEYS = ("model", "optimizer", "scheduler", "epoch", "history", "rng")
 HISTORY_FIELDS = (
     "epoch",
     "train_loss",
@@ -43,12 +48,46 @@ HISTORY_FIELDS = (
 )
 
 
-class CheckpointError(ValueError):
-    """A checkpoint that does not fit the model, optimizer or scheduler it is loaded into."""
-
-
 class NonFiniteLossError(RuntimeError):
-    """Raised when a training loss is NaN or infinite; earlier checkpoints are kept."""
+    """A training loss or gradient is NaN or infinite (or a step made the parameters so).
+
+    Raised before the bad step changes anything; checkpoints of earlier epochs are kept, and
+    no checkpoint with non-finite parameters or optimizer state is ever written.
+    """
+
+
+def _grads_finite(params) -> bool:
+    """Whether every gradient of ``params`` is finite: one pass over each gradient, summed in
+    float64 on its device (a NaN or Inf anywhere makes the sum non-finite; float32 gradients
+    cannot overflow it), and one host sync per device."""
+    sums: dict = {}
+    for p in params:
+        g = p.grad
+        if g is None:
+            continue
+        a = g.array
+        if a.dtype.kind != "f":
+            continue
+        total = backend.get_array_module(a).sum(a, dtype=np.float64)
+        key = backend.device_of(a)
+        sums[key] = total if key not in sums else sums[key] + total
+    return all(math.isfinite(float(v)) for v in sums.values())
+
+
+def _nonfinite_state(model, optimizer) -> str | None:
+    """The name of the first parameter or optimizer state array that is not finite, or None."""
+    for name, p in model.named_parameters():
+        if p.array.dtype.kind == "f" and not bool(backend.get_array_module(p.array).isfinite(
+                p.array).all()):
+            return f"parameter {name!r}"
+    for index, entry in dict.items(optimizer.state):
+        for key, value in entry.items():
+            if hasattr(value, "dtype") and value.dtype.kind == "f" \
+                    and not bool(backend.get_array_module(value).isfinite(value).all()):
+                return f"optimizer state {key!r} of parameter {index}"
+            if isinstance(value, float) and not math.isfinite(value):
+                return f"optimizer state {key!r} of parameter {index}"
+    return None
 
 
 def correct_count(logits: Tensor, targets: Tensor) -> int:
@@ -98,12 +137,16 @@ def train_epoch(
 ) -> dict:
     """One pass over ``loader``; returns mean loss, accuracy and the number of skipped steps.
 
-    A non-finite loss raises :class:`NonFiniteLossError` naming the epoch and step, before
-    backward, so parameters and optimizer state are untouched. With ``skip_nonfinite`` such a
-    step is skipped instead (no backward, no optimizer or scheduler step). Either way the
-    module buffers the forward pass updated (BatchNorm running statistics) are restored.
+    A non-finite loss (checked before backward) or a non-finite gradient under a finite loss
+    (checked after backward, before the optimizer step: one pass over the gradients and one
+    host sync) raises :class:`NonFiniteLossError` naming the epoch and step, with parameters
+    and optimizer state untouched. With ``skip_nonfinite`` such a step is skipped instead (no
+    optimizer or scheduler step, gradients cleared). Either way the module buffers the forward
+    pass updated (BatchNorm running statistics) are restored. A loader that yields no batch
+    raises ValueError; an epoch whose every step was skipped reports NaN loss and accuracy.
     """
     model.train()
+    params = [p for group in optimizer.param_groups for p in group["params"]]
     total_loss, correct, count, skipped = 0.0, 0, 0, 0
     total = len(loader) if hasattr(loader, "__len__") else None
     for step, (x, y) in enumerate(_progress(loader, progress, f"epoch {epoch + 1}", total)):
@@ -125,6 +168,19 @@ def train_epoch(
             )
         optimizer.zero_grad()
         loss.backward()
+        if not _grads_finite(params):
+            optimizer.zero_grad()
+            for buffer, saved in buffers_before:
+                buffer.array[...] = saved
+            if skip_nonfinite:
+                skipped += 1
+                continue
+            raise NonFiniteLossError(
+                f"non-finite gradient under a finite loss ({value}) at epoch {epoch + 1}, step "
+                f"{step + 1}; training stopped before the optimizer step, parameters and "
+                "checkpoints from earlier epochs are kept (use --skip-nonfinite to skip such "
+                "steps, or lower the learning rate / clip the gradients)"
+            )
         optimizer.step()
         if batch_scheduler is not None:
             batch_scheduler.step()
@@ -132,7 +188,12 @@ def train_epoch(
         total_loss += value * n
         correct += correct_count(logits, y)
         count += n
-    if count == 0:
+    if count == 0 and skipped == 0:
+        raise ValueError(
+            f"train_epoch: the training loader yielded no batches in epoch {epoch + 1} (an "
+            "empty dataset, or drop_last=True with fewer samples than batch_size?)"
+        )
+    if count == 0:  # every step skipped: said by skipped_steps, and the loss is not a number
         return {"train_loss": math.nan, "train_acc": math.nan, "skipped_steps": skipped}
     return {
         "train_loss": total_loss / count,
@@ -155,6 +216,31 @@ def write_history(history: list[dict], directory: str | os.PathLike, stem: str =
     writer.writeheader()
     writer.writerows(history)
     atomic_write(directory / f"{stem}.csv", text.getvalue().encode())
+
+
+def check_writable_dir(directory, what: str) -> Path:
+    """Create ``directory`` if needed and prove a checkpoint can be written there, now.
+
+    Raises PermissionError/NotADirectoryError naming ``what``, and ImportError naming the extra
+    to install when the ``safetensors`` package (needed by checkpoints) is missing.
+    """
+    from .serialization import _safetensors_numpy
+
+    _safetensors_numpy()
+    directory = Path(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise NotADirectoryError(f"{what} {directory} exists and is not a directory") from None
+    except PermissionError as exc:
+        raise PermissionError(f"{what} {directory} cannot be created: {exc.strerror}") from None
+    try:  # a real write: os.access says yes to root even on a read-only file system
+        fd, probe = tempfile.mkstemp(prefix=".write-test.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise PermissionError(f"{what} {directory} is not writable: {exc.strerror}") from None
+    os.close(fd)
+    os.unlink(probe)
+    return directory
 
 
 def _loader_set_epoch(loader, epoch: int) -> None:
@@ -191,14 +277,24 @@ def fit(
         resume: continue from ``checkpoint_dir``'s checkpoint. On CPU the resumed run equals an
             uninterrupted one bit for bit.
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
-        raise ValueError(f"epochs must be a non-negative int, got {epochs!r}")
+    V.int_at_least("epochs", epochs, 0, where="fit")
     if scheduler_interval not in ("epoch", "batch"):
         raise ValueError(
             f"scheduler_interval must be 'epoch' or 'batch', got {scheduler_interval!r}"
         )
+    V.flag("resume", resume, where="fit")
+    V.flag("skip_nonfinite", skip_nonfinite, where="fit")
     if resume and checkpoint_dir is None:
         raise ValueError("resume=True needs a checkpoint_dir to resume from")
+    for name, loader in (("train_loader", train_loader), ("val_loader", val_loader)):
+        if loader is not None and hasattr(loader, "__len__") and len(loader) == 0:
+            raise ValueError(
+                f"fit: {name} yields no batches (an empty dataset, or drop_last=True with "
+                "fewer samples than batch_size?)"
+            )
+    if checkpoint_dir is not None:
+        # found now, not after the first epoch has trained
+        check_writable_dir(checkpoint_dir, "checkpoint_dir")
 
     history: list[dict] = []
     start_epoch = 0
@@ -239,6 +335,13 @@ def fit(
         if log:
             log(_format_row(row, epochs))
         if checkpoint_dir is not None:
+            poisoned = _nonfinite_state(model, optimizer)
+            if poisoned is not None:
+                raise NonFiniteLossError(
+                    f"after epoch {epoch + 1} the {poisoned} is not finite; its checkpoint was "
+                    "not written, the one of the previous epoch is kept (lower the learning "
+                    "rate)"
+                )
             save_checkpoint(checkpoint_dir, model, optimizer, scheduler, epoch + 1, history)
             write_history(history, checkpoint_dir)
     return history
@@ -268,7 +371,9 @@ def save_checkpoint(
     state = {
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
+        "optimizer_class": type(optimizer).__name__,
         "scheduler": scheduler.state_dict() if scheduler is not None else None,
+        "scheduler_class": type(scheduler).__name__ if scheduler is not None else None,
         "epoch": epoch,
         "history": history,
         "rng": backend.get_rng_state(),
@@ -281,24 +386,61 @@ def save_checkpoint(
 def load_checkpoint(directory, model, optimizer, scheduler=None) -> dict:
     """Restore model, optimizer, scheduler and RNG from ``directory``; returns the checkpoint.
 
-    The file is fully validated, and the model and optimizer accept their state, before the
-    random state is restored, so a bad checkpoint changes nothing it can avoid changing.
+    Transactional: the file, and every part of it (model weights, optimizer and scheduler
+    state, epoch, history, random state) is checked against what it is loaded into first,
+    and only then applied, so on any error nothing has changed. Raises
+    :class:`CheckpointError` (a ValueError) naming the part, or FileNotFoundError.
     """
     path = Path(directory) / CHECKPOINT_NAME
     if not path.exists():
         raise FileNotFoundError(f"no checkpoint to resume from: {path} does not exist")
     state = load(path)
-    device = next(iter(model.parameters())).device
-    try:
-        model.load_state_dict({k: v.to(device) for k, v in state["model"].items()})
-        optimizer.load_state_dict(state["optimizer"])
-        if scheduler is not None and state.get("scheduler") is not None:
-            scheduler.load_state_dict(state["scheduler"])
-    except (KeyError, ValueError, RuntimeError) as exc:
-        # another model, optimizer or schedule than the one that wrote the checkpoint
-        reason = f"it lacks the entry {exc}" if isinstance(exc, KeyError) else str(exc)
-        raise CheckpointError(
-            f"checkpoint {path} does not fit this model/optimizer/scheduler: {reason}"
-        ) from exc
-    backend.set_rng_state(state["rng"])
+
+    def bad(reason: str) -> CheckpointError:
+        return CheckpointError(f"checkpoint {path} does not fit: {reason}")
+
+    if not isinstance(state, dict):
+        raise bad(f"it holds {V.describe(state)}, not a training checkpoint")
+    missing = [k for k in _CHECKPOINT_KEYS if k not in state]
+    if missing:
+        raise bad(f"it lacks the entries {missing} (not written by fit?)")
+    for key, kind, obj in (("optimizer_class", "optimizer", optimizer),
+                           ("scheduler_class", "scheduler", scheduler)):
+        saved = state.get(key)  # absent in checkpoints of older versions
+        have = type(obj).__name__ if obj is not None else None
+        if key in state and saved != have:
+            raise bad(f"it was written with {kind} {saved}, but this run uses {have}")
+    if scheduler is None and state["scheduler"] is not None:
+        raise bad("it holds a scheduler state, but this run has no scheduler")
+    if scheduler is not None and state["scheduler"] is None:
+        raise bad(f"it holds no scheduler state, but this run has a {type(scheduler).__name__}")
+    epoch, history = state["epoch"], state["history"]
+    if not V.is_int(epoch) or epoch < 0:
+        raise bad(f"'epoch' must be an int >= 0, got {V.describe(epoch)}")
+    if not isinstance(history, list) or not all(
+        isinstance(row, dict) and all(isinstance(k, str) for k in row) for row in history
+    ):
+        raise bad(f"'history' must be a list of dicts with string keys, got {V.describe(history)}")
+    if len(history) != epoch:
+        raise bad(f"'history' has {len(history)} rows, but 'epoch' says {epoch} epochs ran")
+    if not isinstance(state["model"], dict):
+        raise bad(f"'model' must be a dict of arrays, got {V.describe(state['model'])}")
+    commits = []
+    for part, prepare in (
+        ("model", lambda: model._prepare_load(state["model"])[0]),
+        ("optimizer", lambda: optimizer._prepare_load(state["optimizer"])),
+        ("scheduler", lambda: scheduler._prepare_load(state["scheduler"])
+         if scheduler is not None else (lambda: None)),
+        ("rng", lambda: backend._prepare_rng_state(state["rng"])),
+    ):
+        try:
+            commits.append(prepare())
+        except (KeyError, ValueError, TypeError, RuntimeError, AttributeError, IndexError) as exc:
+            reason = f"it lacks the entry {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise CheckpointError(
+                f"checkpoint {path}: its {part} part does not fit this {part}: {reason}"
+            ) from exc
+    # Everything checked: apply (none of these can fail)
+    for commit in commits:
+        commit()
     return state

@@ -241,7 +241,7 @@ def out_like(a):
     For ``out=`` of a ufunc whose result has ``a``'s shape and dtype; None lets the ufunc
     allocate as usual (small, integer or CuPy arrays).
     """
-    if a.nbytes < _MIN_BYTES or type(a) is not np.ndarray or a.dtype.kind != "f":
+    if type(a) is not np.ndarray or a.nbytes < _MIN_BYTES or a.dtype.kind != "f":
         return None
     return empty_like(a)
 

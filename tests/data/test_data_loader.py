@@ -219,7 +219,10 @@ def test_custom_collate_fn():
         ({"batch_size": 0}, ValueError, "batch_size should be a positive integer"),
         ({"batch_size": 2.0}, ValueError, "batch_size"),
         ({"shuffle": "yes"}, TypeError, "shuffle must be a bool"),
-        ({"seed": -1}, ValueError, "seed must be a non-negative int"),
+        ({"seed": -1}, ValueError, "Invalid seed value: -1"),
+        ({"seed": "1"}, TypeError, "seed must be an int"),
+        ({"drop_last": "False"}, TypeError, "drop_last must be a bool"),
+        ({"num_workers": True}, TypeError, "num_workers must be an int"),
         ({"device": "tpu"}, ValueError, "Invalid device"),
         ({"num_workers": -1}, ValueError, "num_workers"),
         ({"collate_fn": 3}, TypeError, "collate_fn must be callable"),
@@ -232,7 +235,7 @@ def test_loader_argument_errors(kwargs, error, match):
 
 def test_loader_misc_errors():
     loader = DataLoader(TensorDataset(*_data()), batch_size=2)
-    with pytest.raises(ValueError, match="epoch must be"):
+    with pytest.raises(ValueError, match="Invalid epoch value"):
         loader.set_epoch(-1)
     with pytest.raises(ValueError, match="keys 'seed' and 'epoch'"):
         loader.load_state_dict({"epoch": 1})

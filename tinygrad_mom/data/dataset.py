@@ -5,10 +5,11 @@ from __future__ import annotations
 import bisect
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from .. import _validation as V
 from .. import backend
 from ..tensor import Tensor
 
@@ -125,9 +126,17 @@ class ConcatDataset(Dataset):
     """The concatenation of several datasets."""
 
     def __init__(self, datasets):
+        if not isinstance(datasets, Iterable) or isinstance(datasets, (str, bytes)):
+            raise TypeError(f"datasets must be a list of datasets, but got {V.describe(datasets)}")
         self.datasets = list(datasets)
         if not self.datasets:
             raise ValueError("ConcatDataset needs at least one dataset")
+        for i, d in enumerate(self.datasets):
+            if not (hasattr(d, "__getitem__") and hasattr(d, "__len__")):
+                raise TypeError(
+                    f"ConcatDataset: datasets[{i}] must define __getitem__ and __len__, "
+                    f"but got {V.describe(d)}"
+                )
         self.cumulative_sizes = list(np.cumsum([len(d) for d in self.datasets]).tolist())
 
     def __len__(self) -> int:
@@ -149,6 +158,8 @@ def random_split(dataset: Dataset, lengths: Sequence[int | float], seed: int | N
     generator (``tm.manual_seed``). PyTorch's ``generator=`` argument is replaced by ``seed``.
     """
     n = len(dataset)
+    if seed is not None:
+        V.int_at_least("seed", seed, 0, where="random_split")
     lengths = list(lengths)
     if not lengths:
         raise ValueError("random_split needs at least one length")

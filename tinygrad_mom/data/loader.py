@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 
+from .. import _validation as V
 from .. import backend
 from ..tensor import Tensor
 
@@ -113,26 +114,18 @@ class DataLoader:
             raise TypeError(
                 f"dataset must define __getitem__ and __len__, got {type(dataset).__name__}"
             )
-        if (
-            isinstance(batch_size, bool)
-            or not isinstance(batch_size, (int, np.integer))
-            or batch_size <= 0
-        ):
+        if not V.is_int(batch_size) or batch_size <= 0:
+            # PyTorch's type and text (a ValueError even for a float)
             raise ValueError(
                 f"batch_size should be a positive integer value, but got batch_size={batch_size!r}"
             )
-        for name, flag in (
+        for name, value in (
             ("shuffle", shuffle),
             ("drop_last", drop_last),
             ("pin_memory", pin_memory),
         ):
-            if not isinstance(flag, (bool, np.bool_)):
-                raise TypeError(f"{name} must be a bool, got {flag!r}")
-        if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
-            raise ValueError(
-                f"num_workers option should be non-negative; use num_workers=0 to disable "
-                f"multiprocessing (got {num_workers!r})"
-            )
+            V.flag(name, value, where="DataLoader")
+        V.int_at_least("num_workers", num_workers, 0, where="DataLoader")
         if num_workers > 0:
             warnings.warn(
                 f"num_workers={num_workers}: tinygrad_mom loads data in the main process",
@@ -162,8 +155,7 @@ class DataLoader:
 
     def set_epoch(self, epoch: int) -> None:
         """Make the next iteration use epoch ``epoch``'s order (to resume a run)."""
-        if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
-            raise ValueError(f"epoch must be a non-negative int, got {epoch!r}")
+        V.int_at_least("epoch", epoch, 0, where="DataLoader.set_epoch")
         self.epoch = int(epoch)
 
     def state_dict(self) -> dict:
@@ -211,5 +203,4 @@ class DataLoader:
 
 
 def _check_seed(seed) -> None:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int or None, got {seed!r}")
+    V.int_at_least("seed", seed, 0)

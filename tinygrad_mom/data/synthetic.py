@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _validation as V
+
 CLASSES = (
     "disk",
     "square",
@@ -129,11 +131,9 @@ def shapes(split: str | None = None, n_train: int = 10000, n_test: int = 2000, s
 
     if split not in (None, "train", "test"):
         raise ValueError(f"split must be 'train', 'test' or None (both), got {split!r}")
-    for name, value in (("n_train", n_train), ("n_test", n_test)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-            raise ValueError(f"{name} must be a non-negative int, got {value!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    V.int_at_least("n_train", n_train, 0)
+    V.int_at_least("n_test", n_test, 0)
+    V.int_at_least("seed", seed, 0)
     train_seed, test_seed = np.random.SeedSequence(int(seed)).spawn(2)
 
     def make(n, seq):

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import warnings
 
-import numpy as np
-
+from .. import _validation as V
 from .. import backend, conv, ops
 from ..backend import get_array_module
 from ..ops import pad
@@ -53,8 +52,7 @@ __all__ = [
 
 
 def _check_tensor(x, name: str, arg: str = "input") -> None:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{name}: {arg} must be a Tensor, got {type(x).__name__}")
+    V.tensor_arg(arg, x, name)
 
 
 def _check_same_dtype(name: str, input: Tensor, weight: Tensor, bias: Tensor | None) -> None:
@@ -118,6 +116,8 @@ def _check_pool_options(
 ):
     if dilation not in (1, (1, 1)):
         raise ValueError(f"{name}: dilation={dilation!r} is not supported; only 1 is")
+    V.flag("ceil_mode", ceil_mode, where=name)
+    V.flag("return_indices", return_indices, where=name)
     if ceil_mode:
         raise ValueError(f"{name}: ceil_mode=True is not supported; output sizes are floored")
     if return_indices:
@@ -152,14 +152,7 @@ def avg_pool2d(
     out = conv.avg_pool2d(input, kernel_size, stride, padding)
     kh, kw = conv._pair(kernel_size, "kernel_size")
     if divisor_override is not None:
-        if (
-            isinstance(divisor_override, bool)
-            or not isinstance(divisor_override, int)
-            or divisor_override < 1
-        ):
-            raise ValueError(
-                f"avg_pool2d: divisor_override must be a positive int, got {divisor_override!r}"
-            )
+        V.int_at_least("divisor_override", divisor_override, 1, where="avg_pool2d")
         return out * (kh * kw / divisor_override)
     if not count_include_pad and conv._pair(padding, "padding") != (0, 0):
         # divide each window's sum by how many of its cells are real input, not padding
@@ -189,10 +182,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     h, w = input.shape[2:]
     sizes = tuple(s if s is not None else full for s, full in zip(sizes, (h, w), strict=True))
     for s in sizes:
-        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1:
-            raise ValueError(
-                f"adaptive_avg_pool2d: output sizes must be positive ints, got {output_size!r}"
-            )
+        V.int_at_least("output_size", s, 1, where="adaptive_avg_pool2d")
     oh, ow = int(sizes[0]), int(sizes[1])
     if h == 0 or w == 0:
         raise ValueError(f"adaptive_avg_pool2d: input spatial size {(h, w)} must be non-empty")
@@ -274,11 +264,9 @@ def log_softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
 
 
 def _check_p(p, name: str = "dropout") -> float:
-    if (
-        isinstance(p, bool)
-        or not isinstance(p, (int, float, np.floating, np.integer))
-        or not 0.0 <= p <= 1.0
-    ):
+    if not V.is_real(p):
+        raise TypeError(f"{name} probability must be a number, but got {V.describe(p)}")
+    if not 0.0 <= p <= 1.0:
         raise ValueError(f"{name} probability has to be between 0 and 1, but got {p!r}")
     return float(p)
 

@@ -12,8 +12,9 @@ import warnings
 
 import numpy as np
 
+from .. import _validation as V
 from .. import backend
-from ..tensor import Tensor, no_grad
+from ..tensor import Tensor, is_floating, no_grad
 
 __all__ = [
     "calculate_gain",
@@ -61,9 +62,11 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     raise ValueError(f"Unsupported nonlinearity {nonlinearity}")
 
 
-def _check_tensor(tensor, name: str) -> None:
-    if not isinstance(tensor, Tensor):
-        raise TypeError(f"{name}: expected a Tensor, got {type(tensor).__name__}")
+def _check_tensor(tensor, name: str, floating: bool = False) -> None:
+    V.tensor_arg("tensor", tensor, name)
+    if floating and not is_floating(tensor.dtype):
+        # a random draw written into an int tensor would be silently truncated
+        raise TypeError(f"{name}: needs a floating point tensor, got dtype {tensor.dtype}")
 
 
 def _fill(tensor: Tensor, values) -> Tensor:
@@ -89,7 +92,9 @@ def _normal(tensor: Tensor, mean: float, std: float) -> Tensor:
 
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
     """Fill with samples from U(a, b)."""
-    _check_tensor(tensor, "uniform_")
+    _check_tensor(tensor, "uniform_", floating=True)
+    V.finite_real("a", a, where="uniform_")
+    V.finite_real("b", b, where="uniform_")
     if not a <= b:
         raise ValueError(f"uniform_: expects a <= b, got a={a} and b={b}")
     return _uniform(tensor, a, b)
@@ -97,7 +102,9 @@ def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
     """Fill with samples from N(mean, std²)."""
-    _check_tensor(tensor, "normal_")
+    _check_tensor(tensor, "normal_", floating=True)
+    V.finite_real("mean", mean, where="normal_")
+    V.finite_real("std", std, where="normal_")
     if not std >= 0:
         raise ValueError(f"normal_: expects std >= 0.0, got std={std}")
     return _normal(tensor, mean, std)
@@ -106,6 +113,8 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
 def constant_(tensor: Tensor, val: float) -> Tensor:
     """Fill with ``val``."""
     _check_tensor(tensor, "constant_")
+    if not V.is_real(val) and not isinstance(val, (bool, np.bool_)):
+        raise TypeError(f"constant_: val must be a number, but got {V.describe(val)}")
     return _fill(tensor, val)
 
 
@@ -147,7 +156,7 @@ def kaiming_uniform_(
     tensor: Tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
 ) -> Tensor:
     """He initialisation: U(−b, b), b = gain·√(3 / fan), gain = calculate_gain(nonlinearity, a)."""
-    _check_tensor(tensor, "kaiming_uniform_")
+    _check_tensor(tensor, "kaiming_uniform_", floating=True)
     if _empty_warning(tensor):
         return tensor
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
@@ -159,7 +168,7 @@ def kaiming_normal_(
     tensor: Tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
 ) -> Tensor:
     """He initialisation: N(0, std²) with std = gain / √fan."""
-    _check_tensor(tensor, "kaiming_normal_")
+    _check_tensor(tensor, "kaiming_normal_", floating=True)
     if _empty_warning(tensor):
         return tensor
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
@@ -168,7 +177,8 @@ def kaiming_normal_(
 
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     """Glorot initialisation: U(−b, b) with b = gain·√(6 / (fan_in + fan_out))."""
-    _check_tensor(tensor, "xavier_uniform_")
+    _check_tensor(tensor, "xavier_uniform_", floating=True)
+    V.finite_real("gain", gain, where="xavier_uniform_")
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return _uniform(tensor, -bound, bound)
@@ -176,6 +186,7 @@ def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:
 
 def xavier_normal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     """Glorot initialisation: N(0, std²) with std = gain·√(2 / (fan_in + fan_out))."""
-    _check_tensor(tensor, "xavier_normal_")
+    _check_tensor(tensor, "xavier_normal_", floating=True)
+    V.finite_real("gain", gain, where="xavier_normal_")
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     return _normal(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))

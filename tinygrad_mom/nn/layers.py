@@ -6,7 +6,8 @@ import math
 
 import numpy as np
 
-from .. import backend, ops
+from .. import _validation as V
+from .. import backend, conv, ops
 from ..conv import _pair
 from ..tensor import DEFAULT_FLOAT, Tensor, _as_dtype, is_floating
 from . import functional as F
@@ -45,10 +46,8 @@ def _empty(shape, device, dtype) -> Tensor:
 
 
 def _count(value, name: str, layer: str, minimum: int = 1) -> int:
-    """``value`` as an int >= ``minimum``, else a ValueError naming the layer and argument."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{layer}: {name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
+    """``value`` as an int >= ``minimum``, else a TypeError/ValueError naming layer and argument."""
+    return V.int_at_least(name, value, minimum, where=layer)
 
 
 class Identity(Module):
@@ -88,6 +87,7 @@ class Linear(Module):
         super().__init__()
         self.in_features = _count(in_features, "in_features", "Linear", minimum=0)
         self.out_features = _count(out_features, "out_features", "Linear", minimum=0)
+        V.flag("bias", bias, where="Linear")
         self.weight = Parameter(_empty((out_features, in_features), device, dtype))
         if bias:
             self.bias = Parameter(_empty((out_features,), device, dtype))
@@ -141,6 +141,7 @@ class Conv2d(Module):
         super().__init__()
         self.in_channels = _count(in_channels, "in_channels", "Conv2d")
         self.out_channels = _count(out_channels, "out_channels", "Conv2d")
+        V.flag("bias", bias, where="Conv2d")
         if groups != 1:
             raise ValueError(f"Conv2d: groups={groups} is not supported; only groups=1 is")
         if padding_mode != "zeros":
@@ -222,6 +223,7 @@ class MaxPool2d(Module):
     ) -> None:
         super().__init__()
         F._check_pool_options("MaxPool2d", dilation, ceil_mode, return_indices)
+        conv._check_pool_geometry("MaxPool2d", kernel_size, stride, padding)
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding = padding
@@ -251,6 +253,9 @@ class AvgPool2d(Module):
     ) -> None:
         super().__init__()
         F._check_pool_options("AvgPool2d", ceil_mode=ceil_mode)
+        conv._check_pool_geometry("AvgPool2d", kernel_size, stride, padding)
+        V.flag("count_include_pad", count_include_pad, where="AvgPool2d")
+        V.int_at_least("divisor_override", divisor_override, 1, where="AvgPool2d", none_ok=True)
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding = padding
@@ -295,7 +300,7 @@ class ReLU(Module):
 
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
-        self.inplace = inplace
+        self.inplace = V.flag("inplace", inplace, where="ReLU")
 
     def forward(self, input: Tensor) -> Tensor:
         return ops.relu(input)
@@ -309,7 +314,9 @@ class LeakyReLU(Module):
 
     def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
         super().__init__()
-        self.negative_slope, self.inplace = negative_slope, inplace
+        V.number_in("negative_slope", negative_slope, where="LeakyReLU")
+        self.negative_slope = negative_slope
+        self.inplace = V.flag("inplace", inplace, where="LeakyReLU")
 
     def forward(self, input: Tensor) -> Tensor:
         return ops.leaky_relu(input, self.negative_slope)
@@ -366,7 +373,7 @@ class Dropout(Module):
     def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
         self.p = F._check_p(p)
-        self.inplace = inplace
+        self.inplace = V.flag("inplace", inplace, where="Dropout")
 
     def forward(self, input: Tensor) -> Tensor:
         return F.dropout(input, self.p, self.training)
@@ -395,10 +402,11 @@ class _BatchNorm(Module):
         super().__init__()
         name = type(self).__name__
         self.num_features = _count(num_features, "num_features", name)
-        if not eps > 0:
-            raise ValueError(f"{name}: eps must be positive, got {eps!r}")
-        if momentum is not None and not 0.0 <= momentum <= 1.0:
-            raise ValueError(f"{name}: momentum must be in [0, 1] or None, got {momentum!r}")
+        V.number_in("eps", eps, 0.0, low_open=True, where=name)
+        if momentum is not None:
+            V.number_in("momentum", momentum, 0.0, 1.0, where=name)
+        V.flag("affine", affine, where=name)
+        V.flag("track_running_stats", track_running_stats, where=name)
         self.eps, self.momentum = eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:
@@ -453,13 +461,12 @@ class _BatchNorm(Module):
             )
         # PyTorch's logic: momentum None means a cumulative average over num_batches_tracked
         factor = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats:
-            self.num_batches_tracked.array[...] += 1
-            if self.momentum is None:
-                factor = 1.0 / float(self.num_batches_tracked.item())
+        counting = self.training and self.track_running_stats
+        if counting and self.momentum is None:
+            factor = 1.0 / (float(self.num_batches_tracked.item()) + 1.0)
         use_batch_stats = self.training or (self.running_mean is None and self.running_var is None)
         track = not self.training or self.track_running_stats
-        return F.batch_norm(
+        out = F.batch_norm(
             input,
             self.running_mean if track else None,
             self.running_var if track else None,
@@ -469,6 +476,9 @@ class _BatchNorm(Module):
             factor,
             self.eps,
         )
+        if counting:  # counted only once the batch has passed every check (as PyTorch)
+            self.num_batches_tracked.array[...] += 1
+        return out
 
     def extra_repr(self) -> str:
         return (

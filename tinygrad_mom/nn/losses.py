@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 
+from .. import _validation as V
 from .. import ops
 from ..backend import get_array_module
 from ..tensor import Function, Tensor, is_floating
@@ -40,8 +41,7 @@ def _check_reduction(reduction: str, name: str) -> None:
 
 
 def _check_input(input, name: str) -> None:
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
+    V.tensor_arg("input", input, name)
     if not is_floating(input.dtype):
         raise TypeError(f"{name}: input must be a floating point tensor, got dtype {input.dtype}")
 
@@ -219,14 +219,8 @@ def cross_entropy(
     _check_input(input, "cross_entropy")
     _check_target_tensor(target, input, "cross_entropy")
     _check_reduction(reduction, "cross_entropy")
-    if (
-        isinstance(label_smoothing, bool)
-        or not isinstance(label_smoothing, (int, float, np.floating))
-        or not 0.0 <= label_smoothing <= 1.0
-    ):
-        raise ValueError(
-            f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing!r}"
-        )
+    V.number_in("label_smoothing", label_smoothing, 0.0, 1.0, where="cross_entropy")
+    V.int_at_least("ignore_index", ignore_index, None, where="cross_entropy")
     class_dim = 0 if input.ndim == 1 else 1
     if target.dtype.kind == "f" and tuple(target.shape) == tuple(input.shape) and input.ndim >= 1:
         return _cross_entropy_probs(input, target, weight, reduction, label_smoothing, class_dim)
@@ -482,14 +476,8 @@ class CrossEntropyLoss(_WeightedLoss):
         label_smoothing: float = 0.0,
     ) -> None:
         super().__init__(weight, reduction)
-        if (
-            isinstance(label_smoothing, bool)
-            or not isinstance(label_smoothing, (int, float, np.floating))
-            or not 0.0 <= label_smoothing <= 1.0
-        ):
-            raise ValueError(
-                f"CrossEntropyLoss: label_smoothing must be in [0, 1], got {label_smoothing!r}"
-            )
+        V.number_in("label_smoothing", label_smoothing, 0.0, 1.0, where="CrossEntropyLoss")
+        V.int_at_least("ignore_index", ignore_index, None, where="CrossEntropyLoss")
         self.ignore_index = ignore_index
         self.label_smoothing = label_smoothing
 

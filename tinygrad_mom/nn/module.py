@@ -36,6 +36,7 @@ class Parameter(Tensor):
         self._grad = None
         self._ctx = None
         self._requires_grad = False
+        self._hooks = self._post_hooks = None
         if requires_grad:
             self.requires_grad_(True)
 
@@ -419,6 +420,12 @@ class Module:
         Unlike PyTorch, which casts silently, a dtype mismatch is an error: a float64
         checkpoint loaded into a float32 model usually means the wrong file.
         """
+        commit, result = self._prepare_load(state_dict, strict)
+        commit()
+        return result
+
+    def _prepare_load(self, state_dict: Mapping, strict: bool = True):
+        """Check ``state_dict`` completely: (a function that applies it, the incompatible keys)."""
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict).__name__}")
         targets = self._state_targets()
@@ -471,10 +478,13 @@ class Module:
                 f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
                 + "\n\t".join(errors)
             )
-        with no_grad():
-            for target, array in updates:
-                target.array[...] = array
-        return _IncompatibleKeys(missing, unexpected)
+
+        def commit() -> None:
+            with no_grad():
+                for target, array in updates:
+                    target.array[...] = array
+
+        return commit, _IncompatibleKeys(missing, unexpected)
 
     # --- repr ---------------------------------------------------------------------------------
     def extra_repr(self) -> str:

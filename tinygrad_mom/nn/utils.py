@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
+from .. import _validation as V
 from ..backend import get_array_module
 from ..tensor import Tensor
 
@@ -101,10 +102,11 @@ def clip_grad_norm_(
     be ``inf``. ``foreach`` is accepted for compatibility and ignored.
     """
     params = _as_param_list(parameters, "clip_grad_norm_")
-    max_norm = float(max_norm)
-    norm_type = float(norm_type)
-    if math.isnan(norm_type):
-        raise ValueError(f"clip_grad_norm_: invalid norm_type {norm_type}")
+    max_norm = V.number_in("max_norm", max_norm, 0.0, allow_inf=True, where="clip_grad_norm_")
+    if isinstance(norm_type, str) and norm_type in ("inf", "-inf"):  # PyTorch accepts 'inf'
+        norm_type = float(norm_type)
+    norm_type = V.number_in("norm_type", norm_type, allow_inf=True, where="clip_grad_norm_")
+    V.flag("error_if_nonfinite", error_if_nonfinite, where="clip_grad_norm_")
     grads = [p.grad.array for p in params if p.grad is not None]
     if not grads:
         return Tensor._wrap(np.zeros((), dtype=np.float32))
@@ -145,7 +147,7 @@ def clip_grad_value_(
 ) -> None:
     """Clamp every gradient element into ``[-clip_value, clip_value]`` in place (PyTorch's rule)."""
     params = _as_param_list(parameters, "clip_grad_value_")
-    clip_value = float(clip_value)
+    clip_value = V.number_in("clip_value", clip_value, allow_inf=True, where="clip_grad_value_")
     for p in params:
         if p.grad is not None:
             g = p.grad.array

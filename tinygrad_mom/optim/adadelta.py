@@ -39,8 +39,7 @@ class Adadelta(Optimizer):
 
     def _validate(self, h: dict) -> None:
         self._check_lr(h["lr"])
-        if not 0.0 <= h["rho"] <= 1.0:
-            raise ValueError(f"Invalid rho value: {h['rho']} (expected 0 <= rho <= 1)")
+        self._check_range("rho", h["rho"], 0.0, 1.0)
         self._check_nonneg("epsilon", h["eps"])
         self._check_nonneg("weight_decay", h["weight_decay"])
 

@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from .. import _validation as V
 from .optimizer import Optimizer
 
 __all__ = [
@@ -26,13 +27,54 @@ __all__ = [
 
 
 def _check_positive_int(name: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"Invalid {name} value: {value!r} (expected a positive int)")
+    V.int_at_least(name, value, 1)
 
 
 def _check_positive(name: str, value) -> None:
-    if not 0.0 < value < math.inf:
-        raise ValueError(f"Invalid {name} value: {value!r} (expected a positive number)")
+    V.number_in(name, value, 0.0, low_open=True)
+
+
+def _plain_copy(value):
+    """A copy made of plain types (a Counter becomes a dict, a tuple stays a tuple)."""
+    if isinstance(value, dict):
+        return {k: _plain_copy(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain_copy(v) for v in value) if isinstance(value, tuple) \
+            else [_plain_copy(v) for v in value]
+    return value
+
+
+def _check_like(where: str, current, saved) -> None:
+    """``saved`` must be of the same kind as ``current`` (recursively), else TypeError."""
+    if isinstance(current, bool) or current is None and isinstance(saved, bool):
+        if not isinstance(saved, bool):
+            raise TypeError(f"{where} must be a bool, got {V.describe(saved)}")
+    elif V.is_real(current) or current is None:
+        if not (V.is_real(saved) or saved is None) or (current is not None and saved is None):
+            raise TypeError(f"{where} must be a number, got {V.describe(saved)}")
+        if saved is not None and math.isnan(float(saved)):
+            raise ValueError(f"{where} is NaN")
+    elif isinstance(current, str):
+        if not isinstance(saved, str):
+            raise TypeError(f"{where} must be a string, got {V.describe(saved)}")
+    elif isinstance(current, (list, tuple)):
+        if not isinstance(saved, (list, tuple)):
+            raise TypeError(f"{where} must be a list, got {V.describe(saved)}")
+        if len(saved) != len(current):
+            raise ValueError(
+                f"{where} has {len(saved)} entries, expected {len(current)} (one per param "
+                "group, or per sub-scheduler)"
+            )
+        for i, (c, v) in enumerate(zip(current, saved, strict=True)):
+            _check_like(f"{where}[{i}]", c, v)
+    elif isinstance(current, dict):
+        if not isinstance(saved, dict):
+            raise TypeError(f"{where} must be a dict, got {V.describe(saved)}")
+        if set(saved) != set(current):
+            raise ValueError(f"{where} has keys {sorted(map(str, saved))}, expected "
+                             f"{sorted(map(str, current))}")
+        for k in current:
+            _check_like(f"{where}[{k!r}]", current[k], saved[k])
 
 
 class LRScheduler:
@@ -43,8 +85,7 @@ class LRScheduler:
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
-        if isinstance(last_epoch, bool) or not isinstance(last_epoch, int) or last_epoch < -1:
-            raise ValueError(f"Invalid last_epoch value: {last_epoch!r} (expected an int >= -1)")
+        V.int_at_least("last_epoch", last_epoch, -1)
         self.optimizer = optimizer
         if last_epoch == -1:
             for group in optimizer.param_groups:
@@ -103,12 +144,49 @@ class LRScheduler:
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
     def state_dict(self) -> dict[str, Any]:
-        """Every attribute except the optimizer (plain values)."""
-        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
+        """Every attribute except the optimizer, as plain values (a copy)."""
+        return {k: _plain_copy(v) for k, v in self.__dict__.items() if k != "optimizer"}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore attributes saved by :meth:`state_dict`."""
-        self.__dict__.update(state_dict)
+        """Restore a :meth:`state_dict` of the same kind of scheduler; checked before applying.
+
+        The entries must be exactly this scheduler's, each of the same kind (a number for a
+        number, a list of the same length for a list, ...): another scheduler's state, strings
+        for numbers or a key that would shadow a method raise ValueError/TypeError and change
+        nothing.
+        """
+        self._prepare_load(state_dict)()
+
+    def _prepare_load(self, state_dict: dict[str, Any]) -> Callable[[], None]:
+        """Check ``state_dict`` completely; return a function that applies it (cannot fail)."""
+        values = self._checked_state(state_dict)
+
+        def commit() -> None:
+            self.__dict__.update(values)
+
+        return commit
+
+    def _checked_state(self, state_dict: dict[str, Any], skip: tuple[str, ...] = ()) -> dict:
+        """The attributes ``state_dict`` would set, after checking it against this scheduler."""
+        name = type(self).__name__
+        if not isinstance(state_dict, dict):
+            raise TypeError(f"{name}.load_state_dict: expected a dict, got "
+                            f"{V.describe(state_dict)}")
+        current = self.state_dict()
+        missing = sorted(k for k in current if k not in state_dict)
+        unexpected = sorted(str(k) for k in state_dict if k not in current)
+        if missing or unexpected:
+            raise ValueError(
+                f"{name}.load_state_dict: the state does not belong to a {name} (missing "
+                f"{missing}, unexpected {unexpected}); was it saved by another scheduler?"
+            )
+        values = {}
+        for key, value in state_dict.items():
+            if key in skip:
+                continue
+            _check_like(f"{name} state '{key}'", current[key], value)
+            values[key] = _plain_copy(value)
+        return values
 
     def _current_lrs(self) -> list[float]:
         return [group["lr"] for group in self.optimizer.param_groups]
@@ -149,13 +227,24 @@ class LambdaLR(LRScheduler):
         ]
         return sd
 
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        state_dict = dict(state_dict)
-        lambdas = state_dict.pop("lr_lambdas")
-        self.__dict__.update(state_dict)
-        for fn, saved in zip(self.lr_lambdas, lambdas, strict=False):
-            if saved is not None:
-                fn.__dict__.update(saved)
+    def _prepare_load(self, state_dict: dict[str, Any]) -> Callable[[], None]:
+        values = self._checked_state(state_dict, skip=("lr_lambdas",))
+        lambdas = state_dict["lr_lambdas"]
+        if not isinstance(lambdas, (list, tuple)) or len(lambdas) != len(self.lr_lambdas):
+            raise ValueError(f"LambdaLR state 'lr_lambdas' must be a list of "
+                             f"{len(self.lr_lambdas)} entries, got {V.describe(lambdas)}")
+        for i, saved in enumerate(lambdas):
+            if saved is not None and not isinstance(saved, dict):
+                raise TypeError(f"LambdaLR state 'lr_lambdas'[{i}] must be None or a dict, "
+                                f"got {V.describe(saved)}")
+
+        def commit() -> None:
+            self.__dict__.update(values)
+            for fn, saved in zip(self.lr_lambdas, lambdas, strict=True):
+                if saved is not None:
+                    fn.__dict__.update(saved)
+
+        return commit
 
 
 class StepLR(LRScheduler):
@@ -183,14 +272,39 @@ class MultiStepLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, milestones: Iterable[int], gamma: float = 0.1,
                  last_epoch: int = -1) -> None:
+        if not isinstance(milestones, Iterable) or isinstance(milestones, (str, bytes)):
+            raise TypeError(f"milestones must be a list of ints, but got {V.describe(milestones)}")
         milestones = list(milestones)
-        for m in milestones:
-            if isinstance(m, bool) or not isinstance(m, int) or m < 0:
-                raise ValueError(f"Invalid milestones value: {milestones!r} (expected ints >= 0)")
+        for i, m in enumerate(milestones):
+            V.int_at_least(f"milestones[{i}]", m, 0)
         _check_positive("gamma", gamma)
         self.milestones = Counter(milestones)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
+
+    def state_dict(self) -> dict[str, Any]:
+        """As the base class, with the milestones as a sorted list of ints (plain types only,
+        so any file round trip restores it; PyTorch keeps a Counter)."""
+        sd = super().state_dict()
+        sd["milestones"] = sorted(self.milestones.elements())
+        return sd
+
+    def _prepare_load(self, state_dict: dict[str, Any]) -> Callable[[], None]:
+        values = self._checked_state(state_dict, skip=("milestones",))
+        saved = state_dict["milestones"]
+        if isinstance(saved, dict):  # a Counter (or its dict) from an older state_dict
+            saved = [m for m, n in saved.items() if V.is_int(n) for _ in range(int(n))]
+        if not isinstance(saved, (list, tuple)):
+            raise TypeError(f"MultiStepLR state 'milestones' must be a list of ints, got "
+                            f"{V.describe(saved)}")
+        for i, m in enumerate(saved):
+            V.int_at_least(f"MultiStepLR state 'milestones'[{i}]", m, 0)
+        values["milestones"] = Counter(int(m) for m in saved)
+
+        def commit() -> None:
+            self.__dict__.update(values)
+
+        return commit
 
     def get_lr(self) -> list[float]:
         if self.last_epoch not in self.milestones:
@@ -230,8 +344,7 @@ class CosineAnnealingLR(LRScheduler):
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0,  # noqa: N803
                  last_epoch: int = -1) -> None:
         _check_positive_int("T_max", T_max)
-        if not 0.0 <= eta_min < math.inf:
-            raise ValueError(f"Invalid eta_min value: {eta_min!r} (expected >= 0)")
+        V.number_in("eta_min", eta_min, 0.0)
         self.T_max = T_max
         self.eta_min = eta_min
         super().__init__(optimizer, last_epoch)
@@ -262,10 +375,8 @@ class LinearLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
                  total_iters: int = 5, last_epoch: int = -1) -> None:
-        if not 0.0 < start_factor <= 1.0:
-            raise ValueError(f"Invalid start_factor value: {start_factor!r} (expected 0 < s <= 1)")
-        if not 0.0 <= end_factor <= 1.0:
-            raise ValueError(f"Invalid end_factor value: {end_factor!r} (expected 0 <= e <= 1)")
+        V.number_in("start_factor", start_factor, 0.0, 1.0, low_open=True)
+        V.number_in("end_factor", end_factor, 0.0, 1.0)
         _check_positive_int("total_iters", total_iters)
         self.start_factor = start_factor
         self.end_factor = end_factor
@@ -299,7 +410,7 @@ class ExponentialDecay(LRScheduler):
         _check_positive("decay_rate", decay_rate)
         self.decay_steps = decay_steps
         self.decay_rate = decay_rate
-        self.staircase = bool(staircase)
+        self.staircase = V.flag("staircase", staircase)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -376,12 +487,20 @@ class SequentialLR(LRScheduler):
         sd["_schedulers"] = [s.state_dict() for s in self._schedulers]
         return sd
 
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        state_dict = dict(state_dict)
-        subs = state_dict.pop("_schedulers")
-        self.__dict__.update(state_dict)
-        for s, saved in zip(self._schedulers, subs, strict=False):
-            s.load_state_dict(saved)
+    def _prepare_load(self, state_dict: dict[str, Any]) -> Callable[[], None]:
+        values = self._checked_state(state_dict, skip=("_schedulers",))
+        subs = state_dict["_schedulers"]
+        if not isinstance(subs, (list, tuple)) or len(subs) != len(self._schedulers):
+            raise ValueError(f"SequentialLR state '_schedulers' must be a list of "
+                             f"{len(self._schedulers)} states, got {V.describe(subs)}")
+        commits = [s._prepare_load(saved) for s, saved in zip(self._schedulers, subs, strict=True)]
+
+        def commit() -> None:
+            self.__dict__.update(values)
+            for c in commits:
+                c()
+
+        return commit
 
 
 class OneCycleLR(LRScheduler):
@@ -419,17 +538,19 @@ class OneCycleLR(LRScheduler):
             total_steps = epochs * steps_per_epoch
         else:
             raise ValueError("You must define either total_steps OR (epochs AND steps_per_epoch)")
-        if not isinstance(pct_start, float) or not 0.0 <= pct_start <= 1.0:
-            raise ValueError(f"Expected float between 0 and 1 pct_start, but got {pct_start!r}")
-        if anneal_strategy not in ("cos", "linear"):
-            raise ValueError(
-                f"anneal_strategy must be one of 'cos' or 'linear', instead got {anneal_strategy!r}"
-            )
+        V.number_in("pct_start", pct_start, 0.0, 1.0)
+        V.one_of("anneal_strategy", anneal_strategy, ("cos", "linear"), where="OneCycleLR")
+        V.flag("cycle_momentum", cycle_momentum, where="OneCycleLR")
+        V.flag("three_phase", three_phase, where="OneCycleLR")
         _check_positive("div_factor", div_factor)
         _check_positive("final_div_factor", final_div_factor)
         max_lrs = self._per_group("max_lr", optimizer, max_lr)
         for v in max_lrs:
             _check_positive("max_lr", v)
+        if cycle_momentum:
+            for name, value in (("max_momentum", max_momentum), ("base_momentum", base_momentum)):
+                for v in self._per_group(name, optimizer, value):
+                    V.number_in(name, v, 0.0, 1.0)
         if cycle_momentum and "momentum" not in optimizer.defaults \
                 and "betas" not in optimizer.defaults:
             raise ValueError(
@@ -477,6 +598,17 @@ class OneCycleLR(LRScheduler):
                     group["max_momentum"] = mm
                     group["base_momentum"] = bm
         super().__init__(optimizer, last_epoch)
+
+    def _prepare_load(self, state_dict: dict[str, Any]) -> Callable[[], None]:
+        commit = super()._prepare_load(state_dict)
+        if state_dict["total_steps"] != self.total_steps:
+            # the phases are fractions of total_steps: a 1cycle schedule cannot be stretched
+            raise ValueError(
+                f"OneCycleLR state was saved for total_steps={state_dict['total_steps']}, but "
+                f"this scheduler has total_steps={self.total_steps}; build it with the same "
+                "total_steps (or epochs and steps_per_epoch) as the run that saved it"
+            )
+        return commit
 
     @staticmethod
     def _per_group(name: str, optimizer: Optimizer, value) -> list:
@@ -538,20 +670,13 @@ class ReduceLROnPlateau(LRScheduler):
     ) -> None:
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
-        if not 0.0 <= factor < 1.0:
-            raise ValueError(f"Invalid factor value: {factor!r} (expected 0 <= factor < 1)")
-        if mode not in ("min", "max"):
-            raise ValueError(f"Invalid mode value: {mode!r} (expected 'min' or 'max')")
-        if threshold_mode not in ("rel", "abs"):
-            raise ValueError(f"Invalid threshold_mode value: {threshold_mode!r} "
-                             "(expected 'rel' or 'abs')")
-        for name, v in (("patience", patience), ("cooldown", cooldown)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                raise ValueError(f"Invalid {name} value: {v!r} (expected an int >= 0)")
-        if not 0.0 <= threshold < math.inf:
-            raise ValueError(f"Invalid threshold value: {threshold!r} (expected >= 0)")
-        if not 0.0 <= eps < math.inf:
-            raise ValueError(f"Invalid eps value: {eps!r} (expected >= 0)")
+        V.number_in("factor", factor, 0.0, 1.0, high_open=True)
+        V.one_of("mode", mode, ("min", "max"), where="ReduceLROnPlateau")
+        V.one_of("threshold_mode", threshold_mode, ("rel", "abs"), where="ReduceLROnPlateau")
+        V.int_at_least("patience", patience, 0)
+        V.int_at_least("cooldown", cooldown, 0)
+        V.number_in("threshold", threshold, 0.0)
+        V.number_in("eps", eps, 0.0)
         n = len(optimizer.param_groups)
         if isinstance(min_lr, (list, tuple)):
             if len(min_lr) != n:
@@ -562,8 +687,7 @@ class ReduceLROnPlateau(LRScheduler):
             self.default_min_lr = min_lr
             self.min_lrs = [min_lr] * n
         for v in self.min_lrs:
-            if not 0.0 <= v < math.inf:
-                raise ValueError(f"Invalid min_lr value: {v!r} (expected >= 0)")
+            V.number_in("min_lr", v, 0.0)
         self.optimizer = optimizer
         self.factor = factor
         self.patience = patience

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _validation as V
 from .. import backend
 from ..backend import get_array_module
 from ..nn.utils import RemovableHandle
@@ -128,7 +129,7 @@ class Optimizer:
             ) from None
         if len(groups) == 0:
             raise ValueError("optimizer got an empty parameter list")
-        self._validate({k: v for k, v in defaults.items() if v is not required})
+        self._validate_all({k: v for k, v in defaults.items() if v is not required})
         self.defaults = dict(defaults)
         self.param_groups: list[dict[str, Any]] = []
         self.state = ParamState(self)
@@ -142,37 +143,47 @@ class Optimizer:
             self.add_param_group(group)
 
     # --- hyper-parameter validation ---------------------------------------------------------
+    #: The boolean options of every update rule: only True/False pass (the string 'False' is
+    #: truthy, and would silently switch the option on)
+    _FLAGS = ("maximize", "nesterov", "amsgrad", "centered", "decoupled_weight_decay")
+
+    def _validate_all(self, h: dict[str, Any]) -> None:
+        """Check the boolean options of ``h``, then the rule's own :meth:`_validate`."""
+        where = type(self).__name__
+        for name in self._FLAGS:
+            if name in h:
+                V.flag(name, h[name], where=where)
+        self._validate(h)
+
     def _validate(self, h: dict[str, Any]) -> None:
-        """Raise ValueError for an invalid hyper-parameter in ``h`` (a group or the defaults)."""
+        """Raise TypeError/ValueError for an invalid hyper-parameter in ``h`` (group/defaults)."""
         if "lr" in h:
             self._check_lr(h["lr"])
 
     @staticmethod
     def _check_lr(lr) -> None:
-        # ``not 0.0 <= lr`` is also true for NaN, which ``lr < 0`` would let through
-        if isinstance(lr, bool) or not isinstance(lr, (int, float, np.integer, np.floating)):
-            raise TypeError(f"Invalid learning rate: {lr!r} (expected a float)")
-        if not 0.0 <= lr < math.inf:
-            raise ValueError(f"Invalid learning rate: {lr}")
+        V.number_in("lr", lr, 0.0, label="learning rate")
 
     @staticmethod
     def _check_nonneg(name: str, value) -> None:
-        if not 0.0 <= value < math.inf:
-            raise ValueError(f"Invalid {name} value: {value}")
+        # PyTorch's text says "Invalid epsilon value" for the argument named eps
+        arg = "eps" if name == "epsilon" else name
+        V.number_in(arg, value, 0.0, label=f"{name} value")
 
     @staticmethod
-    def _check_unit(name: str, value) -> None:
-        """Require 0 <= value < 1 (a decay rate)."""
-        if not 0.0 <= value < 1.0:
-            raise ValueError(f"Invalid {name} value: {value} (expected 0 <= {name} < 1)")
+    def _check_range(name: str, value, low: float, high: float, high_open: bool = False) -> None:
+        """Require low <= value <= high (or < high)."""
+        V.number_in(name, value, low, high, high_open=high_open)
 
     @staticmethod
     def _check_betas(betas) -> None:
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        if not isinstance(betas, (tuple, list)):
+            raise TypeError(f"betas must be a pair (beta1, beta2), but got {V.describe(betas)}")
+        if len(betas) != 2:
             raise ValueError(f"Invalid betas value: {betas!r} (expected a pair (beta1, beta2))")
         for i, b in enumerate(betas):
-            if not 0.0 <= b < 1.0:
-                raise ValueError(f"Invalid beta parameter at index {i}: {b}")
+            V.number_in(f"betas[{i}]", b, 0.0, 1.0, high_open=True,
+                        label=f"beta parameter at index {i}")
 
     # --- param groups -----------------------------------------------------------------------
     def add_param_group(self, param_group: dict[str, Any]) -> None:
@@ -206,7 +217,7 @@ class Optimizer:
                     f"parameter {name}"
                 )
             merged.setdefault(name, default)
-        self._validate(merged)
+        self._validate_all(merged)
         if len(set(params)) != len(params):
             # PyTorch only warns here; a parameter listed twice would be updated twice per step
             raise ValueError("optimizer contains a parameter group with duplicate parameters")
@@ -399,64 +410,153 @@ class Optimizer:
         }
         return {"state": state, "param_groups": groups}
 
+    #: Group entries that LR schedulers add (OneCycleLR, every scheduler's initial_lr): a
+    #: checkpoint may carry them although this optimizer's groups do not have them yet
+    _SCHEDULER_KEYS = ("initial_lr", "max_lr", "min_lr", "max_momentum", "base_momentum")
+
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore a :meth:`state_dict`; checks it all before changing anything.
 
-        Group count, group sizes and state array shapes must match this optimizer's; state
-        arrays are copied to each parameter's device (floating ones cast to its dtype).
+        Group count, group sizes, hyper-parameter names and values, and the names, kinds and
+        shapes of the per-parameter state must match this optimizer's (an Adam state is refused
+        by SGD); state arrays are copied to each parameter's device (floating ones cast to its
+        dtype). Raises ValueError/TypeError naming the entry; nothing changes on an error.
         """
+        self._prepare_load(state_dict)()
+
+    def _prepare_load(self, state_dict: dict[str, Any]) -> Callable[[], None]:
+        """Check ``state_dict`` completely; return a function that applies it (cannot fail)."""
+        name = type(self).__name__
         if not isinstance(state_dict, dict) or "state" not in state_dict \
                 or "param_groups" not in state_dict:
-            raise ValueError("state_dict must be a dict with 'state' and 'param_groups' entries")
-        saved_groups = state_dict["param_groups"]
+            raise ValueError(
+                f"{name}.load_state_dict: expected a dict with 'state' and 'param_groups' "
+                f"entries, got {V.describe(state_dict)}"
+            )
+        unknown = set(state_dict) - {"state", "param_groups"}
+        if unknown:
+            raise ValueError(
+                f"{name}.load_state_dict: unexpected entries {sorted(map(str, unknown))}"
+            )
+        saved_groups, saved_states = state_dict["param_groups"], state_dict["state"]
+        if not isinstance(saved_groups, (list, tuple)) or \
+                not all(isinstance(g, dict) for g in saved_groups):
+            raise TypeError(f"{name}.load_state_dict: 'param_groups' must be a list of dicts, "
+                            f"got {V.describe(saved_groups)}")
+        if not isinstance(saved_states, dict):
+            raise TypeError(f"{name}.load_state_dict: 'state' must be a dict, got "
+                            f"{V.describe(saved_states)}")
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(
                 f"loaded state dict has a different number of parameter groups: "
                 f"{len(saved_groups)} saved, {len(self.param_groups)} in the optimizer"
             )
         index_to_param = {}
-        for i, (group, saved) in enumerate(zip(self.param_groups, saved_groups, strict=False)):
-            if len(group["params"]) != len(saved["params"]):
+        new_index = {}  # saved index -> this optimizer's global index (the same when aligned)
+        new_groups = []
+        for i, (group, saved) in enumerate(zip(self.param_groups, saved_groups, strict=True)):
+            where = f"param_groups[{i}]"
+            ids = saved.get("params")
+            if not isinstance(ids, (list, tuple)) or not all(V.is_int(j) for j in ids):
+                raise TypeError(f"loaded {where}['params'] must be a list of parameter indices, "
+                                f"got {V.describe(ids)}")
+            if len(group["params"]) != len(ids):
                 raise ValueError(
                     f"loaded state dict contains a parameter group that doesn't match the size "
-                    f"of optimizer's group: group {i} has {len(saved['params'])} saved params, "
+                    f"of optimizer's group: group {i} has {len(ids)} saved params, "
                     f"{len(group['params'])} in the optimizer"
                 )
-            index_to_param.update(zip(saved["params"], group["params"], strict=False))
-        new_groups = []
-        for group, saved in zip(self.param_groups, saved_groups, strict=False):
+            for j, p in zip(ids, group["params"], strict=True):
+                if int(j) in index_to_param:
+                    raise ValueError(f"loaded state dict lists parameter index {j} twice")
+                index_to_param[int(j)] = p
+                new_index[int(j)] = len(new_index)
+            missing = [k for k in self.defaults if k not in saved]
+            extra = [k for k in saved if k != "params" and k not in group
+                     and k not in self.defaults and k not in self._SCHEDULER_KEYS]
+            if missing or extra:
+                raise ValueError(
+                    f"loaded {where} does not hold {name}'s hyper-parameters (missing "
+                    f"{missing}, unexpected {extra}): was the checkpoint written by another "
+                    "optimizer?"
+                )
             new_group = {k: _plain(v) for k, v in saved.items() if k != "params"}
-            new_group = {"params": group["params"], **new_group}
-            self._validate(new_group)
-            new_groups.append(new_group)
+            for key in self._SCHEDULER_KEYS:
+                if key in new_group and key != "max_momentum" and key != "base_momentum":
+                    V.number_in(f"{where}['{key}']", new_group[key], 0.0)
+            self._validate_all(new_group)
+            new_groups.append({"params": group["params"], **new_group})
         new_state = ParamState(self)
-        new_index = {}  # saved index -> this optimizer's global index (the same when aligned)
-        for pos, saved_index in enumerate(i for g in saved_groups for i in g["params"]):
-            new_index[saved_index] = pos
-        for key, saved_state in state_dict["state"].items():
-            if key not in index_to_param:
+        for key, saved_state in saved_states.items():
+            if not V.is_int(key) or int(key) not in index_to_param:
                 raise ValueError(f"loaded state refers to parameter index {key!r}, which no "
                                  "saved param group lists")
-            p = index_to_param[key]
+            if not isinstance(saved_state, dict):
+                raise TypeError(f"loaded state of parameter {key} must be a dict, got "
+                                f"{V.describe(saved_state)}")
+            p = index_to_param[int(key)]
+            group = new_groups[self._group_of(p)]
+            self._check_state_entry(int(key), saved_state, p, group)
             entry = {}
-            for name, value in saved_state.items():
+            for entry_name, value in saved_state.items():
                 if isinstance(value, np.ndarray) or backend.is_cupy_array(value):
-                    if (self.param_shaped_state is None or name in self.param_shaped_state) \
-                            and value.shape != p.shape:
-                        raise ValueError(
-                            f"loaded state '{name}' of parameter {key} has shape {value.shape}, "
-                            f"but the parameter has shape {p.shape}"
-                        )
                     dtype = p.dtype if value.dtype.kind == "f" else value.dtype
-                    entry[name] = backend.asarray_on(value, p.device, dtype)
+                    entry[entry_name] = backend.asarray_on(value, p.device, dtype)
                 else:
-                    entry[name] = _plain(value)
-            dict.__setitem__(new_state, new_index[key], entry)
-        # Everything checked: now commit
-        for group, new_group in zip(self.param_groups, new_groups, strict=False):
-            group.clear()
-            group.update(new_group)
-        self.state = new_state
+                    entry[entry_name] = _plain(value)
+            dict.__setitem__(new_state, new_index[int(key)], entry)
+
+        def commit() -> None:
+            for group, new_group in zip(self.param_groups, new_groups, strict=True):
+                group.clear()
+                group.update(new_group)
+            self.state = new_state
+
+        return commit
+
+    def _group_of(self, p: Tensor) -> int:
+        for i, group in enumerate(self.param_groups):
+            if any(q is p for q in group["params"]):
+                return i
+        raise KeyError("this tensor is not a parameter of the optimizer")
+
+    def _check_state_entry(self, key: int, saved: dict, p: Tensor, group: dict) -> None:
+        """The saved state of parameter ``key`` must have the names, kinds and shapes that one
+        update of this rule (with ``group``'s options) creates."""
+        reference: dict = {}
+        probe = np.zeros(p.shape if p.numel() <= 4096 else (1,), dtype=p.dtype)
+        try:
+            self.update(probe.copy(), probe, reference, dict(group))
+        except Exception:  # noqa: BLE001 - a rule that cannot run on a probe: check names only
+            reference = {k: None for k in saved}
+        expected = {k for k in reference if not k.startswith("_")}
+        if set(saved) != expected:
+            raise ValueError(
+                f"loaded state of parameter {key} has entries {sorted(map(str, saved))}, but "
+                f"{type(self).__name__} with this group's options keeps {sorted(expected)}"
+            )
+        for entry_name, value in saved.items():
+            ref = reference[entry_name]
+            where = f"loaded state '{entry_name}' of parameter {key}"
+            is_array = isinstance(value, np.ndarray) or backend.is_cupy_array(value)
+            ref_array = ref is not None and (isinstance(ref, np.ndarray))
+            if ref_array and not is_array:
+                raise TypeError(f"{where} must be an array, got {V.describe(value)}")
+            if is_array:
+                if ref is not None and not ref_array:
+                    raise TypeError(f"{where} must be a number, got an array")
+                if (self.param_shaped_state is None or entry_name in self.param_shaped_state) \
+                        and tuple(value.shape) != tuple(p.shape):
+                    raise ValueError(
+                        f"{where} has shape {tuple(value.shape)}, but the parameter has shape "
+                        f"{tuple(p.shape)}"
+                    )
+                if value.dtype.kind not in "fiub":
+                    raise TypeError(f"{where} has dtype {value.dtype}, expected a numeric array")
+            elif ref is not None and V.is_real(ref) and not V.is_real(value):
+                raise TypeError(f"{where} must be a number, got {V.describe(value)}")
+            elif V.is_real(value) and not math.isfinite(float(value)) and entry_name == "step":
+                raise ValueError(f"{where} must be finite, got {value!r}")
 
 
 # --- in-place building blocks shared by the update rules (PyTorch's rounding order) -----------

@@ -49,8 +49,7 @@ class RMSprop(Optimizer):
         self._check_nonneg("epsilon", h["eps"])
         self._check_nonneg("momentum", h["momentum"])
         self._check_nonneg("weight_decay", h["weight_decay"])
-        if not 0.0 <= h["alpha"] <= 1.0:
-            raise ValueError(f"Invalid alpha value: {h['alpha']} (expected 0 <= alpha <= 1)")
+        self._check_range("alpha", h["alpha"], 0.0, 1.0)
 
     def update(self, p, g, state: dict, group: dict) -> None:
         """One RMSprop step on array ``p`` with gradient ``g`` (see the class docstring)."""

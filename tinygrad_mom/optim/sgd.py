@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from .. import _validation as V
 from ..backend import get_array_module
 from ..tensor import Tensor
 from .optimizer import Optimizer, _fmt
@@ -54,14 +55,8 @@ class SGD(Optimizer):
         self._check_lr(h["lr"])
         self._check_nonneg("momentum", h["momentum"])
         self._check_nonneg("weight_decay", h["weight_decay"])
-        if not 0.0 <= h["dampening"] <= 1.0:
-            raise ValueError(
-                f"Invalid dampening value: {h['dampening']} (expected 0 <= dampening <= 1)"
-            )
-        if h["momentum_style"] not in _STYLES:
-            raise ValueError(
-                f"Invalid momentum_style value: {h['momentum_style']!r} (expected one of {_STYLES})"
-            )
+        self._check_range("dampening", h["dampening"], 0.0, 1.0)
+        V.one_of("momentum_style", h["momentum_style"], _STYLES, where="SGD")
         if h["nesterov"] and (h["momentum"] <= 0 or h["dampening"] != 0):
             raise ValueError(
                 "Nesterov momentum requires a momentum and zero dampening, got "

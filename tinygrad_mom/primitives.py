@@ -1,0 +1,477 @@
+"""Primitive differentiable operations: one :class:`~tinygrad_mom.tensor.Function` each.
+
+``forward`` takes and returns raw arrays (``xp`` is numpy or cupy). ``backward(gy)`` is written
+once, in NumPy's function vocabulary (``xp.where``, ``xp.sum(..., axis=, keepdims=)``,
+operators, ``.reshape``, ``.shape``), so the same formula serves two cases:
+
+* first-order backward: ``gy`` and ``self.saved`` are raw arrays and ``xp`` is numpy/cupy —
+  no Tensor is built and nothing is recorded, so training pays nothing for the second case;
+* ``create_graph=True``: the engine passes Tensors (``gy`` and the saved inputs/outputs, each
+  connected to the graph) and ``xp`` is :mod:`tinygrad_mom.tensor_xp`, so every operation of
+  the formula is itself recorded and can be differentiated again.
+
+Rules that keep a formula differentiable: save only the inputs and the returned output
+(``save_for_backward``); anything else a backward needs is a constant derived in ``forward``
+(masks, indices, shapes); a step that no vocabulary function expresses calls another primitive
+through ``Function.call`` (e.g. ``Cast.call(gy, dtype=...)``), which runs ``forward`` on arrays
+or ``apply`` on Tensors. Broadcasting is undone by the engine, never here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import backend, workspace
+from .backend import get_array_module
+from .tensor import Function
+
+# ==============================================================================================
+# Binary arithmetic
+
+
+class Add(Function):
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, gy):
+        return gy, gy
+
+
+class Sub(Function):
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, gy):
+        return gy, -gy
+
+
+class Mul(Function):
+    def forward(self, a, b):
+        self.save_for_backward(a, b)
+        return a * b
+
+    def backward(self, gy):
+        a, b = self.saved
+        ga = gy * b if self.needs_input_grad[0] else None
+        gb = gy * a if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Div(Function):
+    def forward(self, a, b):
+        self.save_for_backward(a, b)
+        return a / b
+
+    def backward(self, gy):
+        a, b = self.saved
+        ga = gy / b if self.needs_input_grad[0] else None
+        gb = -gy * a / (b * b) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Pow(Function):
+    def forward(self, a, b):
+        out = a**b
+        self.save_for_backward(a, b, out)
+        # d(a^b)/db = a^b log a, defined as 0 where a == 0 (the limit PyTorch uses)
+        self.base_is_zero = a == 0
+        return out
+
+    def backward(self, gy):
+        a, b, out = self.saved
+        xp = get_array_module(gy)
+        ga = gy * b * a ** (b - 1) if self.needs_input_grad[0] else None
+        gb = None
+        if self.needs_input_grad[1]:
+            gb = gy * out * xp.log(xp.where(self.base_is_zero, 1, a))
+        return ga, gb
+
+
+class Maximum(Function):
+    def forward(self, a, b):
+        xp = get_array_module(a)
+        # which operand won, as a constant; ties split the gradient evenly, as PyTorch does
+        self.share_a = xp.where(a > b, 1.0, xp.where(a == b, 0.5, 0.0)).astype(a.dtype)
+        return xp.maximum(a, b)
+
+    def backward(self, gy):
+        return gy * self.share_a, gy * (1 - self.share_a)
+
+
+class Minimum(Function):
+    def forward(self, a, b):
+        xp = get_array_module(a)
+        self.share_a = xp.where(a < b, 1.0, xp.where(a == b, 0.5, 0.0)).astype(a.dtype)
+        return xp.minimum(a, b)
+
+    def backward(self, gy):
+        return gy * self.share_a, gy * (1 - self.share_a)
+
+
+class Where(Function):
+    def forward(self, a, b, condition):
+        self.condition = condition
+        return get_array_module(a).where(condition, a, b)
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        c = self.condition
+        return xp.where(c, gy, 0), xp.where(c, 0, gy)
+
+
+# ==============================================================================================
+# Unary elementwise
+
+
+class Neg(Function):
+    def forward(self, x):
+        return -x
+
+    def backward(self, gy):
+        return -gy
+
+
+class Exp(Function):
+    def forward(self, x):
+        out = get_array_module(x).exp(x)
+        self.save_for_backward(out)
+        return out
+
+    def backward(self, gy):
+        (out,) = self.saved
+        return gy * out
+
+
+class Log(Function):
+    def forward(self, x):
+        self.save_for_backward(x)
+        return get_array_module(x).log(x)
+
+    def backward(self, gy):
+        (x,) = self.saved
+        return gy / x
+
+
+class Sqrt(Function):
+    def forward(self, x):
+        out = get_array_module(x).sqrt(x)
+        self.save_for_backward(out)
+        return out
+
+    def backward(self, gy):
+        (out,) = self.saved
+        return gy / (2 * out)
+
+
+class Abs(Function):
+    def forward(self, x):
+        xp = get_array_module(x)
+        self.sign = xp.sign(x)  # a constant: abs'' = 0 away from the kink, as in PyTorch
+        return xp.abs(x)
+
+    def backward(self, gy):
+        return gy * self.sign
+
+
+class Tanh(Function):
+    def forward(self, x):
+        out = get_array_module(x).tanh(x)
+        self.save_for_backward(out)
+        return out
+
+    def backward(self, gy):
+        (out,) = self.saved
+        return gy * (1 - out * out)
+
+
+class Sigmoid(Function):
+    def forward(self, x):
+        xp = get_array_module(x)
+        # exp of a non-positive number only: no overflow for large |x|, full relative accuracy
+        e = xp.exp(-xp.abs(x))
+        out = xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        self.save_for_backward(out)
+        return out
+
+    def backward(self, gy):
+        (out,) = self.saved
+        return gy * out * (1 - out)
+
+
+class ReLU(Function):
+    def forward(self, x):
+        # A CNN's activations are large: into a workspace array (x's memory order) then.
+        xp, buf = get_array_module(x), workspace.out_like(x)
+        out = xp.maximum(x, 0) if buf is None else xp.maximum(x, 0, out=buf)
+        self.save_for_backward(out)
+        return out
+
+    def backward(self, gy):
+        (out,) = self.saved
+        # A multiply by the mask, not xp.where: NumPy's where branches per element and is ~10x
+        # slower on a half-zero mask. It differs from PyTorch only for a non-finite gy where
+        # out == 0 (NaN here, 0 there), i.e. once the loss is already non-finite. The mask is
+        # a comparison, so relu'' = 0 under create_graph, as in PyTorch. A large NumPy gy
+        # (first order) is written into a workspace array; a Tensor gy gets None here.
+        buf = workspace.out_like(gy)
+        if buf is None:
+            return gy * (out > 0)
+        return get_array_module(gy).multiply(gy, out > 0, out=buf)
+
+
+class LeakyReLU(Function):
+    def forward(self, x, negative_slope):
+        xp = get_array_module(x)
+        self.negative_slope = negative_slope
+        self.positive = x > 0
+        return xp.where(self.positive, x, x * negative_slope)
+
+    def backward(self, gy):
+        return get_array_module(gy).where(self.positive, gy, gy * self.negative_slope)
+
+
+class Clamp(Function):
+    def forward(self, x, min, max):
+        xp = get_array_module(x)
+        inside = xp.ones(x.shape, dtype=bool)
+        if min is not None:
+            inside &= x >= min
+        if max is not None:
+            inside &= x <= max
+        self.inside = inside  # PyTorch passes the gradient where min <= x <= max
+        return xp.clip(x, min, max)
+
+    def backward(self, gy):
+        return get_array_module(gy).where(self.inside, gy, 0)
+
+
+class Cast(Function):
+    def forward(self, x, dtype):
+        self.in_dtype = x.dtype
+        return x.astype(dtype)
+
+    def backward(self, gy):
+        return Cast.call(gy, dtype=self.in_dtype)
+
+
+class Clone(Function):
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, gy):
+        return gy
+
+
+class ToDevice(Function):
+    def forward(self, x, device):
+        self.source = backend.device_of(x)
+        return backend.to_device(x, device)
+
+    def backward(self, gy):
+        return ToDevice.call(gy, device=self.source)
+
+
+# ==============================================================================================
+# Reductions
+
+
+def keepdims_shape(shape, axes) -> tuple:
+    """``shape`` with the reduced ``axes`` kept as size 1 (axes: an int or a tuple)."""
+    axes = (axes,) if isinstance(axes, int) else axes
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+class Sum(Function):
+    def forward(self, x, axes, keepdim):
+        self.axes = axes
+        self.keepdim = keepdim
+        return x.sum(axis=axes, keepdims=keepdim)
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        shape = self.in_shapes[0]
+        if not self.keepdim:
+            gy = gy.reshape(keepdims_shape(shape, self.axes))
+        return xp.broadcast_to(gy, shape)
+
+
+class MaxAll(Function):
+    """max/min over all elements; ties share the gradient evenly (PyTorch's amax rule)."""
+
+    def forward(self, x, use_min):
+        xp = get_array_module(x)
+        out = x.min() if use_min else x.max()
+        # a NaN max is attained by the NaN elements (PyTorch sends the gradient there)
+        mask = (x == out) | (xp.isnan(x) & xp.isnan(out))
+        self.share = mask / mask.sum().astype(x.dtype)  # a constant: the gradient's routing
+        return out
+
+    def backward(self, gy):
+        return gy * self.share
+
+
+class MaxDim(Function):
+    """max/min along one dimension; the gradient goes to the selected index."""
+
+    def forward(self, x, dim, keepdim, use_min):
+        xp = get_array_module(x)
+        idx = (xp.argmin if use_min else xp.argmax)(x, axis=dim, keepdims=True)
+        out = xp.take_along_axis(x, idx, axis=dim)
+        self.dim, self.idx = dim, idx
+        self.indices = idx if keepdim else idx.squeeze(dim)
+        return out if keepdim else out.squeeze(dim)
+
+    def backward(self, gy):
+        shape = self.in_shapes[0]
+        positions = get_array_module(self.idx).arange(shape[self.dim])
+        selected = positions.reshape([-1 if i == self.dim else 1 for i in range(len(shape))])
+        return get_array_module(gy).where(selected == self.idx, gy.reshape(self.idx.shape), 0)
+
+
+def _stable_shift(x, axes):
+    """max over ``axes`` (kept) to subtract before exp; zeros when the reduced axes are empty."""
+    if x.size == 0:  # max of an empty axis raises in numpy/cupy; any finite shift is right here
+        return get_array_module(x).zeros(keepdims_shape(x.shape, axes), dtype=x.dtype)
+    return x.max(axis=axes, keepdims=True)
+
+
+class LogSumExp(Function):
+    def forward(self, x, axes, keepdim):
+        xp = get_array_module(x)
+        m = _stable_shift(x, axes)
+        m = xp.where(xp.isfinite(m), m, 0)  # an all -inf row gives -inf, not nan
+        out = xp.log(xp.exp(x - m).sum(axis=axes, keepdims=True)) + m
+        self.axes = axes
+        if not keepdim:
+            out = out.squeeze(axes)
+        self.save_for_backward(x, out)
+        return out
+
+    def backward(self, gy):
+        x, out = self.saved
+        xp = get_array_module(gy)
+        kept = keepdims_shape(self.in_shapes[0], self.axes)
+        return gy.reshape(kept) * xp.exp(x - out.reshape(kept))
+
+
+class Softmax(Function):
+    def forward(self, x, dim):
+        xp = get_array_module(x)
+        e = xp.exp(x - _stable_shift(x, dim))
+        out = e / e.sum(axis=dim, keepdims=True)
+        self.save_for_backward(out)
+        self.dim = dim
+        return out
+
+    def backward(self, gy):
+        (out,) = self.saved
+        xp = get_array_module(gy)
+        return out * (gy - xp.sum(gy * out, axis=self.dim, keepdims=True))
+
+
+class LogSoftmax(Function):
+    """log_softmax as a primitive: x − logsumexp(x), finite even for logits of ±1e4."""
+
+    def forward(self, x, dim):
+        xp = get_array_module(x)
+        shifted = x - _stable_shift(x, dim)
+        out = shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
+        self.save_for_backward(out)
+        self.dim = dim
+        return out
+
+    def backward(self, gy):
+        (out,) = self.saved
+        xp = get_array_module(gy)
+        return gy - xp.exp(out) * xp.sum(gy, axis=self.dim, keepdims=True)
+
+
+# ==============================================================================================
+# Movement and indexing
+
+
+class Reshape(Function):
+    def forward(self, x, shape):
+        return x.reshape(shape)
+
+    def backward(self, gy):
+        return gy.reshape(self.in_shapes[0])
+
+
+class Permute(Function):
+    def forward(self, x, dims):
+        self.inverse = tuple(int(i) for i in np.argsort(dims))
+        return x.transpose(dims)
+
+    def backward(self, gy):
+        return Permute.call(gy, dims=self.inverse)
+
+
+class Expand(Function):
+    def forward(self, x, shape):
+        return get_array_module(x).broadcast_to(x, shape)
+
+    def backward(self, gy):
+        return gy  # the engine sums the expanded dimensions back down
+
+
+class GetItem(Function):
+    def forward(self, x, index, advanced):
+        self.index, self.advanced = index, advanced
+        return x[index]
+
+    def backward(self, gy):
+        return IndexScatter.call(gy, shape=self.in_shapes[0], index=self.index,
+                                 advanced=self.advanced)
+
+
+class IndexScatter(Function):
+    """The gradient of ``x[index]``: ``gy`` written (summed, for repeated indices) into zeros of
+    ``x``'s shape. Its own gradient is ``x[index]`` again, so indexing is twice differentiable."""
+
+    def forward(self, gy, shape, index, advanced):
+        self.index, self.advanced = index, advanced
+        gx = get_array_module(gy).zeros(shape, dtype=gy.dtype)
+        if advanced:
+            backend.scatter_add(gx, index, gy)  # repeated indices accumulate
+        else:
+            gx[index] = gy
+        return gx
+
+    def backward(self, ggx):
+        return GetItem.call(ggx, index=self.index, advanced=self.advanced)
+
+
+class Cat(Function):
+    def forward(self, *arrays, dim):
+        self.dim = dim
+        bounds = np.cumsum([0] + [a.shape[dim] for a in arrays]).tolist()
+        lead = (slice(None),) * dim
+        self.pieces = [lead + (slice(lo, hi),) for lo, hi in zip(bounds, bounds[1:])]
+        return get_array_module(arrays[0]).concatenate(arrays, axis=dim)
+
+    def backward(self, gy):
+        return tuple(gy[piece] for piece in self.pieces)
+
+
+class Pad(Function):
+    def forward(self, x, widths, value):
+        xp = get_array_module(x)
+        self.widths = widths
+        self.slices = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, x.shape))
+        return xp.pad(x, widths, mode="constant", constant_values=value)
+
+    def backward(self, gy):
+        return gy[self.slices]
+
+
+class MatMul(Function):
+    def forward(self, a, b):
+        self.save_for_backward(a, b)
+        return a @ b
+
+    def backward(self, gy):
+        a, b = self.saved
+        ga = gy @ b.swapaxes(-1, -2) if self.needs_input_grad[0] else None
+        gb = a.swapaxes(-1, -2) @ gy if self.needs_input_grad[1] else None
+        return ga, gb
