@@ -128,10 +128,10 @@ def gemm_peak_gflops(device: str, n: int, repeats: int) -> float:
     sync = _sync_tm(device)
     best = float("inf")
     for _ in range(repeats + 1):
-        start = time.perf_counter()
+        start = CLOCK[0]()
         a @ b
         sync()
-        best = min(best, time.perf_counter() - start)
+        best = min(best, CLOCK[0]() - start)
     return 2 * n**3 / best / 1e9
 
 
@@ -151,6 +151,11 @@ def _sync_torch(device: str) -> Callable[[], None]:
     if device == "cpu":
         return lambda: None
     return _torch().cuda.synchronize
+
+
+# What a sample measures: wall time, or with --cpu-time the process's CPU time (all threads),
+# which a loaded machine barely moves when every pool has one thread (--threads 1).
+CLOCK = [time.perf_counter]
 
 
 def time_pair(
@@ -179,10 +184,10 @@ def time_pair(
             fn()
             syncs[name]()
             for _ in range(count):
-                start = time.perf_counter()
+                start = CLOCK[0]()
                 fn()
                 syncs[name]()
-                samples[name].append(time.perf_counter() - start)
+                samples[name].append(CLOCK[0]() - start)
     return samples
 
 
@@ -558,10 +563,10 @@ def gemm_floor(device: str, n: int, train: bool, repeats: int) -> dict:
         sync()
         times = []
         for _ in range(repeats):
-            start = time.perf_counter()
+            start = CLOCK[0]()
             xp.matmul(a, b, out=out)
             sync()
-            times.append(time.perf_counter() - start)
+            times.append(CLOCK[0]() - start)
         parts[label] = statistics.median(times) * 1e3
     return {"ms": sum(parts.values()), "parts_ms": parts}
 
@@ -605,6 +610,8 @@ def worker(args, want, repeats, warmup) -> dict:
     """The body of one child process: a single framework (or the GEMM floor), as JSON."""
     device = "cuda:0" if args.device == "cuda" else "cpu"
     who = args.worker
+    if args.cpu_time:
+        CLOCK[0] = time.process_time
     if who == "floor":
         quick = args.quick
         peak = gemm_peak_gflops(device, 1024 if quick else 2048, 3)
@@ -632,7 +639,16 @@ def _child(args, who: str, want) -> dict:
         cmd.append("--quick")
     if args.keep_freed_memory:
         cmd.append("--keep-freed-memory")
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if args.cpu_time:
+        cmd.append("--cpu-time")
+    env = dict(os.environ)
+    if args.threads:
+        # before NumPy/PyTorch start their pools: OpenBLAS, OpenMP (PyTorch, MKL) and the
+        # interop pool all get the same count
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            env[var] = str(args.threads)
+        cmd += ["--torch-threads", str(args.threads)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         raise RuntimeError(f"worker {who} failed (status {proc.returncode}):\n{proc.stderr}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -761,6 +777,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--torch-threads", type=int, default=2)
     parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="thread count of every pool in the timing processes (BLAS, OpenMP, PyTorch); "
+        "with --cpu-time and 1, the comparison a loaded machine cannot skew",
+    )
+    parser.add_argument(
+        "--cpu-time",
+        action="store_true",
+        help="samples are process CPU time (all threads), not wall time",
+    )
+    parser.add_argument(
         "--processes",
         type=int,
         default=3,
@@ -851,6 +879,8 @@ def main(argv=None) -> int:
             )
 
     timing = want - {"memory"}
+    if args.cpu_time:
+        CLOCK[0] = time.process_time
     if args.in_process:
         tuned = args.keep_freed_memory and tm.backend.keep_freed_memory()
         quick = args.quick
@@ -878,6 +908,8 @@ def main(argv=None) -> int:
     report = {
         "machine": info,
         "mode": "in-process" if args.in_process else "processes",
+        "clock": "process CPU time" if args.cpu_time else "wall time",
+        "threads": args.threads,
         "processes": None if args.in_process else args.processes,
         "gemm_peak_gflops": meta["gemm_peak_gflops"],
         "repeats": repeats,
@@ -888,6 +920,9 @@ def main(argv=None) -> int:
         "when": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
     suffix = ("_quick" if args.quick else "") + ("_inprocess" if args.in_process else "")
+    suffix += ("_cputime" if args.cpu_time else "") + (
+        f"_{args.threads}thread" if args.threads else ""
+    )
     out = args.out or RESULTS / f"run_{args.device}{suffix}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1))
