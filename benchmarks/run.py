@@ -4,6 +4,7 @@
     python benchmarks/run.py --quick    # a short run
     python benchmarks/run.py --device cuda   # CuPy vs PyTorch CUDA, where a GPU is visible
     python benchmarks/run.py --in-process    # the old mode: both frameworks in one process
+    python benchmarks/run.py --threads 1 --cpu-time   # CPU time, one thread: a loaded machine
 
 Workloads: the seeds' CNN training step (batch 64 and 256), inference (batch 256), conv2d
 forward+backward at the net's three shapes, a 512×512 matmul, per-op overhead on tiny tensors,
