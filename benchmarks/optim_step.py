@@ -6,6 +6,7 @@ copy bandwidth (the floor no implementation can beat). Prints a table and writes
 
     PYTHONPATH=. python benchmarks/optim_step.py                 # 10M parameters, CPU
     PYTHONPATH=. python benchmarks/optim_step.py --device cuda   # the same with CuPy
+    PYTHONPATH=. python benchmarks/optim_step.py --device cuda --fused   # + fused=True kernels
 """
 
 from __future__ import annotations
@@ -65,7 +66,9 @@ def _shapes(numel: int, n_tensors: int) -> list[int]:
     return sizes
 
 
-def bench_tm(name: str, sizes: list[int], device: str, warmup: int, repeats: int) -> float:
+def bench_tm(
+    name: str, sizes: list[int], device: str, warmup: int, repeats: int, fused: bool | None = None
+) -> float:
     rng = np.random.default_rng(0)
     params = []
     for n in sizes:
@@ -73,9 +76,9 @@ def bench_tm(name: str, sizes: list[int], device: str, warmup: int, repeats: int
         p.grad = tm.tensor(rng.standard_normal(n, dtype=np.float32), device=device)
         params.append(p)
     if name == "SGD-momentum":
-        opt = tm.optim.SGD(params, lr=1e-3, momentum=0.9)
+        opt = tm.optim.SGD(params, lr=1e-3, momentum=0.9, fused=fused)
     else:
-        opt = tm.optim.Adam(params, lr=1e-3)
+        opt = tm.optim.Adam(params, lr=1e-3, fused=fused)
     return _median_time(opt.step, device, warmup, repeats)
 
 
@@ -116,17 +119,22 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=10)
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--no-torch", action="store_true", help="skip the torch.optim comparison")
+    ap.add_argument(
+        "--fused", action="store_true", help="also time fused=True (one CuPy kernel per rule)"
+    )
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results",
                                                   "optim_step.json"))
     args = ap.parse_args()
     device = "cuda:0" if args.device == "cuda" else "cpu"
     if device != "cpu" and not tm.cuda.is_available():
         raise SystemExit("--device cuda needs CuPy and a CUDA GPU; none is available here")
+    if args.fused and device == "cpu":
+        raise SystemExit("--fused needs --device cuda (fused=True runs CuPy kernels)")
 
     bw = copy_bandwidth(args.numel, device, args.warmup, args.repeats)
     print(f"device {device}; {args.numel:,} float32 parameters; copy bandwidth {bw / 1e9:.1f} GB/s")
     header = (f"{'optimizer':<13} {'tensors':>7} {'MB moved':>9} {'floor ms':>9} {'tm ms':>8} "
-              f"{'tm/floor':>8} {'torch ms':>9} {'torch-foreach ms':>16}")
+              f"{'tm/floor':>8} {'fused ms':>9} {'torch ms':>9} {'torch-foreach ms':>16}")
     print(header)
     print("-" * len(header))
     rows = []
@@ -136,6 +144,9 @@ def main() -> None:
             moved = ARRAYS_TOUCHED[name] * 4 * args.numel
             floor = moved / bw
             t_tm = bench_tm(name, sizes, device, args.warmup, args.repeats)
+            t_fused = None
+            if args.fused:
+                t_fused = bench_tm(name, sizes, device, args.warmup, args.repeats, fused=True)
             t_torch = t_fe = None
             if not args.no_torch:
                 t_torch = bench_torch(name, sizes, False, device, args.warmup, args.repeats)
@@ -145,10 +156,12 @@ def main() -> None:
                 return "-" if t is None else f"{t * 1e3:.2f}"
 
             print(f"{name:<13} {n_tensors:>7} {moved / 1e6:>9.0f} {floor * 1e3:>9.2f} "
-                  f"{t_tm * 1e3:>8.2f} {t_tm / floor:>8.2f} {ms(t_torch):>9} {ms(t_fe):>16}")
+                  f"{t_tm * 1e3:>8.2f} {t_tm / floor:>8.2f} {ms(t_fused):>9} {ms(t_torch):>9} "
+                  f"{ms(t_fe):>16}")
             rows.append({
                 "optimizer": name, "tensors": n_tensors, "numel": args.numel,
                 "bytes_moved": moved, "floor_s": floor, "tinygrad_mom_s": t_tm,
+                "tinygrad_mom_fused_s": t_fused,
                 "torch_foreach_off_s": t_torch, "torch_foreach_on_s": t_fe,
             })
     result = {

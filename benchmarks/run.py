@@ -143,9 +143,18 @@ def gemm_peak_gflops(device: str, n: int, repeats: int) -> float:
 def _sync_tm(device: str) -> Callable[[], None]:
     if device == "cpu":
         return lambda: None
-    import cupy
+    return tm.cuda.synchronize
 
-    return cupy.cuda.Device().synchronize
+
+def _torch_full_float32() -> None:
+    """PyTorch CUDA without TF32, as CuPy computes (full float32 unless CUPY_TF32=1).
+
+    PyTorch's cuDNN convolutions default to TF32: off, both frameworks do the same arithmetic
+    (and the float32 cross-check holds).
+    """
+    torch = _torch()
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
 
 
 def _sync_torch(device: str) -> Callable[[], None]:
@@ -416,20 +425,20 @@ def bench_overhead(device, repeats, warmup, fws, chain=200, **kw):
 OPTIM_TOTAL = 10_000_000
 
 
-def bench_optim(device, repeats, warmup, fws, **kw):
-    """SGD(momentum) and Adam steps over 10M parameters as 1 and as 200 tensors."""
+def bench_optim(device, repeats, warmup, fws, total=OPTIM_TOTAL, **kw):
+    """SGD(momentum) and Adam steps over ``total`` (10M) parameters as 1 and as 200 tensors."""
     optim = getattr(tm, "optim", None)
     rows = []
     for name in ("SGD", "Adam"):
         opt_cls = getattr(optim, name, None)
         for count in (1, 200):
-            label = f"optimizer {name} step, 10M params as {count} tensor(s)"
+            label = f"optimizer {name} step, {total:,} params as {count} tensor(s)"
             if opt_cls is None:
                 rows.append({"workload": label, "skipped": f"tm.optim.{name} not available yet"})
                 continue
             kwargs = {"lr": 1e-3, "momentum": 0.9} if name == "SGD" else {"lr": 1e-3}
             rng = np.random.default_rng(7)
-            sizes = [OPTIM_TOTAL // count] * count
+            sizes = [max(total // count, 1)] * count
             arrays = [rng.standard_normal(s, dtype=np.float32) for s in sizes]
             grads = [rng.standard_normal(s, dtype=np.float32) * 1e-3 for s in sizes]
             work, syncs = {}, {}
@@ -572,30 +581,43 @@ def gemm_floor(device: str, n: int, train: bool, repeats: int) -> dict:
     return {"ms": sum(parts.values()), "parts_ms": parts}
 
 
-FLOOR_CASES = {  # workload row name -> (batch, train)
-    "train step, seeds' CNN, batch 64": (64, True),
-    "train step, seeds' CNN, batch 256": (256, True),
-    "inference, seeds' CNN, batch 256": (256, False),
-}
+def floor_cases(batch_sizes) -> dict[str, tuple[int, bool]]:
+    """Workload row name -> (batch, train) for the rows that get a GEMM-only floor."""
+    cases = {f"train step, seeds' CNN, batch {n}": (n, True) for n in batch_sizes}
+    cases[f"inference, seeds' CNN, batch {batch_sizes[-1]}"] = (batch_sizes[-1], False)
+    return cases
+
+
+def _batch_sizes(args) -> list[int]:
+    return [int(b) for b in args.batch_sizes.split(",")]
 
 
 # ----------------------------------------------------------------------------------------------
 # separate processes: one framework per process, as a user runs it
 
 
-def run_workloads(device, want, repeats, warmup, peak, fws, keep_samples=False) -> list[dict]:
+def run_workloads(
+    device,
+    want,
+    repeats,
+    warmup,
+    peak,
+    fws,
+    batch_sizes=(64, 256),
+    optim_params=OPTIM_TOTAL,
+    keep_samples=False,
+) -> list[dict]:
     """Every wanted timing workload for the frameworks ``fws`` (memory is separate)."""
     kw = {"keep_samples": keep_samples}
     rows = []
     if "train" in want:
-        rows.append(bench_train(device, 64, repeats, warmup, peak, fws, **kw))
-        # batch 256: fewer samples and warm-up calls (each is 4x a batch-64 step)
-        big = max(repeats // 3, 5), min(warmup, 3)
-        rows.append(bench_train(device, 256, *big, peak, fws, **kw))
+        for k, n in enumerate(batch_sizes):
+            # larger batches: fewer samples and warm-up calls (each is 4x a batch-64 step)
+            more = (repeats, warmup) if k == 0 else (max(repeats // 3, 5), min(warmup, 3))
+            rows.append(bench_train(device, n, *more, peak, fws, **kw))
     if "infer" in want:
-        rows.append(
-            bench_inference(device, 256, max(repeats // 2, 5), min(warmup, 3), peak, fws, **kw)
-        )
+        n, more = batch_sizes[-1], (max(repeats // 2, 5), min(warmup, 3))
+        rows.append(bench_inference(device, n, *more, peak, fws, **kw))
     if "conv" in want:
         rows += bench_conv(device, repeats, warmup, peak, fws, **kw)
     if "matmul" in want:
@@ -603,7 +625,7 @@ def run_workloads(device, want, repeats, warmup, peak, fws, keep_samples=False) 
     if "overhead" in want:
         rows.append(bench_overhead(device, repeats, warmup, fws, **kw))
     if "optim" in want:
-        rows += bench_optim(device, max(repeats // 3, 5), warmup, fws, **kw)
+        rows += bench_optim(device, max(repeats // 3, 5), warmup, fws, optim_params, **kw)
     return rows
 
 
@@ -618,14 +640,18 @@ def worker(args, want, repeats, warmup) -> dict:
         peak = gemm_peak_gflops(device, 1024 if quick else 2048, 3)
         floors = {
             name: gemm_floor(device, n, train, max(repeats // 2, 5))
-            for name, (n, train) in FLOOR_CASES.items()
+            for name, (n, train) in floor_cases(_batch_sizes(args)).items()
             if ("train" if train else "infer") in want
         }
         return {"who": who, "gemm_peak_gflops": peak, "floors": floors}
     if who == TORCH:
         _torch().set_num_threads(args.torch_threads)
+        if device != "cpu":
+            _torch_full_float32()
     tuned = who == TM and args.keep_freed_memory and tm.backend.keep_freed_memory()
-    rows = run_workloads(device, want, repeats, warmup, None, (who,), keep_samples=True)
+    rows = run_workloads(
+        device, want, repeats, warmup, None, (who,), _batch_sizes(args), args.optim_params, True
+    )
     return {"who": who, "malloc_keeps_freed_memory": bool(tuned), "rows": rows}
 
 
@@ -633,7 +659,8 @@ def _child(args, who: str, want) -> dict:
     """Run one worker process and return its JSON."""
     cmd = [sys.executable, str(pathlib.Path(__file__).resolve()), "--worker", who]
     cmd += ["--device", args.device, "--torch-threads", str(args.torch_threads)]
-    cmd += ["--workloads", ",".join(sorted(want))]
+    cmd += ["--workloads", ",".join(sorted(want)), "--batch-sizes", args.batch_sizes]
+    cmd += ["--optim-params", str(args.optim_params)]
     if args.repeats:
         cmd += ["--repeats", str(args.repeats)]
     if args.quick:
@@ -694,7 +721,7 @@ def run_processes(args, want, fws) -> tuple[list[dict], dict]:
                 "sample_max": max(c["max"] for c in cells),
             }
         _finish_row(row, peak)
-        if row["workload"] in FLOOR_CASES:
+        if row["workload"] in floor_cases(_batch_sizes(args)):
             per_proc = [f["floors"][row["workload"]]["ms"] for f in floors]
             floor_ms = statistics.median(per_proc)
             row["gemm_floor_ms"] = {
@@ -792,8 +819,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--processes",
         type=int,
-        default=3,
-        help="separate processes per framework, run in alternating order (default 3)",
+        default=None,
+        help="separate processes per framework, run in alternating order (default 3; 1 with "
+        "--quick or --device cuda)",
     )
     parser.add_argument(
         "--in-process",
@@ -819,6 +847,14 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"comma-separated subset of {','.join(WORKLOADS)}",
     )
     parser.add_argument("--out", type=pathlib.Path, default=None, help="JSON path")
+    parser.add_argument(
+        "--batch-sizes",
+        default="64,256",
+        help="training-step batch sizes; inference runs at the last (small ones for smoke runs)",
+    )
+    parser.add_argument(
+        "--optim-params", type=int, default=OPTIM_TOTAL, help="parameters in the optimizer rows"
+    )
     parser.add_argument("--worker", choices=[TM, TORCH, "floor"], help=argparse.SUPPRESS)
     return parser
 
@@ -826,10 +862,19 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.processes is None:
+        # one round on a GPU and in a quick run (the GPU check has a time limit), else 3
+        args.processes = 1 if args.quick or args.device == "cuda" else 3
     if args.keep_freed_memory and args.default_malloc:
         parser.error("--keep-freed-memory and --default-malloc contradict each other")
     if args.processes < 1:
         parser.error(f"--processes must be >= 1, got {args.processes}")
+    try:
+        sizes = _batch_sizes(args)
+    except ValueError:
+        sizes = []
+    if not sizes or min(sizes) < 1:
+        parser.error(f"--batch-sizes: expected positive ints like 64,256, got {args.batch_sizes!r}")
     want = set(args.workloads.split(","))
     unknown = want - set(WORKLOADS)
     if unknown:
@@ -859,6 +904,10 @@ def main(argv=None) -> int:
     )
 
     info = machine_info(device, args.torch_threads)
+    if torch_on and device != "cpu":
+        _torch_full_float32()
+        info["torch_tf32"] = False
+        info["CUPY_TF32"] = os.environ.get("CUPY_TF32", "0")
     print(
         f"{info['cpu']} ({info['cpu_count']} cores), numpy {info['numpy']} "
         f"[{info['blas'].get('name')} {info['blas'].get('version')}], torch "
@@ -886,7 +935,9 @@ def main(argv=None) -> int:
         tuned = args.keep_freed_memory and tm.backend.keep_freed_memory()
         quick = args.quick
         peak = gemm_peak_gflops(device, 1024 if quick else 2048, 3 if quick else 5)
-        rows = run_workloads(device, timing, repeats, warmup, peak, fws)
+        rows = run_workloads(
+            device, timing, repeats, warmup, peak, fws, _batch_sizes(args), args.optim_params
+        )
         # Re-measured at the end: on a shared machine the best of both runs is the honest peak.
         peak = max(peak, gemm_peak_gflops(device, 1024 if quick else 2048, 3))
         for r in rows:

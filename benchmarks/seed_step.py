@@ -103,7 +103,7 @@ def _core_cross_entropy(logits, y):
 def _nn_model(weights, device):
     """``models.SeedCNN`` with the given weights, or None when the nn stack is not there yet."""
     try:
-        import models
+        from tinygrad_mom import models
 
         model = models.SeedCNN().to(device)
         params = list(model.parameters())

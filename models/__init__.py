@@ -1,11 +1,9 @@
-"""Reference architectures built only from the public ``tinygrad_mom`` API.
+"""The reference architectures, importable as ``models`` from a clone of the repository.
 
-Each class's docstring cites where the architecture comes from.
+They live in, and are installed as, :mod:`tinygrad_mom.models`; this folder only re-exports
+them so scripts run from the repository root keep working. It is not installed.
 """
 
-from .lenet import LeNet5
-from .mlp import MLP
-from .resnet import BasicBlock, ResNet
-from .seed_cnn import SeedCNN
+from tinygrad_mom.models import MLP, BasicBlock, LeNet5, ResNet, SeedCNN
 
 __all__ = ["BasicBlock", "LeNet5", "MLP", "ResNet", "SeedCNN"]

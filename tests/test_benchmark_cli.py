@@ -21,14 +21,21 @@ def run():
 def test_old_and_new_flags_parse(run):
     old = "--quick --device cuda --repeats 3 --torch-threads 2 --default-malloc --no-torch"
     args = run.build_parser().parse_args([*old.split(), "--workloads", "train", "--out", "x.json"])
-    assert args.device == "cuda" and args.default_malloc and args.processes == 3
+    assert args.device == "cuda" and args.default_malloc and args.processes is None  # main: 1
     new = "--processes 5 --in-process --keep-freed-memory --threads 1 --cpu-time".split()
-    args = run.build_parser().parse_args(new)
+    args = run.build_parser().parse_args([*new, "--batch-sizes", "8,16", "--optim-params", "9"])
     assert args.processes == 5 and args.in_process and args.threads == 1 and args.cpu_time
+    assert run._batch_sizes(args) == [8, 16] and args.optim_params == 9
 
 
 @pytest.mark.parametrize(
-    "argv", [["--workloads", "train,nonsense"], ["--processes", "0"], ["--device", "tpu"]]
+    "argv",
+    [
+        ["--workloads", "train,nonsense"],
+        ["--processes", "0"],
+        ["--device", "tpu"],
+        ["--batch-sizes", "8,x"],
+    ],
 )
 def test_bad_arguments_exit_with_a_usage_error(run, argv):
     with pytest.raises(SystemExit) as info:

@@ -58,19 +58,48 @@ def test_cuda_without_cupy_is_a_clear_error(capsys):
 
 def test_compare_writes_table_history_and_plot(tmp_path, capsys):
     out = tmp_path / "cmp"
-    assert cli.main(["compare", *SMALL, "--out-dir", str(out)]) == 0
+    args = ["compare", *SMALL, "--epochs", "1", "--seeds", "2", "--init", "keras"]
+    assert cli.main([*args, "--out-dir", str(out)]) == 0
     text = capsys.readouterr().out
     assert "| sgd |" in text and "| momentum |" in text and "| linear baseline |" in text
-    assert "Momentum" in text  # the honest verdict line
+    assert " ± " in text  # mean ± std over the two seeds
+    assert "Momentum vs plain SGD" in text and "paired t over 2 seeds" in text  # the verdict
     results = json.loads((out / "results.json").read_text())
     assert set(results["runs"]) == {"sgd", "momentum", "linear baseline"}
-    assert (out / "history_momentum.csv").read_text().startswith("epoch,")
+    assert results["settings"]["init"] == "keras" and results["settings"]["seeds"] == [0, 1]
+    assert [r["seed"] for r in results["runs"]["sgd"]] == [0, 1]
+    assert (out / "history_momentum_seed1.csv").read_text().startswith("epoch,")
     png = (out / "compare.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 1000
     pytest.importorskip("matplotlib")
     import matplotlib.image
 
     assert matplotlib.image.imread(out / "compare.png").shape[0] > 100
+
+
+def test_help_describes_every_option_with_its_default(capsys):
+    parser = cli.build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, sub in [("tinygrad-mom", parser), *subparsers.choices.items()]:
+        formatter = sub._get_formatter()
+        for action in sub._actions:
+            if isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)):
+                continue
+            if isinstance(action, argparse._VersionAction):
+                continue
+            text = formatter._get_help_string(action)
+            assert "(default: " in text, f"{name} {action.option_strings}: {text!r}"
+        with pytest.raises(SystemExit):
+            sub.parse_args(["--help"])
+        shown = capsys.readouterr().out
+        assert "(default: 64)" in shown or name == "tinygrad-mom"
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.strip() == f"tinygrad-mom {cli.tm.__version__}"
 
 
 def test_compare_without_matplotlib_says_plot_skipped(tmp_path, capsys, monkeypatch):
@@ -169,15 +198,12 @@ def _args(**kw):
 def test_momentum_and_weight_decay_options_reach_the_right_optimizers(capsys):
     p = [cli.tm.zeros(2, requires_grad=True)]
     # plain SGD stays plain SGD: the baseline of the comparison
-    assert cli.make_optimizer("sgd", p, _args(momentum=0.5)).param_groups[0]["momentum"] == 0
+    assert cli.make_optimizer("sgd", p, momentum=0.5).param_groups[0]["momentum"] == 0
     assert "does not apply to 'sgd'" in capsys.readouterr().out
-    assert cli.make_optimizer("momentum", p, _args(momentum=0.5)).param_groups[0]["momentum"] == 0.5
+    assert cli.make_optimizer("momentum", p, momentum=0.5).param_groups[0]["momentum"] == 0.5
     # AdamW's preset decay is 0.01; an explicit --weight-decay 0 turns it off
-    assert cli.make_optimizer("adamw", p, _args()).param_groups[0]["weight_decay"] == 0.01
-    assert (
-        cli.make_optimizer("adamw", p, _args(weight_decay=0.0)).param_groups[0]["weight_decay"]
-        == 0.0
-    )
+    assert cli.make_optimizer("adamw", p).param_groups[0]["weight_decay"] == 0.01
+    assert cli.make_optimizer("adamw", p, weight_decay=0.0).param_groups[0]["weight_decay"] == 0.0
 
 
 @pytest.mark.parametrize(
@@ -186,7 +212,7 @@ def test_momentum_and_weight_decay_options_reach_the_right_optimizers(capsys):
 def test_onecycle_cycles_momentum_only_where_the_optimizer_has_it(optimizer, cycles):
     args = _args(lr_schedule="onecycle", epochs=2)
     model_params = [cli.tm.zeros(2, requires_grad=True)]
-    opt = cli.make_optimizer(optimizer, model_params, _args())
+    opt = cli.make_optimizer(optimizer, model_params)
     sched, interval = cli.make_scheduler(args, opt, steps_per_epoch=3)
     assert interval == "batch" and sched.cycle_momentum is cycles
     assert opt.param_groups[0].get("momentum", 0.0) == (0.95 if optimizer == "momentum" else 0.0)
@@ -209,3 +235,6 @@ def test_resume_from_another_models_checkpoint_is_a_clear_error(tmp_path, capsys
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert "does not fit this model" in err and "Traceback" not in err
+    # the first run drew its curves like compare does
+    pytest.importorskip("matplotlib")
+    assert (tmp_path / "ck" / "train.png").read_bytes()[:4] == b"\x89PNG"

@@ -46,6 +46,9 @@ ARRAY_FUNCTIONS = {
 
 # Host arrays made on purpose: (module, enclosing function, numpy function) and why.
 ALLOWED_HOST_CALLS = {
+    ("nn/upsampling.py", "_resample_axis", "arange"): "positions from sizes, then xp.asarray",
+    ("nn/upsampling.py", "_resample_axis", "minimum"): "positions from sizes, then xp.asarray",
+    ("nn/upsampling.py", "_resample_axis", "maximum"): "positions from sizes, then xp.asarray",
     ("primitives.py", "Permute.forward", "argsort"): "argsort of the permutation tuple (shapes)",
     ("primitives.py", "Cat.forward", "cumsum"): "split points from Python shape ints",
     ("tensor.py", "_array_from_data", "array"): "parses Python lists on the host first",

@@ -89,6 +89,7 @@ OPTIMIZERS = {
     optim.NAdam: (["lr", "eps", "weight_decay", "momentum_decay"],
                   ["maximize", "decoupled_weight_decay"]),
     optim.RAdam: (["lr", "eps", "weight_decay"], ["maximize", "decoupled_weight_decay"]),
+    optim.LBFGS: (["lr", "tolerance_grad", "tolerance_change"], []),
 }
 
 

@@ -3,7 +3,7 @@
 The public API follows PyTorch: ``tm.Tensor``, ``tm.nn``, ``tm.optim``, ``tm.no_grad`` ...
 """
 
-from . import autograd, backend, data, nn, optim, viz
+from . import autograd, backend, cuda, data, nn, optim, viz
 from .backend import cuda_is_available, manual_seed
 from .creation import (
     arange,
@@ -77,13 +77,6 @@ from .tensor import (
     set_grad_enabled,
     uint8,
 )
-
-
-class cuda:  # noqa: N801  (mirrors the ``torch.cuda`` namespace)
-    """``tm.cuda.is_available()``, as ``torch.cuda.is_available()``."""
-
-    is_available = staticmethod(cuda_is_available)
-
 
 __version__ = "0.1.0"
 

@@ -10,6 +10,7 @@ branch lives here, once.
 from __future__ import annotations
 
 import contextlib
+import warnings
 
 import numpy as np
 
@@ -33,17 +34,77 @@ def _import_cupy():
             raise RuntimeError(
                 f"device 'cuda' needs CuPy, which is not installed: {_INSTALL_HINT}"
             ) from exc
+        _track_peak_memory(cupy)
         _cupy = cupy
     return _cupy
 
 
+def cuda_device_count() -> int:
+    """How many CUDA GPUs CuPy sees: 0 without CuPy, a driver or a GPU."""
+    try:
+        return int(_import_cupy().cuda.runtime.getDeviceCount())
+    except Exception:  # no CuPy, no driver, no device: all mean "none"
+        return 0
+
+
 def cuda_is_available() -> bool:
     """True when CuPy imports and sees at least one CUDA GPU."""
-    try:
-        cp = _import_cupy()
-        return cp.cuda.runtime.getDeviceCount() > 0
-    except Exception:  # no CuPy, no driver, no device: all mean "not available"
-        return False
+    return cuda_device_count() > 0
+
+
+def cuda_in_use() -> bool:
+    """True once this library has imported CuPy and a CUDA GPU exists (memory can be held)."""
+    return _cupy is not None and cuda_device_count() > 0
+
+
+# --- peak memory ------------------------------------------------------------------------------
+# CuPy's memory pool reports the bytes in use now but keeps no peak; PyTorch's
+# max_memory_allocated needs one. The allocator is wrapped once, when this library first imports
+# CuPy, to note the pool's in-use bytes after each allocation (a peak can only rise there).
+_peak_bytes: dict[int, int] = {}
+
+
+_peak_tracked_module = None  # the CuPy module whose allocator is wrapped (once per process)
+
+
+def _track_peak_memory(cp) -> None:
+    """Wrap CuPy's current allocator so that every allocation updates ``_peak_bytes``."""
+    global _peak_tracked_module
+    if _peak_tracked_module is cp:  # imported again (tests reset _cupy): wrap only once
+        return
+    _peak_tracked_module = cp
+    pool = cp.get_default_memory_pool()
+    allocate = cp.cuda.get_allocator()
+    current_device = cp.cuda.runtime.getDevice
+
+    def malloc(size):
+        memory = allocate(size)
+        used = pool.used_bytes()
+        device = current_device()
+        if used > _peak_bytes.get(device, 0):
+            _peak_bytes[device] = used
+        return memory
+
+    cp.cuda.set_allocator(malloc)
+
+
+def _pool_used_bytes(index: int) -> int:
+    with _cupy.cuda.Device(index):
+        return int(_cupy.get_default_memory_pool().used_bytes())
+
+
+def cuda_peak_bytes(index: int) -> int:
+    """The most bytes the default memory pool held in arrays on device ``index`` at once.
+
+    Counted from this library's first use of CuPy (or the last :func:`reset_cuda_peak_bytes`);
+    allocations through an allocator the user installs later are not seen.
+    """
+    return max(_peak_bytes.get(index, 0), _pool_used_bytes(index))
+
+
+def reset_cuda_peak_bytes(index: int) -> None:
+    """Restart the peak of device ``index`` from the bytes in use now."""
+    _peak_bytes[index] = _pool_used_bytes(index)
 
 
 def is_cupy_array(x) -> bool:
@@ -83,6 +144,34 @@ def device_context(device: str):
     if device == "cpu":
         return contextlib.nullcontext()
     return array_module_for(device).cuda.Device(int(device.split(":")[1]))
+
+
+def device_guard(arrays):
+    """The CuPy device to run an op on these arrays under, or None when no switch is needed.
+
+    CuPy launches kernels and allocates on its *current* device; an op whose CuPy operands live
+    on another device (a model on "cuda:1" while cuda:0 is current) must run under that
+    device's context. None, the common case, costs one check per operand: no CuPy imported
+    yet, host arrays only, or the operands already on the current device.
+    """
+    if _cupy is None:
+        return None
+    for a in arrays:
+        if type(a) is _cupy.ndarray:
+            index = a.device.id
+            if index == _cupy.cuda.runtime.getDevice():
+                return None
+            return _cupy.cuda.Device(index)
+    return None
+
+
+def call_on_device_of(array, fn, *args):
+    """``fn(*args)``, under ``array``'s CUDA device when that is not CuPy's current device."""
+    guard = device_guard((array,))
+    if guard is None:
+        return fn(*args)
+    with guard:
+        return fn(*args)
 
 
 def parse_device(device) -> str:
@@ -151,10 +240,77 @@ def asarray_on(data, device: str, dtype=None):
 
 
 def to_numpy(x) -> np.ndarray:
-    """A host copy of array ``x``."""
+    """A host copy of array ``x`` (a device copy waits for the device: queued checks run)."""
     if is_cupy_array(x):
+        run_pending_checks()
         return _cupy.asnumpy(x)
     return np.array(x, copy=True)
+
+
+# --- checks of device data --------------------------------------------------------------------
+# A check like "every label is in range" needs the answer on the host: for a CuPy array that is
+# a device->host copy, which stalls the queue of kernels the step has launched (a hidden sync).
+# Such checks on device arrays are queued instead and answered together, in one transfer, at the
+# next point that waits for the device anyway (Tensor.item(), .numpy(), tm.cuda.synchronize(),
+# or set_sync_checks(True)). PyTorch's CUDA kernels report such errors asynchronously too.
+_pending_checks: list = []
+_sync_checks = False
+_MAX_PENDING = 64  # answer them at the latest after this many, so errors stay near their cause
+
+
+def set_sync_checks(enabled: bool) -> None:
+    """Check device data at once (a sync per check: for debugging), or queue checks (default)."""
+    global _sync_checks
+    if not isinstance(enabled, bool):
+        raise TypeError(f"set_sync_checks expects a bool, got {type(enabled).__name__}")
+    _sync_checks = enabled
+    if enabled:
+        run_pending_checks()
+
+
+def check(flag, error: type[Exception], message) -> None:
+    """Raise ``error(message())`` where the boolean (0-d) array ``flag`` is True.
+
+    Host arrays are checked at once; device arrays are queued (see above) unless
+    :func:`set_sync_checks` turned that off. ``message`` is called only on failure.
+    """
+    if type(flag) is np.ndarray or isinstance(flag, (bool, np.bool_)) or _sync_checks:
+        if bool(flag):
+            raise error(message())
+        return
+    _pending_checks.append((flag, error, message))
+    if len(_pending_checks) >= _MAX_PENDING:
+        run_pending_checks()
+
+
+def run_pending_checks() -> None:
+    """Answer every queued device check with one transfer; raise the first one that failed."""
+    if not _pending_checks:
+        return
+    checks = list(_pending_checks)
+    _pending_checks.clear()
+    answers = []
+    for device in {device_of(flag) for flag, _, _ in checks}:
+        on_device = [c for c in checks if device_of(c[0]) == device]
+        with device_context(device):
+            flags = _cupy.stack([_cupy.asarray(f).reshape(()) for f, _, _ in on_device])
+            answers += zip(on_device, _cupy.asnumpy(flags), strict=True)
+    for (_, error, message), failed in answers:
+        if failed:
+            raise error(message())
+
+
+_kernels: dict = {}
+
+
+def elementwise_kernel(in_params: str, out_params: str, operation: str, name: str):
+    """A ``cupy.ElementwiseKernel``, made once per source (CuPy compiles it per dtype, cached)."""
+    key = (in_params, out_params, operation, name)
+    kernel = _kernels.get(key)
+    if kernel is None:
+        kernel = _import_cupy().ElementwiseKernel(in_params, out_params, operation, name)
+        _kernels[key] = kernel
+    return kernel
 
 
 def scatter_add(target, indices, values) -> None:
@@ -228,19 +384,37 @@ def workspace_stats() -> dict:
 
 
 # --- random numbers -------------------------------------------------------------------------
-# One generator per backend, reseeded together by manual_seed so that a seed fixes every draw.
+# One generator per device. manual_seed seeds them all; tm.cuda.manual_seed(_all) reseeds the CUDA
+# ones alone (lazily: a device's generator is made, from its seed, when first drawn from).
 _seed = None
 _np_rng = np.random.default_rng()
+_cuda_seed = None  # the seed of every CUDA generator not seeded on its own
+_cuda_seeds: dict[str, int] = {}  # per-device seeds from tm.cuda.manual_seed
 _cupy_rngs: dict = {}
 
 
 def manual_seed(seed: int) -> None:
     """Seed every random generator this library uses (NumPy's, and CuPy's when in use)."""
-    global _seed, _np_rng
-    V.int_at_least("seed", seed, None, where="manual_seed")
-    _seed = int(seed)
+    global _seed, _np_rng, _cuda_seed
+    _seed = _cuda_seed = V.int_at_least("seed", seed, None, where="manual_seed")
     _np_rng = np.random.default_rng(_seed)
+    _cuda_seeds.clear()
     _cupy_rngs.clear()
+
+
+def manual_seed_cuda(seed: int, all_devices: bool) -> None:
+    """Seed the current CUDA device's generator, or every device's; needs no GPU (lazy)."""
+    global _cuda_seed
+    where = "tm.cuda.manual_seed_all" if all_devices else "tm.cuda.manual_seed"
+    seed = V.int_at_least("seed", seed, None, where=where)
+    if all_devices:
+        _cuda_seed = seed
+        _cuda_seeds.clear()
+        _cupy_rngs.clear()
+        return
+    device = f"cuda:{_cupy.cuda.runtime.getDevice() if cuda_in_use() else 0}"
+    _cuda_seeds[device] = seed
+    _cupy_rngs.pop(device, None)
 
 
 def rng(device: str = "cpu"):
@@ -251,27 +425,52 @@ def rng(device: str = "cpu"):
     if gen is None:
         cp = array_module_for(device)
         with cp.cuda.Device(int(device.split(":")[1])):
-            gen = cp.random.default_rng(_seed)
+            gen = cp.random.default_rng(_cuda_seeds.get(device, _cuda_seed))
         _cupy_rngs[device] = gen
     return gen
 
 
+def _cupy_generator_state(gen) -> np.ndarray:
+    # CuPy's bit generators (cuRAND device states) have no public state API; their whole state
+    # is the byte array ``_state``, which the sampling kernels advance in place.
+    return _cupy.asnumpy(gen.bit_generator._state)
+
+
 def get_rng_state() -> dict:
-    """The CPU generator's state as plain JSON-able data (for checkpoints)."""
-    return {"seed": _seed, "bit_generator": _np_rng.bit_generator.state}
+    """Every generator's state as plain data (numbers, dicts, host arrays) for checkpoints.
+
+    ``"cuda"`` holds, per CUDA device whose generator has been drawn from, the raw cuRAND state
+    bytes, so that dropout on the GPU replays after a resume on the same kind of GPU.
+    """
+    state = {"seed": _seed, "bit_generator": _np_rng.bit_generator.state}
+    state["cuda_seed"] = _cuda_seed
+    state["cuda_seeds"] = dict(_cuda_seeds)
+    state["cuda"] = {device: _cupy_generator_state(gen) for device, gen in _cupy_rngs.items()}
+    return state
 
 
 def set_rng_state(state: dict) -> None:
-    """Restore a state returned by :func:`get_rng_state` (ValueError/TypeError if it is not)."""
+    """Restore a state returned by :func:`get_rng_state` (ValueError/TypeError if it is not).
+
+    CUDA generator states are restored where this process can reach the device; without CUDA
+    they are skipped with a warning (the CPU generator is still restored).
+    """
     _prepare_rng_state(state)()
+
+
+_CUDA_RNG_KEYS = {"cuda_seed", "cuda_seeds", "cuda"}  # absent in checkpoints of earlier versions
 
 
 def _prepare_rng_state(state: dict):
     """Check ``state`` completely; return a function that installs it (cannot fail)."""
-    if not isinstance(state, dict) or set(state) != {"seed", "bit_generator"}:
+    if (
+        not isinstance(state, dict)
+        or not {"seed", "bit_generator"} <= set(state)
+        or not set(state) <= {"seed", "bit_generator"} | _CUDA_RNG_KEYS
+    ):
         raise ValueError(
-            f"rng state must be a dict with 'seed' and 'bit_generator' entries (from "
-            f"get_rng_state), got {V.describe(state)}"
+            f"rng state must be a dict with 'seed' and 'bit_generator' entries (and optionally "
+            f"'cuda_seed', 'cuda_seeds', 'cuda') from get_rng_state, got {V.describe(state)}"
         )
     seed = V.int_at_least("rng state 'seed'", state["seed"], None, none_ok=True)
     bit_state = state["bit_generator"]
@@ -287,9 +486,57 @@ def _prepare_rng_state(state: dict):
     except (ValueError, TypeError, KeyError) as exc:
         raise ValueError(f"rng state 'bit_generator' is not a valid {expected} state: "
                          f"{exc!r}") from None
+    cuda_seed = V.int_at_least(
+        "rng state 'cuda_seed'", state.get("cuda_seed", seed), None, none_ok=True
+    )
+    cuda_seeds = state.get("cuda_seeds") or {}
+    cuda_states = state.get("cuda") or {}
+    for entry, value in (("cuda_seeds", cuda_seeds), ("cuda", cuda_states)):
+        if not isinstance(value, dict):
+            raise ValueError(f"rng state '{entry}' must be a dict, got {V.describe(value)}")
+        for device in value:
+            if not isinstance(device, str) or device == "cpu" or parse_device(device) != device:
+                raise ValueError(f"rng state '{entry}': invalid CUDA device key {device!r}")
+    cuda_seeds = {
+        d: V.int_at_least(f"rng state 'cuda_seeds' {d!r}", v, None) for d, v in cuda_seeds.items()
+    }
+    for device, saved in cuda_states.items():
+        if not isinstance(saved, np.ndarray) or saved.dtype != np.int8 or saved.ndim != 1:
+            raise ValueError(
+                f"rng state 'cuda': the {device} generator state must be a 1-d int8 array, got "
+                f"{V.describe(saved)}"
+            )
+    restored = {}
+    reachable = bool(cuda_states) and cuda_is_available()
+    if reachable:
+        for device, saved in cuda_states.items():
+            cp = array_module_for(device)
+            with cp.cuda.Device(int(device.split(":")[1])):
+                target = cp.random.default_rng(cuda_seeds.get(device, cuda_seed))
+            if target.bit_generator._state.size != saved.size:
+                raise ValueError(
+                    f"rng state 'cuda': the {device} generator state has {saved.size} bytes, "
+                    f"this GPU's generator {target.bit_generator._state.size}: it was saved "
+                    "with another CuPy version or GPU and cannot be replayed"
+                )
+            restored[device] = (target, saved)
 
     def commit() -> None:
-        global _seed, _np_rng
-        _seed, _np_rng = seed, gen
+        global _seed, _np_rng, _cuda_seed
+        if cuda_states and not reachable:
+            warnings.warn(
+                f"set_rng_state: the CUDA generator states of {sorted(cuda_states)} are not "
+                "restored: no CUDA device is available here",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        for device, (target, saved) in restored.items():
+            with _cupy.cuda.Device(int(device.split(":")[1])):
+                target.bit_generator._state[...] = _cupy.asarray(saved)
+        _seed, _np_rng, _cuda_seed = seed, gen, cuda_seed
+        _cuda_seeds.clear()
+        _cuda_seeds.update(cuda_seeds)
+        _cupy_rngs.clear()
+        _cupy_rngs.update({device: target for device, (target, _) in restored.items()})
 
     return commit

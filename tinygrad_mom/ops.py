@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from . import backend
 from .backend import get_array_module
 from .primitives import (
     Abs,
@@ -609,7 +610,8 @@ def _index_arrays(x: Tensor, index) -> tuple[tuple, bool]:
             item = item.array
         elif isinstance(item, (list, tuple, np.ndarray)) and not isinstance(item, type(x.array)):
             try:
-                item = xp.asarray(item)
+                # on x's GPU, also when another one is current (as in Function.apply)
+                item = backend.call_on_device_of(x.array, xp.asarray, item)
             except ValueError:  # a ragged list: numpy's own message would not say it is an index
                 raise IndexError(f"index lists must be rectangular, got {item!r}") from None
         elif isinstance(item, float):
@@ -660,14 +662,19 @@ def _check_bounds(x: Tensor, index: tuple) -> None:
             continue
         size = x.shape[dim]
         if isinstance(item, (int, np.integer)):
-            bad = not -size <= item < size
-            shown = item
-        else:
+            if not -size <= item < size:
+                raise IndexError(
+                    f"index {item} is out of range for dimension {dim} with size {size}"
+                )
+        elif item.size > 0:
             out_of_range = (item < -size) | (item >= size)
-            bad = item.size > 0 and bool(out_of_range.any())
-            shown = item[out_of_range].reshape(-1)[0].item() if bad else None
-        if bad:
-            raise IndexError(f"index {shown} is out of range for dimension {dim} with size {size}")
+
+            def message(out_of_range=out_of_range, item=item, dim=dim, size=size):
+                shown = item[out_of_range].reshape(-1)[0].item()
+                return f"index {shown} is out of range for dimension {dim} with size {size}"
+
+            # a device index array is checked at the next sync, not by a sync of its own
+            backend.check(out_of_range.any(), IndexError, message)
         dim += 1
 
 

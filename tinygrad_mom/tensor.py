@@ -194,7 +194,12 @@ class Function:
         if len(arrays) > 1:
             _check_same_device(inputs, arrays)
         fn = cls()
-        out = fn.forward(*arrays, **kwargs)
+        guard = backend.device_guard(arrays)  # inputs on a non-current CUDA device: switch to it
+        if guard is None:
+            out = fn.forward(*arrays, **kwargs)
+        else:
+            with guard:
+                out = fn.forward(*arrays, **kwargs)
         # numpy turns 0-d results into scalars: keep arrays, except when every input is a
         # scalar constant (a cast constant, as in int_tensor / 2): it stays a device-free
         # constant, which a CuPy operand accepts where a host 0-d array would not.
@@ -492,7 +497,8 @@ def _run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
                     if capture:
                         captured[node] = g
                     elif targets is None or node in targets:
-                        _accumulate_leaf_grad(node, g, create_graph)
+                        # kernels run on the gradient's GPU, also a non-current one (see apply)
+                        backend.call_on_device_of(g, _accumulate_leaf_grad, node, g, create_graph)
                 continue
             if g is not None:
                 hooked = "hooked" in node.__dict__  # one lookup when no hook was ever added
@@ -503,7 +509,7 @@ def _run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
                         captured[node] = g
                     else:
                         _accumulate_nonleaf_grad(targets[node], g, create_graph)
-                in_grads = _call_backward(node, g, create_graph)
+                in_grads = backend.call_on_device_of(g, _call_backward, node, g, create_graph)
                 if type(in_grads) is not tuple:
                     in_grads = (in_grads,)
                 if _anomaly_enabled:
@@ -724,6 +730,8 @@ class Tensor:
             raise RuntimeError(
                 f"a Tensor with {self.array.size} elements cannot be converted to a Python scalar"
             )
+        if backend._pending_checks:  # a device value waits for the device: answer them too
+            backend.run_pending_checks()
         return self.array.item()
 
     def tolist(self):
@@ -1260,7 +1268,8 @@ def _root_gradient(out: Tensor, gradient, fn: str):
                 f"grad can be implicitly created only for scalar outputs, but the output has "
                 f"shape {out.shape}; pass the gradient of that shape"
             )
-        return xp.ones_like(out.array)
+        # made on out's device (CuPy allocates on the current one), as in Function.apply
+        return backend.call_on_device_of(out.array, xp.ones_like, out.array)
     if isinstance(gradient, Tensor):
         if gradient.device != out.device:
             raise RuntimeError(
@@ -1268,7 +1277,7 @@ def _root_gradient(out: Tensor, gradient, fn: str):
             )
         g = gradient
     else:
-        g = xp.asarray(gradient, dtype=out.dtype)
+        g = backend.call_on_device_of(out.array, xp.asarray, gradient, out.dtype)
     if g.shape != out.shape:
         raise RuntimeError(
             f"Mismatch in shape: gradient has shape {tuple(g.shape)} but output has shape "

@@ -35,6 +35,7 @@ from .serialization import CheckpointError, atomic_write, load, save
 from .tensor import Tensor, no_grad
 
 CHECKPOINT_NAME = "last.safetensors"
+BEST_CHECKPOINT_NAME = "best.safetensors"
 _CHECKPOINT_KEYS = ("model", "optimizer", "scheduler", "epoch", "history", "rng")
 HISTORY_FIELDS = (
     "epoch",
@@ -88,6 +89,62 @@ def _nonfinite_state(model, optimizer) -> str | None:
             if isinstance(value, float) and not math.isfinite(value):
                 return f"optimizer state {key!r} of parameter {index}"
     return None
+
+
+MONITORED = ("train_loss", "train_acc", "val_loss", "val_acc")
+
+
+def _resolve_mode(monitor: str, mode: str) -> str:
+    V.one_of("monitor", monitor, MONITORED)
+    V.one_of("mode", mode, ("min", "max", "auto"))
+    if mode == "auto":  # Keras's rule: accuracies go up, losses go down
+        return "max" if monitor.endswith("acc") else "min"
+    return mode
+
+
+def _improved(value: float, best: float | None, mode: str, min_delta: float = 0.0) -> bool:
+    if not math.isfinite(value):
+        return False
+    if best is None:
+        return True
+    return value < best - min_delta if mode == "min" else value > best + min_delta
+
+
+class EarlyStopping:
+    """Stop ``fit`` once ``monitor`` has not improved by more than ``min_delta`` for
+    ``patience`` epochs in a row (the Keras / PyTorch Lightning callback of that name).
+
+    ``mode="auto"`` minimises losses and maximises accuracies. A NaN value never counts as an
+    improvement.
+    """
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        min_delta: float = 0.0,
+        patience: int = 3,
+        mode: str = "auto",
+    ) -> None:
+        self.mode = _resolve_mode(monitor, mode)
+        self.min_delta = V.number_in("min_delta", min_delta, 0.0, where="EarlyStopping")
+        self.patience = V.int_at_least("patience", patience, 0, where="EarlyStopping")
+        self.monitor = monitor
+        self.best: float | None = None
+        self.wait = 0  # epochs since the last improvement
+
+    def step(self, value: float) -> bool:
+        """Record one epoch's value of the monitored metric; True means: stop now."""
+        if _improved(value, self.best, self.mode, self.min_delta):
+            self.best, self.wait = value, 0
+            return False
+        self.wait += 1
+        return self.wait >= self.patience
+
+    def __repr__(self) -> str:
+        return (
+            f"EarlyStopping(monitor={self.monitor!r}, min_delta={self.min_delta}, "
+            f"patience={self.patience}, mode={self.mode!r})"
+        )
 
 
 def correct_count(logits: Tensor, targets: Tensor) -> int:
@@ -264,6 +321,10 @@ def fit(
     skip_nonfinite: bool = False,
     progress: bool = True,
     log: Callable[[str], None] | None = print,
+    early_stopping: EarlyStopping | None = None,
+    monitor: str | None = None,
+    keep_last: int = 0,
+    tensorboard=None,
 ) -> list[dict]:
     """Train for ``epochs`` epochs and return the history (one dict per epoch).
 
@@ -276,6 +337,18 @@ def fit(
             written after every epoch, atomically.
         resume: continue from ``checkpoint_dir``'s checkpoint. On CPU the resumed run equals an
             uninterrupted one bit for bit.
+        early_stopping: an :class:`EarlyStopping`; training ends early once its metric stops
+            improving (the history then has fewer rows than ``epochs``).
+        monitor: the metric that picks the best epoch, whose checkpoint is kept as
+            ``best.safetensors`` beside ``last.safetensors`` (default: the early-stopping
+            metric, else ``val_loss`` with a validation loader, else ``train_loss``).
+        keep_last: also keep ``epoch_<k>.safetensors`` for the ``keep_last`` most recent
+            epochs (older ones are deleted); 0 keeps none.
+        tensorboard: a ``tinygrad_mom.utils.tensorboard.SummaryWriter``, or a directory to
+            open one in (closed at the end; on resume it purges steps after the checkpoint's
+            epoch, so a crashed run's extra points disappear); each epoch logs ``loss/train``,
+            ``loss/val``, ``accuracy/train``, ``accuracy/val`` and ``lr`` at step = epoch, then
+            flushes.
     """
     V.int_at_least("epochs", epochs, 0, where="fit")
     if scheduler_interval not in ("epoch", "batch"):
@@ -295,6 +368,21 @@ def fit(
     if checkpoint_dir is not None:
         # found now, not after the first epoch has trained
         check_writable_dir(checkpoint_dir, "checkpoint_dir")
+    if early_stopping is not None and not isinstance(early_stopping, EarlyStopping):
+        raise TypeError(
+            f"early_stopping must be an EarlyStopping, got {type(early_stopping).__name__}"
+        )
+    if monitor is None:
+        if early_stopping is not None:
+            monitor = early_stopping.monitor
+        else:
+            monitor = "val_loss" if val_loader is not None else "train_loss"
+    monitor_mode = _resolve_mode(monitor, "auto")
+    for name in {monitor, early_stopping.monitor if early_stopping else monitor}:
+        if name.startswith("val_") and val_loader is None:
+            raise ValueError(f"monitoring {name!r} needs a val_loader")
+    V.int_at_least("keep_last", keep_last, 0, where="fit")
+    _check_writer(tensorboard)
 
     history: list[dict] = []
     start_epoch = 0
@@ -303,6 +391,16 @@ def fit(
         history, start_epoch = state["history"], state["epoch"]
         if log:
             log(f"resumed from {Path(checkpoint_dir) / CHECKPOINT_NAME} after epoch {start_epoch}")
+    # replaying the history restores the best value and the early-stopping counter on resume
+    best, stopped = None, False
+    for past in history:
+        if _improved(past[monitor], best, monitor_mode):
+            best = past[monitor]
+        if early_stopping is not None:
+            stopped = early_stopping.step(past[early_stopping.monitor])
+    if stopped:  # the resumed run had already stopped early: there is nothing left to do
+        return history
+    writer, own_writer = _open_writer(tensorboard, start_epoch)
 
     batch_scheduler = scheduler if scheduler_interval == "batch" else None
     for epoch in range(start_epoch, epochs):
@@ -334,6 +432,8 @@ def fit(
         history.append(row)
         if log:
             log(_format_row(row, epochs))
+        if writer is not None:
+            _log_scalars(writer, row)
         if checkpoint_dir is not None:
             poisoned = _nonfinite_state(model, optimizer)
             if poisoned is not None:
@@ -342,9 +442,70 @@ def fit(
                     "not written, the one of the previous epoch is kept (lower the learning "
                     "rate)"
                 )
-            save_checkpoint(checkpoint_dir, model, optimizer, scheduler, epoch + 1, history)
+            path = save_checkpoint(checkpoint_dir, model, optimizer, scheduler, epoch + 1, history)
+            if _improved(row[monitor], best, monitor_mode):
+                best = row[monitor]
+                atomic_write(path.with_name(BEST_CHECKPOINT_NAME), path.read_bytes())
+            if keep_last:
+                _keep_last_epochs(path, epoch + 1, keep_last)
             write_history(history, checkpoint_dir)
+        if early_stopping is not None and early_stopping.step(row[early_stopping.monitor]):
+            if log:
+                log(
+                    f"early stopping after epoch {epoch + 1}: {early_stopping.monitor} has not "
+                    f"improved by more than {early_stopping.min_delta:g} for "
+                    f"{early_stopping.patience} epochs (best {early_stopping.best:.4f})"
+                )
+            break
+    if own_writer:
+        writer.close()
     return history
+
+
+_TENSORBOARD_TAGS = {
+    "train_loss": "loss/train",
+    "val_loss": "loss/val",
+    "train_acc": "accuracy/train",
+    "val_acc": "accuracy/val",
+    "lr": "lr",
+}
+
+
+def _check_writer(tensorboard) -> None:
+    if tensorboard is None or isinstance(tensorboard, (str, os.PathLike)):
+        return
+    if not callable(getattr(tensorboard, "add_scalar", None)):
+        raise TypeError(
+            "tensorboard must be a SummaryWriter or a directory, got "
+            f"{type(tensorboard).__name__}"
+        )
+
+
+def _open_writer(tensorboard, start_epoch: int):
+    """(writer, whether fit opened it) for fit's ``tensorboard`` argument."""
+    if isinstance(tensorboard, (str, os.PathLike)):
+        from .utils.tensorboard import SummaryWriter
+
+        # a resumed run hides what an interrupted one logged after its last checkpoint
+        purge = start_epoch + 1 if start_epoch else None
+        return SummaryWriter(tensorboard, purge_step=purge), True
+    return tensorboard, False
+
+
+def _log_scalars(writer, row: dict) -> None:
+    for key, tag in _TENSORBOARD_TAGS.items():
+        if key in row and math.isfinite(row[key]):
+            writer.add_scalar(tag, row[key], row["epoch"])
+    writer.flush()  # an interrupted run keeps every finished epoch
+
+
+def _keep_last_epochs(last: Path, epoch: int, keep: int) -> None:
+    """Copy ``last`` to ``epoch_<k>.safetensors`` and delete the snapshots older than ``keep``."""
+    atomic_write(last.with_name(f"epoch_{epoch:04d}.safetensors"), last.read_bytes())
+    for old in last.parent.glob("epoch_*.safetensors"):
+        number = old.stem.removeprefix("epoch_")
+        if number.isdigit() and int(number) <= epoch - keep:
+            old.unlink()
 
 
 def _format_row(row: dict, epochs: int) -> str:

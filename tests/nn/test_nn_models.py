@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-import models
 import tinygrad_mom as tm
 import tinygrad_mom.nn.functional as F
+from tinygrad_mom import models
 
 
 @pytest.mark.parametrize(

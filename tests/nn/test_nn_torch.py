@@ -287,7 +287,7 @@ def test_binary_and_regression_losses_match_torch(reduction):
 
 # --- a whole model ports ------------------------------------------------------------------------
 def test_seed_cnn_matches_an_equivalent_torch_model():
-    import models
+    from tinygrad_mom import models
 
     ours = models.SeedCNN().double()
     tnn = torch.nn

@@ -6,12 +6,14 @@ generated from a seed, no download), ``"mnist"``, ``"fashion-mnist"`` and ``"cif
 
 from __future__ import annotations
 
+from . import transforms
 from ._files import ChecksumError, DatasetError, cache_dir
 from .cifar import cifar10
 from .dataset import ConcatDataset, Dataset, Subset, TensorDataset, random_split
 from .idx import fashion_mnist, mnist
 from .loader import DataLoader, default_collate
 from .synthetic import shapes
+from .transforms import TransformedDataset
 
 DATASETS = ("shapes", "mnist", "fashion-mnist", "cifar10")
 _ALIASES = {
@@ -53,6 +55,7 @@ __all__ = [
     "DatasetError",
     "Subset",
     "TensorDataset",
+    "TransformedDataset",
     "cache_dir",
     "cifar10",
     "default_collate",
@@ -61,4 +64,5 @@ __all__ = [
     "mnist",
     "random_split",
     "shapes",
+    "transforms",
 ]

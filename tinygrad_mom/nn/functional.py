@@ -20,34 +20,55 @@ from ..tensor import Function, Tensor, is_floating, no_grad
 from .losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
+    cosine_embedding_loss,
+    cosine_similarity,
     cross_entropy,
+    huber_loss,
+    kl_div,
     l1_loss,
     mse_loss,
     nll_loss,
+    pairwise_distance,
+    smooth_l1_loss,
+    triplet_margin_loss,
 )
 
 __all__ = [
     "adaptive_avg_pool2d",
+    "avg_pool1d",
     "avg_pool2d",
     "batch_norm",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "conv2d",
+    "cosine_embedding_loss",
+    "cosine_similarity",
     "cross_entropy",
     "dropout",
+    "dropout2d",
+    "embedding",
     "flatten",
+    "group_norm",
+    "huber_loss",
+    "interpolate",
+    "kl_div",
     "l1_loss",
+    "layer_norm",
     "leaky_relu",
     "linear",
     "log_softmax",
+    "max_pool1d",
     "max_pool2d",
     "mse_loss",
     "nll_loss",
     "pad",
+    "pairwise_distance",
     "relu",
     "sigmoid",
+    "smooth_l1_loss",
     "softmax",
     "tanh",
+    "triplet_margin_loss",
 ]
 
 
@@ -431,3 +452,11 @@ def batch_norm(
                 new = (1 - momentum) * running_var.array + momentum * unbiased
                 running_var.array[...] = new.astype(running_var.dtype, copy=False)
     return out
+
+
+# Functional forms of layers that live in their own modules (they import this module's checks,
+# so they are imported last).
+from .normalization import group_norm, layer_norm  # noqa: E402
+from .pooling1d import avg_pool1d, dropout2d, max_pool1d  # noqa: E402
+from .sparse import embedding  # noqa: E402
+from .upsampling import interpolate  # noqa: E402

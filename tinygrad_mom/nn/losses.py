@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 
 from .. import _validation as V
-from .. import ops
+from .. import backend, ops
 from ..backend import get_array_module
 from ..tensor import Function, Tensor, is_floating
 from .module import Module
@@ -20,16 +20,30 @@ from .module import Module
 __all__ = [
     "BCELoss",
     "BCEWithLogitsLoss",
+    "CosineEmbeddingLoss",
+    "CosineSimilarity",
     "CrossEntropyLoss",
+    "HuberLoss",
+    "KLDivLoss",
     "L1Loss",
     "MSELoss",
     "NLLLoss",
+    "PairwiseDistance",
+    "SmoothL1Loss",
+    "TripletMarginLoss",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "cosine_embedding_loss",
+    "cosine_similarity",
     "cross_entropy",
+    "huber_loss",
+    "kl_div",
     "l1_loss",
     "mse_loss",
     "nll_loss",
+    "pairwise_distance",
+    "smooth_l1_loss",
+    "triplet_margin_loss",
 ]
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -131,12 +145,16 @@ def _check_class_target(input: Tensor, target: Tensor, ignore_index: int, name: 
     labels = target.array
     valid = labels != ignore_index
     bad = valid & ((labels < 0) | (labels >= n_classes))
-    if bool(bad.any()):
+
+    def message():
         first = labels[bad].reshape(-1)[0].item()
-        raise ValueError(
+        return (
             f"{name}: Target {first} is out of bounds: class labels must be in [0, {n_classes}) "
             f"for C={n_classes} classes (or equal ignore_index={ignore_index})"
         )
+
+    # on a GPU answered at the next sync (loss.item()), not by a sync of its own
+    backend.check(bad.any(), ValueError, message)
     return n_classes
 
 
@@ -239,7 +257,8 @@ def cross_entropy(
     smooth = -ops.sum(logp, class_dim)
     xp = get_array_module(input.array)
     valid = target.array != ignore_index
-    if not bool(valid.all()):
+    # on the host, skip the mask when nothing is ignored; on a device, asking would be a sync
+    if xp is not np or not bool(valid.all()):
         smooth = smooth * Tensor._wrap(valid.astype(input.dtype))
     if reduction == "mean":
         divisor = denominator if weight is not None else xp.asarray(valid.sum(), dtype=input.dtype)
@@ -358,11 +377,12 @@ def binary_cross_entropy(
     _check_reduction(reduction, "binary_cross_entropy")
     target = _check_binary(input, target, "binary_cross_entropy")
     a = input.array
-    if bool(((a < 0) | (a > 1)).any()):
-        raise ValueError(
-            "binary_cross_entropy: all elements of input should be between 0 and 1 (apply sigmoid, "
-            "or use binary_cross_entropy_with_logits on raw scores)"
-        )
+    backend.check(
+        ((a < 0) | (a > 1)).any(),
+        ValueError,
+        lambda: "binary_cross_entropy: all elements of input should be between 0 and 1 (apply "
+        "sigmoid, or use binary_cross_entropy_with_logits on raw scores)",
+    )
     loss = BinaryCrossEntropyFunction.apply(input, target)
     if weight is not None:
         loss = loss * weight
@@ -443,9 +463,30 @@ def binary_cross_entropy_with_logits(
 # module forms
 
 
+def legacy_reduction(size_average, reduce, reduction: str, where: str) -> str:
+    """PyTorch's mapping of the deprecated ``size_average``/``reduce`` onto ``reduction``
+    (either given: a DeprecationWarning; ``reduce=False`` → 'none', ``size_average=False`` →
+    'sum', else 'mean')."""
+    if size_average is None and reduce is None:
+        return reduction
+    for arg, value in (("size_average", size_average), ("reduce", reduce)):
+        if value is not None:
+            V.flag(arg, value, where=where)
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    mapped = "none" if not reduce else ("mean" if size_average else "sum")
+    warnings.warn(
+        f"{where}: size_average and reduce are deprecated; use reduction={mapped!r} instead",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return mapped
+
+
 class _Loss(Module):
-    def __init__(self, reduction: str = "mean") -> None:
+    def __init__(self, size_average=None, reduce=None, reduction: str = "mean") -> None:
         super().__init__()
+        reduction = legacy_reduction(size_average, reduce, reduction, type(self).__name__)
         _check_reduction(reduction, type(self).__name__)
         self.reduction = reduction
 
@@ -454,8 +495,9 @@ class _Loss(Module):
 
 
 class _WeightedLoss(_Loss):
-    def __init__(self, weight: Tensor | None = None, reduction: str = "mean") -> None:
-        super().__init__(reduction)
+    def __init__(self, weight: Tensor | None = None, size_average=None, reduce=None,
+                 reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
         if weight is not None and not isinstance(weight, Tensor):
             raise TypeError(
                 f"{type(self).__name__}: weight must be a Tensor or None, got "
@@ -474,8 +516,10 @@ class CrossEntropyLoss(_WeightedLoss):
         ignore_index: int = -100,
         reduction: str = "mean",
         label_smoothing: float = 0.0,
+        size_average=None,
+        reduce=None,
     ) -> None:
-        super().__init__(weight, reduction)
+        super().__init__(weight, size_average, reduce, reduction)
         V.number_in("label_smoothing", label_smoothing, 0.0, 1.0, where="CrossEntropyLoss")
         V.int_at_least("ignore_index", ignore_index, None, where="CrossEntropyLoss")
         self.ignore_index = ignore_index
@@ -496,9 +540,10 @@ class NLLLoss(_WeightedLoss):
     """Module form of :func:`nll_loss` (pair it with LogSoftmax)."""
 
     def __init__(
-        self, weight: Tensor | None = None, *, ignore_index: int = -100, reduction: str = "mean"
+        self, weight: Tensor | None = None, *, ignore_index: int = -100, reduction: str = "mean",
+        size_average=None, reduce=None,
     ) -> None:
-        super().__init__(weight, reduction)
+        super().__init__(weight, size_average, reduce, reduction)
         self.ignore_index = ignore_index
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
@@ -537,8 +582,10 @@ class BCEWithLogitsLoss(_WeightedLoss):
         *,
         reduction: str = "mean",
         pos_weight: Tensor | None = None,
+        size_average=None,
+        reduce=None,
     ) -> None:
-        super().__init__(weight, reduction)
+        super().__init__(weight, size_average, reduce, reduction)
         if pos_weight is not None and not isinstance(pos_weight, Tensor):
             raise TypeError(
                 "BCEWithLogitsLoss: pos_weight must be a Tensor or None, got "
@@ -550,3 +597,223 @@ class BCEWithLogitsLoss(_WeightedLoss):
         return binary_cross_entropy_with_logits(
             input, target, self.weight, reduction=self.reduction, pos_weight=self.pos_weight
         )
+
+
+# ----------------------------------------------------------------------------------------------
+# robust regression, divergence and metric-learning losses (composed: twice differentiable)
+
+
+def _pair_loss(name, input, target, size_average, reduce, reduction):
+    reduction = legacy_reduction(size_average, reduce, reduction, name)
+    _check_reduction(reduction, name)
+    input, target = _check_pair(input, target, name)
+    return input, target, reduction
+
+
+def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+                   reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """0.5·d²/β where |d| < β, else |d| − 0.5β (d = input − target); β = 0 is L1."""
+    input, target, reduction = _pair_loss("smooth_l1_loss", input, target, size_average, reduce,
+                                          reduction)
+    beta = V.number_in("beta", beta, 0.0, where="smooth_l1_loss")
+    d = ops.abs(input - target)
+    if beta == 0.0:
+        return _reduce(d, reduction)
+    quadratic = (d.array < beta)
+    return _reduce(ops.where(Tensor._wrap(quadratic), 0.5 * d * d / beta, d - 0.5 * beta),
+                   reduction)
+
+
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean",
+               delta: float = 1.0) -> Tensor:
+    """0.5·d² where |d| ≤ δ, else δ(|d| − 0.5δ)."""
+    input, target, reduction = _pair_loss("huber_loss", input, target, None, None, reduction)
+    delta = V.number_in("delta", delta, 0.0, low_open=True, where="huber_loss")
+    d = ops.abs(input - target)
+    quadratic = (d.array <= delta)
+    return _reduce(ops.where(Tensor._wrap(quadratic), 0.5 * d * d, delta * (d - 0.5 * delta)),
+                   reduction)
+
+
+def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
+           reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """Kullback–Leibler divergence with ``input`` as log-probabilities: pointwise
+    ``target·(log target − input)`` (0 where target = 0), or ``exp(t)·(t − input)`` with
+    ``log_target``. Use ``reduction='batchmean'`` for the mathematical KL (sum / batch size);
+    'mean' averages over every element, as PyTorch does (and warns about)."""
+    name = "kl_div"
+    reduction = legacy_reduction(size_average, reduce, reduction, name)
+    if reduction not in ("none", "mean", "sum", "batchmean"):
+        raise ValueError(
+            f"{name}: reduction must be 'none', 'mean', 'sum' or 'batchmean', got {reduction!r}"
+        )
+    V.flag("log_target", log_target, where=name)
+    input, target = _check_pair(input, target, name)
+    if log_target:
+        pointwise = ops.exp(target) * (target - input)
+    else:
+        positive = Tensor._wrap(target.array > 0)
+        safe = ops.where(positive, target, 1.0)  # log(1) = 0: the 0·log 0 = 0 convention
+        pointwise = ops.where(positive, target * (ops.log(safe) - input), 0.0 * input)
+    if reduction == "batchmean":
+        total = ops.sum(pointwise)
+        return total / (input.shape[0] if input.ndim else 1)
+    if reduction == "mean":
+        warnings.warn(
+            "kl_div: reduction='mean' divides the total by the number of elements, not the "
+            "batch size; 'batchmean' gives the mathematical KL divergence",
+            UserWarning,
+            stacklevel=2,
+        )
+    return _reduce(pointwise, reduction)
+
+
+def _p_norm(x: Tensor, p: float, dim: int, keepdim: bool) -> Tensor:
+    if p == 2.0:
+        return ops.sqrt(ops.sum(x * x, dim, keepdim))
+    if p == 1.0:
+        return ops.sum(ops.abs(x), dim, keepdim)
+    return ops.sum(ops.abs(x) ** p, dim, keepdim) ** (1.0 / p)
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """Σ (x1/max(‖x1‖, ε))·(x2/max(‖x2‖, ε)) along ``dim`` (broadcasting x1 against x2)."""
+    V.tensor_arg("x1", x1, "cosine_similarity")
+    V.tensor_arg("x2", x2, "cosine_similarity")
+    eps = V.number_in("eps", eps, 0.0, where="cosine_similarity")
+    n1 = ops.clamp(_p_norm(x1, 2.0, dim, True), min=eps)
+    n2 = ops.clamp(_p_norm(x2, 2.0, dim, True), min=eps)
+    return ops.sum((x1 / n1) * (x2 / n2), dim)
+
+
+def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
+                      keepdim: bool = False) -> Tensor:
+    """‖x1 − x2 + ε‖_p over the last dimension."""
+    V.tensor_arg("x1", x1, "pairwise_distance")
+    V.tensor_arg("x2", x2, "pairwise_distance")
+    p = V.number_in("p", p, 0.0, low_open=True, where="pairwise_distance")
+    eps = V.number_in("eps", eps, 0.0, where="pairwise_distance")
+    return _p_norm(x1 - x2 + eps, p, -1, V.flag("keepdim", keepdim, where="pairwise_distance"))
+
+
+def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
+                          size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """1 − cos(x1, x2) where target = 1; max(0, cos(x1, x2) − margin) where target = −1."""
+    name = "cosine_embedding_loss"
+    reduction = legacy_reduction(size_average, reduce, reduction, name)
+    _check_reduction(reduction, name)
+    V.tensor_arg("target", target, name)
+    margin = V.number_in("margin", margin, -1.0, 1.0, where=name)
+    cos = cosine_similarity(input1, input2, dim=-1, eps=1e-12)
+    positive = Tensor._wrap(target.array == 1)
+    loss = ops.where(positive, 1 - cos, ops.clamp(cos - margin, min=0.0))
+    return _reduce(loss, reduction)
+
+
+def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0,
+                        p: float = 2.0, eps: float = 1e-6, swap: bool = False,
+                        size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """max(d(a, p) − d(a, n) + margin, 0) with d the p-norm distance; ``swap`` uses
+    min(d(a, n), d(p, n)) as the negative distance (Balntas et al.)."""
+    name = "triplet_margin_loss"
+    reduction = legacy_reduction(size_average, reduce, reduction, name)
+    _check_reduction(reduction, name)
+    margin = V.number_in("margin", margin, 0.0, low_open=True, where=name)
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if V.flag("swap", swap, where=name):
+        d_neg = ops.minimum(d_neg, pairwise_distance(positive, negative, p, eps))
+    return _reduce(ops.clamp(d_pos - d_neg + margin, min=0.0), reduction)
+
+
+class SmoothL1Loss(_Loss):
+    """Module form of :func:`smooth_l1_loss`."""
+
+    def __init__(self, size_average=None, reduce=None, reduction: str = "mean",
+                 beta: float = 1.0) -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.beta = V.number_in("beta", beta, 0.0, where="SmoothL1Loss")
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+
+
+class HuberLoss(_Loss):
+    """Module form of :func:`huber_loss`."""
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
+        super().__init__(reduction=reduction)
+        self.delta = V.number_in("delta", delta, 0.0, low_open=True, where="HuberLoss")
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return huber_loss(input, target, reduction=self.reduction, delta=self.delta)
+
+
+class KLDivLoss(_Loss):
+    """Module form of :func:`kl_div` (input: log-probabilities)."""
+
+    def __init__(self, size_average=None, reduce=None, reduction: str = "mean",
+                 log_target: bool = False) -> None:
+        reduction = legacy_reduction(size_average, reduce, reduction, "KLDivLoss")
+        Module.__init__(self)
+        if reduction not in ("none", "mean", "sum", "batchmean"):
+            raise ValueError(f"KLDivLoss: reduction must be 'none', 'mean', 'sum' or "
+                             f"'batchmean', got {reduction!r}")
+        self.reduction = reduction
+        self.log_target = V.flag("log_target", log_target, where="KLDivLoss")
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
+
+
+class CosineEmbeddingLoss(_Loss):
+    """Module form of :func:`cosine_embedding_loss`."""
+
+    def __init__(self, margin: float = 0.0, size_average=None, reduce=None,
+                 reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.margin = V.number_in("margin", margin, -1.0, 1.0, where="CosineEmbeddingLoss")
+
+    def forward(self, input1: Tensor, input2: Tensor, target: Tensor) -> Tensor:
+        return cosine_embedding_loss(input1, input2, target, self.margin,
+                                     reduction=self.reduction)
+
+
+class TripletMarginLoss(_Loss):
+    """Module form of :func:`triplet_margin_loss`."""
+
+    def __init__(self, margin: float = 1.0, p: float = 2.0, eps: float = 1e-6,
+                 swap: bool = False, size_average=None, reduce=None,
+                 reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
+        where = "TripletMarginLoss"
+        self.margin = V.number_in("margin", margin, 0.0, low_open=True, where=where)
+        self.p = V.number_in("p", p, 0.0, low_open=True, where=where)
+        self.eps = V.number_in("eps", eps, 0.0, where=where)
+        self.swap = V.flag("swap", swap, where=where)
+
+    def forward(self, anchor: Tensor, positive: Tensor, negative: Tensor) -> Tensor:
+        return triplet_margin_loss(anchor, positive, negative, self.margin, self.p, self.eps,
+                                   self.swap, reduction=self.reduction)
+
+
+class CosineSimilarity(Module):
+    """``nn.CosineSimilarity(dim=1, eps=1e-8)``."""
+
+    def __init__(self, dim: int = 1, eps: float = 1e-8) -> None:
+        super().__init__()
+        self.dim, self.eps = dim, eps
+
+    def forward(self, x1: Tensor, x2: Tensor) -> Tensor:
+        return cosine_similarity(x1, x2, self.dim, self.eps)
+
+
+class PairwiseDistance(Module):
+    """``nn.PairwiseDistance(p=2.0, eps=1e-6, keepdim=False)``."""
+
+    def __init__(self, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> None:
+        super().__init__()
+        self.norm, self.eps, self.keepdim = p, eps, keepdim
+
+    def forward(self, x1: Tensor, x2: Tensor) -> Tensor:
+        return pairwise_distance(x1, x2, self.norm, self.eps, self.keepdim)

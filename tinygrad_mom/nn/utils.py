@@ -119,8 +119,9 @@ def clip_grad_norm_(
     xp = get_array_module(grads[0])
     norms = xp.stack([_vector_norm(g, norm_type) for g in grads])
     total = _vector_norm(norms, norm_type)
-    total_f = float(total)
-    if error_if_nonfinite and not math.isfinite(total_f):
+    # The norm stays an array, as PyTorch returns a tensor: reading it on the host would wait
+    # for the GPU (a sync per step). Only the finiteness check and the hooks need its value.
+    if error_if_nonfinite and not math.isfinite(float(total)):
         raise RuntimeError(
             f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, "
             "so it cannot be clipped. To disable this error and scale the gradients by the "
@@ -131,15 +132,20 @@ def clip_grad_norm_(
     coef = xp.minimum(max_norm / (total + 1e-6), 1.0).astype(total.dtype)
     for g in grads:
         g *= coef.astype(g.dtype)
-    coef_f = float(coef)
+    if _clip_hooks:
+        _call_clip_hooks(params, float(total), float(coef))
+    return Tensor._wrap(total)
+
+
+def _call_clip_hooks(params: list, total: float, coef: float) -> None:
+    """Call every live clip hook (dropping those whose owner was garbage-collected)."""
     for key, hook in list(_clip_hooks.items()):
         if isinstance(hook, weakref.WeakMethod):
             hook = hook()
             if hook is None:
                 _clip_hooks.pop(key, None)
                 continue
-        hook(params, total_f, coef_f)
-    return Tensor._wrap(total)
+        hook(params, total, coef)
 
 
 def clip_grad_value_(

@@ -10,6 +10,7 @@ from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
+from .lbfgs import LBFGS
 from .nadam import NAdam
 from .optimizer import Optimizer, ParamState, required
 from .radam import RAdam
@@ -18,6 +19,6 @@ from .sgd import SGD
 from .stats import StepStatsRecorder
 
 __all__ = [
-    "SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "NAdam", "Optimizer", "ParamState",
-    "RAdam", "RMSprop", "StepStatsRecorder", "lr_scheduler", "required",
+    "LBFGS", "SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "NAdam", "Optimizer",
+    "ParamState", "RAdam", "RMSprop", "StepStatsRecorder", "lr_scheduler", "required",
 ]

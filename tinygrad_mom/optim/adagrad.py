@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from ..backend import get_array_module
 from ..tensor import Tensor
+from . import fused as _fused
 from .optimizer import Optimizer, _fmt, addcdiv_, addcmul_
 
 __all__ = ["Adagrad"]
@@ -21,6 +22,9 @@ class Adagrad(Optimizer):
         γ̃ = γ / (1 + (t−1)·lr_decay)
         s ← s + g²                     (s₀ = initial_accumulator_value)
         θ ← θ − γ̃·g/(√s + ε)
+
+    ``fused=True`` (CUDA parameters) runs the rule as one CuPy kernel per parameter
+    (:mod:`tinygrad_mom.optim.fused`); the default None runs array operations.
     """
 
     def __init__(
@@ -33,10 +37,12 @@ class Adagrad(Optimizer):
         eps: float = 1e-10,
         *,
         maximize: bool = False,
+        fused: bool | None = None,
     ) -> None:
         defaults = dict(
             lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
             initial_accumulator_value=initial_accumulator_value, eps=eps, maximize=maximize,
+            fused=fused,
         )
         super().__init__(params, defaults)
 
@@ -46,14 +52,26 @@ class Adagrad(Optimizer):
         self._check_nonneg("weight_decay", h["weight_decay"])
         self._check_nonneg("initial_accumulator_value", h["initial_accumulator_value"])
         self._check_nonneg("epsilon", h["eps"])
+        self._check_fused(h)
 
     def update(self, p, g, state: dict, group: dict) -> None:
         """One Adagrad step on array ``p`` with gradient ``g`` (see the class docstring)."""
+        if group.get("fused"):
+            self._fused_ready(p)
         xp = get_array_module(p)
         if not state:
             state["step"] = 0
             state["sum"] = xp.full_like(p, float(group["initial_accumulator_value"]))
         state["step"] += 1
+        if group.get("fused"):
+            rule = _fused.adagrad_rule(
+                weight_decay=float(group["weight_decay"]) != 0.0, maximize=group["maximize"]
+            )
+            clr = float(group["lr"]) / (1.0 + (state["step"] - 1) * float(group["lr_decay"]))
+            scalars = {"wd": float(group["weight_decay"]), "eps": float(group["eps"]),
+                       "neg_clr": -clr}  # fmt: skip
+            _fused.launch(rule, {"p": p, "g": g, "s": state["sum"]}, scalars)
+            return
         d = self._direction(p, g, group)
         clr = float(group["lr"]) / (1.0 + (state["step"] - 1) * float(group["lr_decay"]))
         std = self.scratch(p, 1)

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from ..backend import get_array_module
 from ..tensor import Tensor
+from . import fused as _fused
 from .optimizer import Optimizer, _fmt, addcdiv_, addcmul_, lerp_
 
 __all__ = ["Adam", "AdamW"]
@@ -23,6 +24,9 @@ class Adam(Optimizer):
         θ ← θ − (γ/(1−β₁ᵗ)) · m / (√v/√(1−β₂ᵗ) + ε)
 
     The TF/Keras "ε-hat" form is this rule with ε = ε̂/√(1−β₂ᵗ).
+
+    ``fused=True`` (CUDA parameters) runs the rule as one CuPy kernel per parameter
+    (:mod:`tinygrad_mom.optim.fused`); the default None runs array operations.
     """
 
     def __init__(
@@ -36,11 +40,12 @@ class Adam(Optimizer):
         *,
         maximize: bool = False,
         decoupled_weight_decay: bool = False,
+        fused: bool | None = None,
     ) -> None:
         defaults = dict(
             lr=lr, betas=tuple(betas) if isinstance(betas, list) else betas, eps=eps,
             weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
-            decoupled_weight_decay=decoupled_weight_decay,
+            decoupled_weight_decay=decoupled_weight_decay, fused=fused,
         )
         super().__init__(params, defaults)
 
@@ -49,9 +54,13 @@ class Adam(Optimizer):
         self._check_nonneg("epsilon", h["eps"])
         self._check_betas(h["betas"])
         self._check_nonneg("weight_decay", h["weight_decay"])
+        self._check_fused(h)
 
     def update(self, p, g, state: dict, group: dict) -> None:
         """One Adam step on array ``p`` with gradient ``g`` (see the class docstring)."""
+        if group.get("fused"):
+            self._fused_update(p, g, state, group)
+            return
         xp = get_array_module(p)
         lr = float(group["lr"])
         beta1, beta2 = (float(b) for b in group["betas"])
@@ -91,6 +100,38 @@ class Adam(Optimizer):
         denom /= bias_correction2**0.5
         denom += eps
         addcdiv_(xp, p, m, denom, -step_size, self.scratch(p, 0))
+
+    def _fused_update(self, p, g, state: dict, group: dict) -> None:
+        """The rule as one kernel (:func:`~tinygrad_mom.optim.fused.adam_rule`)."""
+        self._fused_ready(p)
+        xp = get_array_module(p)
+        lr = float(group["lr"])
+        beta1, beta2 = (float(b) for b in group["betas"])
+        wd = float(group["weight_decay"])
+        amsgrad = group["amsgrad"]
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = xp.zeros_like(p)
+            state["exp_avg_sq"] = xp.zeros_like(p)
+        if amsgrad and "max_exp_avg_sq" not in state:
+            state["max_exp_avg_sq"] = xp.zeros_like(p)
+        state["step"] += 1
+        step = state["step"]
+        arrays = {"p": p, "g": g, "m": state["exp_avg"], "v": state["exp_avg_sq"]}
+        if amsgrad:
+            arrays["vmax"] = state["max_exp_avg_sq"]
+        rule = _fused.adam_rule(
+            amsgrad=amsgrad, decoupled=group["decoupled_weight_decay"], weight_decay=wd != 0.0,
+            maximize=group["maximize"], beta1=beta1,
+        )  # fmt: skip
+        lerp_w = 1.0 - beta1
+        scalars = {
+            "decay": 1.0 - lr * wd, "wd": wd, "lerp_w": lerp_w, "lerp_omw": 1.0 - lerp_w,
+            "beta2": beta2, "one_minus_beta2": 1.0 - beta2,
+            "sqrt_bc2": (1.0 - beta2**step) ** 0.5, "eps": float(group["eps"]),
+            "neg_step_size": -(lr / (1.0 - beta1**step)),
+        }  # fmt: skip
+        _fused.launch(rule, arrays, scalars)
 
     def effective_lr(self, p, state: dict, group: dict):
         """Per-element step size applied to m̂ = m/(1−β₁ᵗ) in the last update: γ/(√v̂ + ε)."""
@@ -136,8 +177,9 @@ class AdamW(Adam):
         amsgrad: bool = False,
         *,
         maximize: bool = False,
+        fused: bool | None = None,
     ) -> None:
         super().__init__(
             params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
-            maximize=maximize, decoupled_weight_decay=True,
+            maximize=maximize, decoupled_weight_decay=True, fused=fused,
         )

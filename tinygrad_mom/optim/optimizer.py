@@ -160,6 +160,24 @@ class Optimizer:
         if "lr" in h:
             self._check_lr(h["lr"])
 
+    def _check_fused(self, h: dict[str, Any]) -> None:
+        """``fused`` is None or a bool; True needs float32/float64 CUDA parameters."""
+        fused = h.get("fused")
+        if fused is not None and not isinstance(fused, bool):
+            raise TypeError(f"fused must be None or a bool, got {fused!r}")
+        if fused:
+            from .fused import check_fused_params
+
+            check_fused_params(type(self).__name__, h.get("params", ()))
+
+    def _fused_ready(self, p) -> None:
+        """A parameter moved to the CPU after construction cannot take a fused step: say so."""
+        if not backend.is_cupy_array(p):
+            raise RuntimeError(
+                f"{type(self).__name__}: fused=True needs parameters on a CUDA device, but a "
+                "parameter is on the CPU (moved after the optimizer was made?); use fused=None"
+            )
+
     @staticmethod
     def _check_lr(lr) -> None:
         V.number_in("lr", lr, 0.0, label="learning rate")
@@ -285,23 +303,30 @@ class Optimizer:
                 loss = closure()
         self._opt_called = True
         index = 0
-        state_dicts = self.state
         for group in self.param_groups:
             for p in group["params"]:
                 grad = p.grad
                 if grad is not None:
-                    state = dict.get(state_dicts, index)
-                    if state is None:
-                        state = {}
-                        self.update(p.array, grad.array, state, group)
-                        if state:  # stateless rules (plain SGD) keep no entry, as PyTorch
-                            dict.__setitem__(state_dicts, index, state)
-                    else:
-                        self.update(p.array, grad.array, state, group)
+                    # a parameter on a non-current GPU is updated under that GPU's context
+                    backend.call_on_device_of(
+                        p.array, self._update_at, index, p.array, grad.array, group
+                    )
                 index += 1
         for hook in list(self._step_post_hooks.values()):
             hook(self, args, kwargs)
         return loss
+
+    def _update_at(self, index: int, p, g, group: dict) -> None:
+        """``update`` with the state of parameter ``index``, made lazily on its first step."""
+        state_dicts = self.state
+        state = dict.get(state_dicts, index)
+        if state is None:
+            state = {}
+            self.update(p, g, state, group)
+            if state:  # stateless rules (plain SGD) keep no entry, as PyTorch
+                dict.__setitem__(state_dicts, index, state)
+        else:
+            self.update(p, g, state, group)
 
     def update(self, p, g, state: dict, group: dict) -> None:
         """Apply one update to parameter array ``p`` given gradient array ``g`` (in place).

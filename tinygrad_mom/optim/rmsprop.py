@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from ..backend import get_array_module
 from ..tensor import Tensor
+from . import fused as _fused
 from .optimizer import Optimizer, _fmt, addcdiv_, addcmul_, lerp_
 
 __all__ = ["RMSprop"]
@@ -24,6 +25,10 @@ class RMSprop(Optimizer):
         else:   θ ← θ − γ·g/(√ṽ + ε)
 
     Keras and optax put ε inside the root, g/√(ṽ + ε): a different rule.
+
+    ``fused=True`` (CUDA parameters) runs the rule as one CuPy kernel per parameter
+    (:mod:`tinygrad_mom.optim.fused`). torch.optim.RMSprop has no ``fused`` argument: this one
+    is an extension, keyword-only; the default None runs array operations.
     """
 
     def __init__(
@@ -37,10 +42,11 @@ class RMSprop(Optimizer):
         centered: bool = False,
         *,
         maximize: bool = False,
+        fused: bool | None = None,
     ) -> None:
         defaults = dict(
             lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
-            centered=centered, maximize=maximize,
+            centered=centered, maximize=maximize, fused=fused,
         )
         super().__init__(params, defaults)
 
@@ -50,9 +56,13 @@ class RMSprop(Optimizer):
         self._check_nonneg("momentum", h["momentum"])
         self._check_nonneg("weight_decay", h["weight_decay"])
         self._check_range("alpha", h["alpha"], 0.0, 1.0)
+        self._check_fused(h)
 
     def update(self, p, g, state: dict, group: dict) -> None:
         """One RMSprop step on array ``p`` with gradient ``g`` (see the class docstring)."""
+        if group.get("fused"):
+            self._fused_update(p, g, state, group)
+            return
         xp = get_array_module(p)
         lr, alpha = float(group["lr"]), float(group["alpha"])
         eps, mu = float(group["eps"]), float(group["momentum"])
@@ -87,6 +97,37 @@ class RMSprop(Optimizer):
             p += avg
         else:
             addcdiv_(xp, p, d, avg, -lr, self.scratch(p, 0))
+
+    def _fused_update(self, p, g, state: dict, group: dict) -> None:
+        """The rule as one kernel (:func:`~tinygrad_mom.optim.fused.rmsprop_rule`)."""
+        self._fused_ready(p)
+        xp = get_array_module(p)
+        alpha, mu = float(group["alpha"]), float(group["momentum"])
+        if not state:
+            state["step"] = 0
+            state["square_avg"] = xp.zeros_like(p)
+        if mu > 0 and "momentum_buffer" not in state:
+            state["momentum_buffer"] = xp.zeros_like(p)
+        if group["centered"] and "grad_avg" not in state:
+            state["grad_avg"] = xp.zeros_like(p)
+        state["step"] += 1
+        arrays = {"p": p, "g": g, "sq": state["square_avg"]}
+        if group["centered"]:
+            arrays["ga"] = state["grad_avg"]
+        if mu > 0:
+            arrays["buf"] = state["momentum_buffer"]
+        rule = _fused.rmsprop_rule(
+            centered=group["centered"], momentum=mu > 0,
+            weight_decay=float(group["weight_decay"]) != 0.0, maximize=group["maximize"],
+            alpha=alpha,
+        )  # fmt: skip
+        lerp_w = 1.0 - alpha
+        scalars = {
+            "wd": float(group["weight_decay"]), "alpha": alpha, "one_minus_alpha": 1.0 - alpha,
+            "lerp_w": lerp_w, "lerp_omw": 1.0 - lerp_w, "eps": float(group["eps"]), "mu": mu,
+            "neg_lr": -float(group["lr"]),
+        }  # fmt: skip
+        _fused.launch(rule, arrays, scalars)
 
     def effective_lr(self, p, state: dict, group: dict):
         """Per-element step size γ/(√ṽ + ε) of the last update."""

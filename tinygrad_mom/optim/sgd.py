@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from .. import _validation as V
 from ..backend import get_array_module
 from ..tensor import Tensor
+from . import fused as _fused
 from .optimizer import Optimizer, _fmt
 
 __all__ = ["SGD"]
@@ -31,6 +32,9 @@ class SGD(Optimizer):
 
     With μ = 0 every style is plain SGD θ ← θ − γg. "classic" equals "torch" at a constant γ;
     "ema" at γ equals "torch" at γ(1−μ). nesterov needs μ > 0 and τ = 0; "ema" needs τ = 0.
+
+    ``fused=True`` (CUDA parameters, momentum_style="torch") runs the rule as one CuPy kernel
+    per parameter (:mod:`tinygrad_mom.optim.fused`); the default None runs array operations.
     """
 
     def __init__(
@@ -44,10 +48,11 @@ class SGD(Optimizer):
         *,
         maximize: bool = False,
         momentum_style: str = "torch",
+        fused: bool | None = None,
     ) -> None:
         defaults = dict(
             lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
-            nesterov=nesterov, maximize=maximize, momentum_style=momentum_style,
+            nesterov=nesterov, maximize=maximize, momentum_style=momentum_style, fused=fused,
         )
         super().__init__(params, defaults)
 
@@ -62,6 +67,11 @@ class SGD(Optimizer):
                 "Nesterov momentum requires a momentum and zero dampening, got "
                 f"momentum={h['momentum']}, dampening={h['dampening']}"
             )
+        self._check_fused(h)
+        if h.get("fused") and h["momentum_style"] != "torch":
+            raise ValueError(
+                f"fused=True implements momentum_style='torch' only, got {h['momentum_style']!r}"
+            )
         if h["momentum_style"] == "ema" and h["dampening"] != 0:
             raise ValueError(
                 f"Invalid dampening value: {h['dampening']} with momentum_style='ema', which "
@@ -70,6 +80,9 @@ class SGD(Optimizer):
 
     def update(self, p, g, state: dict, group: dict) -> None:
         """One SGD step on array ``p`` with gradient ``g`` (see the class docstring)."""
+        if group.get("fused"):
+            self._fused_update(p, g, state, group)
+            return
         xp = get_array_module(p)
         lr = float(group["lr"])
         mu = float(group["momentum"])
@@ -130,6 +143,29 @@ class SGD(Optimizer):
             else:
                 xp.multiply(v, -lr, out=tmp)
                 p += tmp
+
+    def _fused_update(self, p, g, state: dict, group: dict) -> None:
+        """The "torch" rule as one kernel (:func:`~tinygrad_mom.optim.fused.sgd_rule`)."""
+        self._fused_ready(p)
+        mu = float(group["momentum"])
+        damp = float(group["dampening"])
+        arrays = {"p": p, "g": g}
+        first = False
+        if mu != 0.0:
+            buf = state.get("momentum_buffer")
+            first = buf is None
+            if first:
+                buf = state["momentum_buffer"] = get_array_module(p).empty_like(p)
+            arrays["buf"] = buf
+        rule = _fused.sgd_rule(
+            momentum=mu != 0.0, first=first, nesterov=group["nesterov"], dampening=damp != 0.0,
+            weight_decay=float(group["weight_decay"]) != 0.0, maximize=group["maximize"],
+        )  # fmt: skip
+        scalars = {
+            "neg_lr": -float(group["lr"]), "mu": mu, "one_minus_damp": 1.0 - damp,
+            "wd": float(group["weight_decay"]),
+        }  # fmt: skip
+        _fused.launch(rule, arrays, scalars)
 
     def _describe_group(self, group: dict) -> list[str]:
         lr, mu, damp = group["lr"], group["momentum"], group["dampening"]

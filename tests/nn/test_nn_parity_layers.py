@@ -1,0 +1,361 @@
+"""Layers and losses added for PyTorch parity: recurrent layers and cells, LayerNorm,
+GroupNorm, Embedding, Upsample/interpolate, 1-d pooling, Dropout2d, lazy layers, and the
+robust-regression / divergence / metric-learning losses.
+
+Each is gradchecked (float64, random upstream gradient) and compared with PyTorch from the
+same weights where torch is installed (skipped with a reason otherwise).
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import tinygrad_mom as tm
+import tinygrad_mom.nn.functional as F
+from tinygrad_mom import nn
+
+RNG = np.random.default_rng(7)
+
+
+def torch_or_skip():
+    return pytest.importorskip("torch", reason="torch is not installed: cross-check skipped")
+
+
+def f64(a, device="cpu", requires_grad=True):
+    return tm.tensor(np.asarray(a, dtype=np.float64), device=device, requires_grad=requires_grad)
+
+
+def load_from_torch(ours, theirs):
+    state = {k: tm.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()}
+    result = ours.load_state_dict(state)
+    assert not result.missing_keys and not result.unexpected_keys
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+
+
+# ---------------------------------------------------------------------------------------------
+# recurrent layers
+
+
+RECURRENT_CASES = [
+    ("RNN", {}),
+    ("RNN", {"nonlinearity": "relu", "num_layers": 2}),
+    ("LSTM", {}),
+    ("LSTM", {"num_layers": 2, "bidirectional": True, "batch_first": True}),
+    ("GRU", {"bias": False}),
+    ("GRU", {"num_layers": 2, "bidirectional": True}),
+]
+
+
+@pytest.mark.parametrize("name,kwargs", RECURRENT_CASES)
+def test_recurrent_layers_match_torch(name, kwargs):
+    torch = torch_or_skip()
+    torch.manual_seed(0)
+    theirs = getattr(torch.nn, name)(3, 4, **kwargs).double()
+    ours = getattr(nn, name)(3, 4, **kwargs, dtype=tm.float64)
+    load_from_torch(ours, theirs)
+    x = RNG.standard_normal((5, 2, 3))
+    tx, ox = torch.tensor(x, requires_grad=True), f64(x)
+    t_out, t_state = theirs(tx)
+    o_out, o_state = ours(ox)
+    np.testing.assert_allclose(o_out.numpy(), t_out.detach().numpy(), atol=1e-12)
+    t_states = t_state if isinstance(t_state, tuple) else (t_state,)
+    o_states = o_state if isinstance(o_state, tuple) else (o_state,)
+    for a, b in zip(o_states, t_states):
+        np.testing.assert_allclose(a.numpy(), b.detach().numpy(), atol=1e-12)
+    w = RNG.standard_normal(t_out.shape)
+    (t_out * torch.tensor(w)).sum().backward()
+    (o_out * f64(w, requires_grad=False)).sum().backward()
+    np.testing.assert_allclose(ox.grad.numpy(), tx.grad.numpy(), atol=1e-12)
+    for (n1, p1), (n2, p2) in zip(ours.named_parameters(), theirs.named_parameters()):
+        assert n1 == n2
+        np.testing.assert_allclose(p1.grad.numpy(), p2.grad.numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["RNNCell", "LSTMCell", "GRUCell"])
+def test_cells_match_torch_batched_and_unbatched(name):
+    torch = torch_or_skip()
+    theirs = getattr(torch.nn, name)(3, 4).double()
+    ours = getattr(nn, name)(3, 4, dtype=tm.float64)
+    load_from_torch(ours, theirs)
+    for shape in [(2, 3), (3,)]:
+        x = RNG.standard_normal(shape)
+        t, o = theirs(torch.tensor(x)), ours(f64(x, requires_grad=False))
+        t, o = (t[1], o[1]) if isinstance(t, tuple) else (t, o)
+        np.testing.assert_allclose(o.numpy(), t.detach().numpy(), atol=1e-12)
+
+
+def test_recurrent_gradcheck_and_initial_state(device):
+    lstm = nn.LSTM(2, 3, dtype=tm.float64, device=device)
+    h0 = f64(RNG.standard_normal((1, 2, 3)), device)
+    c0 = f64(RNG.standard_normal((1, 2, 3)), device)
+    x = f64(RNG.standard_normal((4, 2, 2)), device)
+    assert tm.gradcheck(lambda a, h, c: lstm(a, (h, c))[0], [x, h0, c0])
+    gru = nn.GRUCell(2, 3, dtype=tm.float64, device=device)
+    assert tm.gradcheck(lambda a, h: gru(a, h), [f64(RNG.standard_normal((2, 2)), device),
+                                                  f64(RNG.standard_normal((2, 3)), device)])
+
+
+def test_recurrent_defaults_init_and_errors():
+    rnn = nn.GRU(3, 5, num_layers=2)
+    bound = 1 / np.sqrt(5)
+    assert all(np.abs(p.numpy()).max() <= bound for p in rnn.parameters())
+    assert [n for n, _ in rnn.named_parameters()][:4] == [
+        "weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"]
+    assert rnn.weight_ih_l1.shape == (15, 5)
+    out, h = rnn(tm.randn(7, 2, 3))
+    assert out.shape == (7, 2, 5) and h.shape == (2, 2, 5)
+    with pytest.raises(ValueError, match="input_size=3"):
+        rnn(tm.randn(7, 2, 4))
+    with pytest.raises(ValueError, match="hx has shape"):
+        rnn(tm.randn(7, 2, 3), tm.zeros(1, 2, 5))
+    with pytest.raises(TypeError, match="hx must be a tuple"):
+        nn.LSTM(3, 5)(tm.randn(7, 2, 3), tm.zeros(1, 2, 5))
+    with pytest.raises(ValueError, match="nonlinearity"):
+        nn.RNN(3, 5, nonlinearity="sigmoid")
+    with pytest.raises(ValueError, match="proj_size"):
+        nn.LSTM(3, 5, proj_size=2)
+    with pytest.raises(TypeError, match="hidden_size"):
+        nn.RNN(3, "5")
+    assert repr(nn.LSTM(3, 5, 2, batch_first=True)).startswith(
+        "LSTM(3, 5, num_layers=2, batch_first=True)")
+
+
+def test_recurrent_dropout_only_between_layers_in_training():
+    rnn = nn.RNN(2, 3, num_layers=2, dropout=0.5)
+    x = tm.randn(4, 1, 2)
+    rnn.eval()
+    a, _ = rnn(x)
+    b, _ = rnn(x)
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    rnn.train()
+    outs = {tuple(np.round(rnn(x)[0].numpy().ravel(), 6)) for _ in range(5)}
+    assert len(outs) > 1
+
+
+# ---------------------------------------------------------------------------------------------
+# normalisation, embedding
+
+
+def test_layer_norm_and_group_norm_match_torch():
+    torch = torch_or_skip()
+    x = RNG.standard_normal((2, 6, 3, 4))
+    ln_t, ln_o = torch.nn.LayerNorm((3, 4)).double(), nn.LayerNorm((3, 4), dtype=tm.float64)
+    gn_t, gn_o = torch.nn.GroupNorm(3, 6).double(), nn.GroupNorm(3, 6, dtype=tm.float64)
+    for t_mod, o_mod in ((ln_t, ln_o), (gn_t, gn_o)):
+        with torch.no_grad():
+            for p in t_mod.parameters():
+                p.copy_(torch.tensor(RNG.standard_normal(p.shape)))
+        load_from_torch(o_mod, t_mod)
+        np.testing.assert_allclose(o_mod(f64(x, requires_grad=False)).numpy(),
+                                   t_mod(torch.tensor(x)).detach().numpy(), atol=1e-12)
+
+
+def test_normalization_gradcheck_and_gradgradcheck(device):
+    x = f64(RNG.standard_normal((2, 4, 3)), device)
+    w, b = f64(RNG.standard_normal(3), device), f64(RNG.standard_normal(3), device)
+    assert tm.gradcheck(lambda a, ww, bb: F.layer_norm(a, 3, ww, bb), [x, w, b])
+    assert tm.gradgradcheck(lambda a: F.layer_norm(a, (4, 3)), [x])
+    g = f64(RNG.standard_normal(4), device)
+    assert tm.gradcheck(lambda a, gg: F.group_norm(a, 2, gg), [x, g])
+
+
+def test_normalization_errors():
+    with pytest.raises(ValueError, match="does not end with"):
+        F.layer_norm(tm.randn(2, 3), (4,))
+    with pytest.raises(ValueError, match="divisible"):
+        nn.GroupNorm(4, 6)
+    with pytest.raises(TypeError, match="normalized_shape"):
+        nn.LayerNorm("3")
+
+
+def test_embedding_matches_torch_and_padding_gets_no_gradient():
+    torch = torch_or_skip()
+    theirs = torch.nn.Embedding(5, 3, padding_idx=1).double()
+    ours = nn.Embedding(5, 3, padding_idx=1, dtype=tm.float64)
+    load_from_torch(ours, theirs)
+    idx = np.array([[0, 1, 4], [1, 1, 2]])
+    t, o = theirs(torch.tensor(idx)), ours(tm.tensor(idx))
+    np.testing.assert_allclose(o.numpy(), t.detach().numpy())
+    w = RNG.standard_normal(t.shape)
+    (t * torch.tensor(w)).sum().backward()
+    (o * f64(w, requires_grad=False)).sum().backward()
+    np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy())
+    assert np.all(ours.weight.grad.numpy()[1] == 0)
+
+
+def test_embedding_init_pretrained_and_errors():
+    emb = nn.Embedding(10, 4, padding_idx=-1)
+    assert emb.padding_idx == 9 and np.all(emb.weight.numpy()[9] == 0)
+    pre = nn.Embedding.from_pretrained(tm.ones(3, 2))
+    assert not pre.weight.requires_grad
+    with pytest.raises(IndexError, match="out of range"):
+        emb(tm.tensor([10]))
+    with pytest.raises(TypeError, match="integer indices"):
+        emb(tm.tensor([1.0]))
+    with pytest.raises(ValueError, match="not supported"):
+        nn.Embedding(3, 2, max_norm=1.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# resizing, 1-d pooling, channel dropout
+
+
+INTERPOLATE_CASES = [
+    ((1, 2, 3, 4), {"scale_factor": 2, "mode": "nearest"}),
+    ((1, 2, 3, 4), {"size": (5, 7), "mode": "nearest"}),
+    ((1, 2, 3, 4), {"scale_factor": 2, "mode": "bilinear", "align_corners": False}),
+    ((1, 2, 3, 4), {"size": (5, 3), "mode": "bilinear", "align_corners": True}),
+    ((1, 2, 5), {"scale_factor": 1.5, "mode": "linear", "align_corners": False}),
+    ((2, 1, 6), {"size": 4, "mode": "nearest"}),
+]
+
+
+@pytest.mark.parametrize("shape,kwargs", INTERPOLATE_CASES)
+def test_interpolate_matches_torch(shape, kwargs):
+    torch = torch_or_skip()
+    x = RNG.standard_normal(shape)
+    tx, ox = torch.tensor(x, requires_grad=True), f64(x)
+    t = torch.nn.functional.interpolate(tx, **kwargs)
+    o = F.interpolate(ox, **kwargs)
+    np.testing.assert_allclose(o.numpy(), t.detach().numpy(), atol=1e-12)
+    w = RNG.standard_normal(t.shape)
+    (t * torch.tensor(w)).sum().backward()
+    (o * f64(w, requires_grad=False)).sum().backward()
+    np.testing.assert_allclose(ox.grad.numpy(), tx.grad.numpy(), atol=1e-12)
+
+
+def test_upsample_module_gradcheck_and_errors(device):
+    up = nn.Upsample(scale_factor=2, mode="bilinear")
+    assert tm.gradcheck(up, [f64(RNG.standard_normal((1, 1, 2, 3)), device)])
+    with pytest.raises(ValueError, match="exactly one of size and scale_factor"):
+        F.interpolate(tm.randn(1, 1, 2, 2))
+    with pytest.raises(ValueError, match="needs a 4-D input"):
+        F.interpolate(tm.randn(1, 1, 4), scale_factor=2, mode="bilinear")
+    with pytest.raises(ValueError, match="mode"):
+        nn.Upsample(scale_factor=2, mode="bicubic")
+
+
+def test_pool1d_match_torch():
+    torch = torch_or_skip()
+    x = RNG.standard_normal((2, 3, 9))
+    for ours, theirs in ((nn.MaxPool1d(3, 2), torch.nn.MaxPool1d(3, 2)),
+                         (nn.AvgPool1d(2, padding=1), torch.nn.AvgPool1d(2, padding=1))):
+        np.testing.assert_allclose(ours(f64(x, requires_grad=False)).numpy(),
+                                   theirs(torch.tensor(x)).numpy(), atol=1e-12)
+        np.testing.assert_allclose(ours(f64(x[0], requires_grad=False)).numpy(),
+                                   theirs(torch.tensor(x[0])).numpy(), atol=1e-12)
+
+
+def test_dropout2d_zeroes_whole_channels():
+    tm.manual_seed(3)
+    x = tm.ones(4, 8, 3, 3)
+    y = nn.Dropout2d(0.5)(x).numpy()
+    per_channel = y.reshape(4, 8, 9)
+    assert np.all((per_channel == 0).all(-1) | (per_channel == 2).all(-1))
+    assert 0 < (per_channel == 0).all(-1).sum() < 32
+    drop = nn.Dropout2d(0.5)
+    drop.eval()
+    assert drop(x) is x
+
+
+# ---------------------------------------------------------------------------------------------
+# lazy layers
+
+
+def test_lazy_layers_infer_sizes_and_keep_parameter_objects():
+    lin = nn.LazyLinear(3)
+    weight = lin.weight
+    opt = tm.optim.SGD(lin.parameters(), lr=0.1)
+    out = lin(tm.randn(2, 5))
+    assert type(lin) is nn.Linear and lin.in_features == 5 and out.shape == (2, 3)
+    assert lin.weight is weight and weight.shape == (3, 5)
+    out.sum().backward()
+    before = weight.numpy().copy()
+    opt.step()
+    assert not np.allclose(before, weight.numpy())
+    conv = nn.LazyConv2d(4, 3)
+    assert conv(tm.randn(1, 2, 5, 5)).shape == (1, 4, 3, 3) and conv.in_channels == 2
+    bn = nn.LazyBatchNorm2d()
+    bn(tm.randn(2, 6, 3, 3))
+    assert type(bn) is nn.BatchNorm2d and bn.running_mean.shape == (6,)
+
+
+# ---------------------------------------------------------------------------------------------
+# losses
+
+
+def loss_cases():
+    x, y = RNG.standard_normal((4, 3)), RNG.standard_normal((4, 3))
+    logp = np.log(np.abs(RNG.standard_normal((4, 3))) + 0.1)
+    p = RNG.dirichlet(np.ones(3), 4)
+    p[0, 1] = 0.0
+    a, b, c = (RNG.standard_normal((4, 5)) for _ in range(3))
+    target = np.array([1, -1, 1, -1])
+    return [
+        ("smooth_l1_loss", (x, y), {"beta": 0.5}),
+        ("smooth_l1_loss", (x, y), {"reduction": "sum"}),
+        ("huber_loss", (x, y), {"delta": 0.7}),
+        ("kl_div", (logp, p), {"reduction": "batchmean"}),
+        ("kl_div", (logp, np.log(p + 0.1)), {"reduction": "sum", "log_target": True}),
+        ("cosine_similarity", (a, b), {}),
+        ("pairwise_distance", (a, b), {"p": 3.0}),
+        ("cosine_embedding_loss", (a, b, target), {"margin": 0.2}),
+        ("triplet_margin_loss", (a, b, c), {"margin": 0.5}),
+        ("triplet_margin_loss", (a, b, c), {"swap": True, "p": 1.0}),
+    ]
+
+
+@pytest.mark.parametrize("name,args,kwargs", loss_cases(),
+                         ids=[f"{c[0]}-{i}" for i, c in enumerate(loss_cases())])
+def test_new_losses_match_torch_and_gradcheck(name, args, kwargs):
+    torch = torch_or_skip()
+    ints = [a.dtype.kind == "i" for a in args]
+    t_args = [torch.tensor(a, requires_grad=not i) for a, i in zip(args, ints)]
+    o_args = [tm.tensor(a) if i else f64(a) for a, i in zip(args, ints)]
+    t = getattr(torch.nn.functional, name)(*t_args, **kwargs)
+    o = getattr(F, name)(*o_args, **kwargs)
+    np.testing.assert_allclose(o.numpy(), t.detach().numpy(), rtol=1e-10, atol=1e-12)
+    w = RNG.standard_normal(t.shape)
+    (t * torch.tensor(w)).sum().backward()
+    (o * f64(w, requires_grad=False)).sum().backward()
+    for ta, oa, i in zip(t_args, o_args, ints):
+        if not i:
+            # d(t·log t)/dt at t = 0 is NaN in PyTorch, 0 here (the 0·log 0 = 0 convention)
+            finite = np.isfinite(ta.grad.numpy())
+            np.testing.assert_allclose(oa.grad.numpy()[finite], ta.grad.numpy()[finite],
+                                       rtol=1e-9, atol=1e-12)
+    # a target on the boundary of its domain (t = 0 in kl_div) has no central difference
+    on_boundary = [name == "kl_div" and k == 1 and not kwargs.get("log_target")
+                   for k in range(len(args))]
+    assert tm.gradcheck(lambda *xs: getattr(F, name)(*xs, **kwargs),
+                        [tm.tensor(a) if i else f64(a, requires_grad=not b)
+                         for a, i, b in zip(args, ints, on_boundary)])
+
+
+def test_loss_modules_and_legacy_reduction_arguments():
+    x, y = tm.randn(4, 3), tm.randn(4, 3)
+    np.testing.assert_allclose(nn.SmoothL1Loss(beta=0.5)(x, y).item(),
+                               F.smooth_l1_loss(x, y, beta=0.5).item())
+    with pytest.warns(DeprecationWarning, match="reduction='sum'"):
+        loss = nn.MSELoss(size_average=False)
+    assert loss.reduction == "sum"
+    with pytest.warns(DeprecationWarning, match="reduction='none'"):
+        assert nn.L1Loss(reduce=False).reduction == "none"
+    with pytest.warns(DeprecationWarning):
+        assert nn.CrossEntropyLoss(size_average=True).reduction == "mean"
+    with pytest.warns(DeprecationWarning):
+        assert F.smooth_l1_loss(x, y, reduce=False).shape == (4, 3)
+    with pytest.raises(TypeError, match="size_average"):
+        nn.MSELoss(size_average="no")
+    with pytest.warns(UserWarning, match="batchmean"):
+        F.kl_div(x, y.abs())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        nn.KLDivLoss(reduction="batchmean")(x, y.abs())
+    triplet = nn.TripletMarginLoss(margin=0.3)
+    assert triplet(x, y, tm.randn(4, 3)).shape == ()
+    assert nn.CosineSimilarity(dim=0)(x, y).shape == (3,)
+    assert nn.PairwiseDistance(keepdim=True)(x, y).shape == (4, 1)
+    with pytest.raises(ValueError, match="reduction"):
+        nn.KLDivLoss(reduction="avg")

@@ -1,0 +1,1 @@
+"""PyTorch's ``torch.utils`` spellings: ``tinygrad_mom.utils.tensorboard`` (SummaryWriter)."""
