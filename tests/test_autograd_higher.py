@@ -398,3 +398,40 @@ def test_make_dot_bad_arguments():
         tm.viz.make_dot(f64([1.0]), params=[1])
     with pytest.raises(ValueError, match="format"):
         tm.viz.make_dot(f64([1.0])).render("x.bmp")
+
+
+# ---------------------------------------------------------------------------------------------
+# Module.register_full_backward_hook
+
+
+def test_module_full_backward_hook_sees_grad_input_and_grad_output():
+    layer = tm.nn.Linear(3, 2, dtype=tm.float64)
+    seen = []
+    handle = layer.register_full_backward_hook(
+        lambda m, gin, gout: seen.append((m, [g.numpy() for g in gin], [g.numpy() for g in gout]))
+    )
+    x = f64(np.ones((4, 3)))
+    w = np.arange(8.0).reshape(4, 2)
+    (layer(x) * f64(w, requires_grad=False)).sum().backward()
+    (module, (gin,), (gout,)), = seen
+    assert module is layer
+    np.testing.assert_allclose(gout, w)  # dL/dy
+    np.testing.assert_allclose(gin, w @ layer.weight.numpy())  # dL/dx = dL/dy · W
+    handle.remove()
+    layer(x).sum().backward()
+    assert len(seen) == 1
+
+
+def test_module_backward_hook_on_data_input_and_replacement():
+    layer = tm.nn.Linear(2, 2, dtype=tm.float64)
+    seen = []
+    layer.register_full_backward_hook(lambda m, gin, gout: seen.append(gin))
+    layer(f64(np.ones((1, 2)), requires_grad=False)).sum().backward()
+    assert seen == [(None,)]  # the data needs no gradient, as in PyTorch
+
+    x = f64(np.ones((1, 2)))
+    layer.register_full_backward_hook(lambda m, gin, gout: (gin[0] * 0,))
+    layer(x).sum().backward()
+    assert x.grad.tolist() == [[0.0, 0.0]]
+    with pytest.raises(TypeError, match="callable"):
+        layer.register_full_backward_hook("no")

@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 import numpy as np
 
 from .. import backend
-from ..tensor import Tensor, _as_dtype, is_floating, no_grad
+from ..tensor import RemovableHandle, Tensor, _as_dtype, is_floating, no_grad
+from .backward_hooks import call_with_backward_hooks
 
 
 class Parameter(Tensor):
@@ -79,6 +80,7 @@ class Module:
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_non_persistent_buffers", set())
         object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_backward_hooks", OrderedDict())
 
     def forward(self, *args, **kwargs):
         """The computation; every subclass defines it."""
@@ -87,7 +89,26 @@ class Module:
         )
 
     def __call__(self, *args, **kwargs):
+        backward_hooks = self.__dict__.get("_backward_hooks")
+        if backward_hooks:
+            return call_with_backward_hooks(
+                self, list(backward_hooks.values()), args,
+                lambda *a: self.forward(*a, **kwargs),
+            )
         return self.forward(*args, **kwargs)
+
+    def register_full_backward_hook(self, hook: Callable) -> RemovableHandle:
+        """Call ``hook(module, grad_input, grad_output)`` when the gradients with respect to
+        this module's tensor inputs are computed; a returned tuple replaces ``grad_input``.
+
+        ``grad_input`` holds None for inputs that need no gradient. Returns a handle whose
+        ``remove()`` unregisters the hook.
+        """
+        if not callable(hook):
+            raise TypeError(f"hook must be callable, got {type(hook).__name__}")
+        handle = RemovableHandle(self._backward_hooks)
+        self._backward_hooks[handle.id] = hook
+        return handle
 
     # --- registration -------------------------------------------------------------------------
     def _check_initialised(self, what: str) -> None:
