@@ -66,13 +66,13 @@ def make(name, params, lr):
 def trajectory(fn, start, name, lr, steps):
     p = tm.tensor(start, dtype=tm.float64, requires_grad=True)
     opt = make(name, [p], lr)
-    points, losses = [p.numpy().copy()], []
+    points, losses = [p.detach().numpy().copy()], []
     for _ in range(steps):
         loss = fn(p)
         opt.zero_grad()
         loss.backward()
         opt.step()
-        points.append(p.numpy().copy())
+        points.append(p.detach().numpy().copy())
         losses.append(loss.item())
     return points, losses
 

@@ -28,9 +28,9 @@ def test_second_and_third_derivative_of_a_polynomial(device):
     (h,) = tm.autograd.grad(g.sum(), x, create_graph=True)  # 12x²
     (t,) = tm.autograd.grad(h.sum(), x)  # 24x
     xs = np.array([1.5, -2.0])
-    np.testing.assert_allclose(g.numpy(), 4 * xs**3)
-    np.testing.assert_allclose(h.numpy(), 12 * xs**2)
-    np.testing.assert_allclose(t.numpy(), 24 * xs)
+    np.testing.assert_allclose(g.numpy(force=True), 4 * xs**3)
+    np.testing.assert_allclose(h.numpy(force=True), 12 * xs**2)
+    np.testing.assert_allclose(t.numpy(force=True), 24 * xs)
     assert t.grad_fn is None and not t.requires_grad
 
 
@@ -46,7 +46,7 @@ def test_grad_outputs_is_the_vector_of_a_vjp():
     x = f64([[1.0, 2.0], [3.0, 4.0]])
     v = f64([[1.0, 0.0], [0.5, -1.0]], requires_grad=False)
     (g,) = tm.autograd.grad(x * x, x, grad_outputs=v)
-    np.testing.assert_allclose(g.numpy(), 2 * x.numpy() * v.numpy())
+    np.testing.assert_allclose(g.numpy(force=True), 2 * x.numpy(force=True) * v.numpy(force=True))
 
 
 def test_grad_with_respect_to_a_non_leaf():
@@ -54,7 +54,7 @@ def test_grad_with_respect_to_a_non_leaf():
     y = x * 3
     z = (y * y).sum()
     (gy,) = tm.autograd.grad(z, y)
-    np.testing.assert_allclose(gy.numpy(), [12.0])  # dz/dy = 2y = 12
+    np.testing.assert_allclose(gy.numpy(force=True), [12.0])  # dz/dy = 2y = 12
     assert x.grad is None
 
 
@@ -85,7 +85,7 @@ def test_backward_create_graph_gives_leaves_a_differentiable_grad():
     x.grad = None
     g.sum().backward()  # d/dx e^x (x + 1) = e^x (x + 2)
     xs = np.array([0.5, -1.0])
-    np.testing.assert_allclose(x.grad.numpy(), np.exp(xs) * (xs + 2))
+    np.testing.assert_allclose(x.grad.numpy(force=True), np.exp(xs) * (xs + 2))
 
 
 def test_backward_inputs_limits_accumulation():
@@ -93,14 +93,14 @@ def test_backward_inputs_limits_accumulation():
     h = a * b
     (h * h).sum().backward(inputs=[a, h])
     assert b.grad is None
-    np.testing.assert_allclose(a.grad.numpy(), [2 * 2.0 * 2.0])  # 2ab·b
-    np.testing.assert_allclose(h.grad.numpy(), [4.0])  # 2h
+    np.testing.assert_allclose(a.grad.numpy(force=True), [2 * 2.0 * 2.0])  # 2ab·b
+    np.testing.assert_allclose(h.grad.numpy(force=True), [4.0])  # 2h
 
 
 def test_autograd_backward_several_outputs():
     x = f64([1.0, 2.0])
     tm.autograd.backward([(x * x).sum(), (3 * x).sum()])
-    np.testing.assert_allclose(x.grad.numpy(), 2 * x.numpy() + 3)
+    np.testing.assert_allclose(x.grad.numpy(force=True), 2 * x.numpy(force=True) + 3)
 
 
 def test_grad_bad_arguments_are_clear():
@@ -250,21 +250,21 @@ def cubic(x):  # f(x) = x0² x1 + x1³;  ∇f = (2 x0 x1, x0² + 3 x1²);  H = [
 def test_hessian_jacobian_hvp_vhp_vjp_jvp_by_hand():
     x = f64([1.0, 2.0], requires_grad=False)
     v = f64([1.0, -1.0], requires_grad=False)
-    np.testing.assert_allclose(AF.hessian(cubic, x).numpy(), [[4.0, 2.0], [2.0, 12.0]])
+    np.testing.assert_allclose(AF.hessian(cubic, x).numpy(force=True), [[4.0, 2.0], [2.0, 12.0]])
     _, hv = AF.hvp(cubic, x, v)
     _, vh = AF.vhp(cubic, x, v)
-    np.testing.assert_allclose(hv.numpy(), [2.0, -10.0])
-    np.testing.assert_allclose(vh.numpy(), [2.0, -10.0])
+    np.testing.assert_allclose(hv.numpy(force=True), [2.0, -10.0])
+    np.testing.assert_allclose(vh.numpy(force=True), [2.0, -10.0])
 
     def square(t):  # J = diag(2t)
         return t * t
 
-    np.testing.assert_allclose(AF.jacobian(square, x).numpy(), [[2.0, 0.0], [0.0, 4.0]])
+    np.testing.assert_allclose(AF.jacobian(square, x).numpy(force=True), [[2.0, 0.0], [0.0, 4.0]])
     out, jv = AF.jvp(square, x, v)
-    np.testing.assert_allclose(out.numpy(), [1.0, 4.0])
-    np.testing.assert_allclose(jv.numpy(), [2.0, -4.0])
+    np.testing.assert_allclose(out.numpy(force=True), [1.0, 4.0])
+    np.testing.assert_allclose(jv.numpy(force=True), [2.0, -4.0])
     _, vj = AF.vjp(square, x, v)
-    np.testing.assert_allclose(vj.numpy(), [2.0, -4.0])
+    np.testing.assert_allclose(vj.numpy(force=True), [2.0, -4.0])
     assert not x.requires_grad and x.grad is None  # the caller's tensor is untouched
 
 
@@ -275,15 +275,15 @@ def test_functional_tuples_and_strict():
         return (x * y).sum(), x * 2
 
     jac = AF.jacobian(fn, (a, b))
-    np.testing.assert_allclose(jac[0][0].numpy(), [3.0, 3.0])  # d sum(xy)/dx = y
-    np.testing.assert_allclose(jac[0][1].numpy(), [3.0])  # d sum(xy)/dy = sum x
-    np.testing.assert_allclose(jac[1][0].numpy(), [[2.0, 0.0], [0.0, 2.0]])
-    np.testing.assert_allclose(jac[1][1].numpy(), [[0.0], [0.0]])
+    np.testing.assert_allclose(jac[0][0].numpy(force=True), [3.0, 3.0])  # d sum(xy)/dx = y
+    np.testing.assert_allclose(jac[0][1].numpy(force=True), [3.0])  # d sum(xy)/dy = sum x
+    np.testing.assert_allclose(jac[1][0].numpy(force=True), [[2.0, 0.0], [0.0, 2.0]])
+    np.testing.assert_allclose(jac[1][1].numpy(force=True), [[0.0], [0.0]])
     with pytest.raises(RuntimeError, match="strict"):
         AF.jacobian(fn, (a, b), strict=True)
     h = AF.hessian(lambda x, y: (x * x).sum() * y.sum(), (a, b))
-    np.testing.assert_allclose(h[0][0].numpy(), 6.0 * np.eye(2))  # 2y I
-    np.testing.assert_allclose(h[0][1].numpy(), [[2.0], [4.0]])  # 2x
+    np.testing.assert_allclose(h[0][0].numpy(force=True), 6.0 * np.eye(2))  # 2y I
+    np.testing.assert_allclose(h[0][1].numpy(force=True), [[2.0], [4.0]])  # 2x
     with pytest.raises(RuntimeError, match="single one-element"):
         AF.hessian(lambda x: x * 2, a)
     with pytest.raises(TypeError, match="inputs must be a Tensor"):
@@ -295,7 +295,7 @@ def test_functional_create_graph_stays_differentiable():
     _, hv = AF.hvp(cubic, x, f64([1.0, 0.0], requires_grad=False), create_graph=True)
     # H·e0 = (2 x1, 2 x0); its sum's gradient wrt x is (2, 2)
     (g,) = tm.autograd.grad(hv.sum(), x)
-    np.testing.assert_allclose(g.numpy(), [2.0, 2.0])
+    np.testing.assert_allclose(g.numpy(force=True), [2.0, 2.0])
 
 
 def test_newton_on_rosenbrock_converges_in_the_textbook_steps():
@@ -306,8 +306,8 @@ def test_newton_on_rosenbrock_converges_in_the_textbook_steps():
     for _ in range(6):
         x = f64(theta)
         (g,) = tm.autograd.grad(rosen(x), x)
-        h = AF.hessian(rosen, f64(theta, requires_grad=False)).numpy()
-        theta = theta - np.linalg.solve(h, g.numpy())
+        h = AF.hessian(rosen, f64(theta, requires_grad=False)).numpy(force=True).copy()
+        theta = theta - np.linalg.solve(h, g.numpy(force=True).copy())
     np.testing.assert_allclose(theta, [1.0, 1.0], atol=1e-8)
 
 
@@ -339,7 +339,9 @@ def test_gradient_penalty_matches_torch():
     q.backward()
     np.testing.assert_allclose(p.item(), q.item(), rtol=1e-12)
     for a, b in zip(ours, theirs):
-        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(
+            a.grad.numpy(force=True), b.grad.numpy(force=True), rtol=1e-10, atol=1e-12
+        )
 
 
 def test_hessian_matches_torch():
@@ -349,8 +351,12 @@ def test_hessian_matches_torch():
     def fn(lib, t):
         return (lib.exp(t) * lib.tanh(t[[2, 0, 1]])).sum() + lib.logsumexp(t * t, 0)
 
-    ours = AF.hessian(lambda t: fn(tm, t), f64(xn, requires_grad=False)).numpy()
-    theirs = torch.autograd.functional.hessian(lambda t: fn(torch, t), torch.tensor(xn)).numpy()
+    ours = AF.hessian(lambda t: fn(tm, t), f64(xn, requires_grad=False)).numpy(force=True).copy()
+    theirs = (
+        torch.autograd.functional.hessian(lambda t: fn(torch, t), torch.tensor(xn))
+        .numpy(force=True)
+        .copy()
+    )
     np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
 
 
@@ -408,7 +414,13 @@ def test_module_full_backward_hook_sees_grad_input_and_grad_output():
     layer = tm.nn.Linear(3, 2, dtype=tm.float64)
     seen = []
     handle = layer.register_full_backward_hook(
-        lambda m, gin, gout: seen.append((m, [g.numpy() for g in gin], [g.numpy() for g in gout]))
+        lambda m, gin, gout: seen.append(
+            (
+                m,
+                [g.numpy(force=True).copy() for g in gin],
+                [g.numpy(force=True).copy() for g in gout],
+            )
+        )
     )
     x = f64(np.ones((4, 3)))
     w = np.arange(8.0).reshape(4, 2)
@@ -416,7 +428,7 @@ def test_module_full_backward_hook_sees_grad_input_and_grad_output():
     (module, (gin,), (gout,)), = seen
     assert module is layer
     np.testing.assert_allclose(gout, w)  # dL/dy
-    np.testing.assert_allclose(gin, w @ layer.weight.numpy())  # dL/dx = dL/dy · W
+    np.testing.assert_allclose(gin, w @ layer.weight.numpy(force=True))  # dL/dx = dL/dy · W
     handle.remove()
     layer(x).sum().backward()
     assert len(seen) == 1

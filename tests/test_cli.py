@@ -151,7 +151,9 @@ def test_train_resume_across_processes_is_bit_exact(tmp_path):
         load(tmp_path / "part" / "last.safetensors"),
     )
     for key in a["model"]:
-        assert np.array_equal(a["model"][key].numpy(), b["model"][key].numpy()), key
+        assert np.array_equal(
+            a["model"][key].numpy(force=True), b["model"][key].numpy(force=True)
+        ), key
     strip = lambda h: [{k: v for k, v in r.items() if k != "seconds"} for r in h]  # noqa: E731
     assert strip(a["history"]) == strip(b["history"])
     assert full.stdout.splitlines()[-1] == second.stdout.splitlines()[-1]  # same test accuracy
@@ -238,3 +240,70 @@ def test_resume_from_another_models_checkpoint_is_a_clear_error(tmp_path, capsys
     # the first run drew its curves like compare does
     pytest.importorskip("matplotlib")
     assert (tmp_path / "ck" / "train.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def _small(ck, *extra):
+    return ["train", "--train-size", "40", "--test-size", "8", "--no-progress", "--model",
+            "linear", "--checkpoint-dir", ck, *extra]
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "message"),
+    [
+        (["--epochs", "1", "--lr-schedule", "step"],
+         ["--epochs", "2", "--lr-schedule", "cosine"], "scheduler StepLR, but this run uses"),
+        (["--epochs", "1", "--lr-schedule", "onecycle"],
+         ["--epochs", "3", "--lr-schedule", "onecycle"], "total_steps"),
+        (["--epochs", "1", "--optimizer", "sgd"], ["--epochs", "2", "--optimizer", "adam"],
+         "optimizer SGD, but this run uses Adam"),
+    ],
+)
+def test_resume_with_another_schedule_or_length_is_refused_and_keeps_the_checkpoint(
+    tmp_path, capsys, first, second, message
+):
+    ck = str(tmp_path / "ck")
+    assert cli.main(_small(ck, *first)) == 0
+    before = (tmp_path / "ck" / "last.safetensors").read_bytes()
+    with pytest.raises(SystemExit) as exc:
+        cli.main(_small(ck, *second, "--resume"))
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert (tmp_path / "ck" / "last.safetensors").read_bytes() == before
+
+
+def test_resume_from_a_damaged_checkpoint_is_a_message(tmp_path, capsys):
+    ck = tmp_path / "ck"
+    assert cli.main(_small(str(ck), "--epochs", "1")) == 0
+    raw = bytearray((ck / "last.safetensors").read_bytes())
+    raw[-3] ^= 0xFF
+    (ck / "last.safetensors").write_bytes(bytes(raw))
+    with pytest.raises(SystemExit) as exc:
+        cli.main(_small(str(ck), "--epochs", "2", "--resume"))
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "SHA-256" in err and "Traceback" not in err
+
+
+def test_train_without_safetensors_says_so_before_training(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "safetensors", None)  # import now raises ImportError
+    with pytest.raises(SystemExit) as exc:
+        cli.main(_small(str(tmp_path / "ck"), "--epochs", "1"))
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert 'pip install "tinygrad_mom[checkpoint]"' in err
+    assert not (tmp_path / "ck" / "last.safetensors").exists()
+
+
+def test_an_unwritable_checkpoint_dir_fails_before_training(tmp_path, capsys, monkeypatch):
+    def refuse(*args, **kwargs):  # root may write anywhere: simulate a read-only mount
+        raise PermissionError(13, "Permission denied")
+
+    from tinygrad_mom.experiments import components
+
+    monkeypatch.setattr(components.tempfile, "mkstemp", refuse)
+    with pytest.raises(SystemExit) as exc:
+        cli.main(_small(str(tmp_path / "ck"), "--epochs", "1"))
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "--checkpoint-dir" in err and "not writable" in err and "epoch 1" not in err

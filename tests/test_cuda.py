@@ -325,19 +325,21 @@ def test_gpu_dropout_replays_after_rng_state_restore(device):
     x = tm.ones(1000, device=device)
     tm.nn.functional.dropout(x, 0.5, training=True)
     state = backend.get_rng_state()
-    first = tm.nn.functional.dropout(x, 0.5, training=True).numpy()
+    first = tm.nn.functional.dropout(x, 0.5, training=True).numpy(force=True).copy()
     tm.manual_seed(99)
     tm.nn.functional.dropout(x, 0.5, training=True)
     backend.set_rng_state(state)
-    np.testing.assert_array_equal(tm.nn.functional.dropout(x, 0.5, training=True).numpy(), first)
+    np.testing.assert_array_equal(
+        tm.nn.functional.dropout(x, 0.5, training=True).numpy(force=True), first
+    )
 
 
 def test_gpu_cuda_manual_seed_fixes_draws(device):
     _need_gpu(device)
     tm.cuda.manual_seed(4)
-    a = tm.rand(5, device=device).numpy()
+    a = tm.rand(5, device=device).numpy(force=True).copy()
     tm.cuda.manual_seed(4)
-    np.testing.assert_array_equal(tm.rand(5, device=device).numpy(), a)
+    np.testing.assert_array_equal(tm.rand(5, device=device).numpy(force=True), a)
 
 
 # ----------------------------------------------------------------------------------------------

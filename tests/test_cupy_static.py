@@ -54,6 +54,7 @@ ALLOWED_HOST_CALLS = {
     ("tensor.py", "_array_from_data", "array"): "parses Python lists on the host first",
     ("tensor.py", "Function.apply", "asarray"): "numpy-only: re-wraps a numpy scalar result",
     ("tensor.py", "_accumulate_leaf_grad", "asarray"): "numpy-only: re-wraps a numpy scalar",
+    ("tensor.py", "Tensor._host_array", "asarray"): "numpy-only: a numpy scalar constant",
     ("nn/layers.py", "_BatchNorm.__init__", "zeros"): "a 0-d counter, moved with to_device",
     ("nn/module.py", "Parameter.__init__", "empty"): "Parameter() with no data is on the CPU",
     ("nn/utils.py", "clip_grad_norm_", "zeros"): "no gradients at all: a CPU 0, as PyTorch",

@@ -53,7 +53,7 @@ def _trained(tmp_path, opt_cls=optim.SGD, sched=True, **opt_kw):
 
 def _snapshot(model, opt, scheduler):
     return (
-        [p.numpy().copy() for p in model.parameters()],
+        [p.numpy(force=True).copy() for p in model.parameters()],
         copy.deepcopy(opt.state_dict()),
         copy.deepcopy(scheduler.state_dict()) if scheduler is not None else None,
         copy.deepcopy(backend.get_rng_state()),
@@ -177,7 +177,7 @@ def test_a_good_checkpoint_still_loads(tmp_path):
     state = load_checkpoint(tmp_path, m2, o2, s2)
     assert state["epoch"] == 1
     for a, b in zip(model.parameters(), m2.parameters(), strict=True):
-        np.testing.assert_array_equal(a.numpy(), b.numpy())
+        np.testing.assert_array_equal(a.numpy(force=True), b.numpy(force=True))
     assert s2.get_last_lr() == scheduler.get_last_lr()
 
 
@@ -305,14 +305,14 @@ def test_every_optimizer_resumes_exactly_after_a_file_round_trip(tmp_path, cls, 
     sd = opt.state_dict()
     _plain_types_only(sd)
     tm.save(sd, tmp_path / "opt.safetensors")
-    q = tm.tensor(p.numpy(), requires_grad=True)
+    q = tm.tensor(p.numpy(force=True).copy(), requires_grad=True)
     opt2 = cls([q], lr=0.01, **kw)
     opt2.load_state_dict(tm.load(tmp_path / "opt.safetensors"))
     g = tm.randn(3, 2)
     p.grad, q.grad = g, g.detach()
     opt.step()
     opt2.step()
-    np.testing.assert_array_equal(p.numpy(), q.numpy())
+    np.testing.assert_array_equal(p.numpy(force=True), q.numpy(force=True))
 
 
 SCHEDULER_FACTORIES = [
@@ -379,7 +379,7 @@ def _nan_grad_on(calls):
 def test_a_nan_gradient_stops_fit_before_the_step_and_no_checkpoint_is_poisoned(tmp_path):
     model, opt, scheduler = _trained(tmp_path, momentum=0.9)
     saved = tm.load(tmp_path / CHECKPOINT_NAME)
-    before = [p.numpy().copy() for p in model.parameters()]
+    before = [p.numpy(force=True).copy() for p in model.parameters()]
     with pytest.raises(NonFiniteLossError, match=r"non-finite gradient.*epoch 2, step 2"):
         fit(model, opt, DataLoader(_problem(), batch_size=16, seed=0), epochs=3,
             scheduler=scheduler, checkpoint_dir=tmp_path, resume=True, progress=False, log=None,
@@ -387,8 +387,10 @@ def test_a_nan_gradient_stops_fit_before_the_step_and_no_checkpoint_is_poisoned(
     after = tm.load(tmp_path / CHECKPOINT_NAME)
     assert after["epoch"] == saved["epoch"] == 1
     for p in model.parameters():
-        assert np.isfinite(p.numpy()).all()
-    assert any(not np.array_equal(a, p.numpy()) for a, p in zip(before, model.parameters()))
+        assert np.isfinite(p.numpy(force=True)).all()
+    assert any(
+        not np.array_equal(a, p.numpy(force=True)) for a, p in zip(before, model.parameters())
+    )
 
 
 def test_skip_nonfinite_skips_nan_gradient_steps():
@@ -396,7 +398,7 @@ def test_skip_nonfinite_skips_nan_gradient_steps():
     history = fit(model, opt, DataLoader(_problem(), batch_size=16, seed=0), epochs=1,
                   progress=False, log=None, skip_nonfinite=True, loss_fn=_nan_grad_on({1, 3}))
     assert history[0]["skipped_steps"] == 2
-    assert all(np.isfinite(p.numpy()).all() for p in model.parameters())
+    assert all(np.isfinite(p.numpy(force=True)).all() for p in model.parameters())
     assert all(np.isfinite(s["momentum_buffer"]).all() for s in opt.state_dict()["state"].values())
 
 
@@ -445,7 +447,7 @@ def test_clip_grad_norm_arguments_and_error_if_nonfinite():
             nn.utils.clip_grad_norm_([p], 1.0, norm_type=bad)
     with pytest.raises(TypeError, match="error_if_nonfinite"):
         nn.utils.clip_grad_norm_([p], 1.0, error_if_nonfinite="True")
-    np.testing.assert_array_equal(p.grad.numpy(), [3.0, 4.0, 0.0])  # nothing clipped yet
+    np.testing.assert_array_equal(p.grad.numpy(force=True), [3.0, 4.0, 0.0])  # nothing clipped yet
     assert float(nn.utils.clip_grad_norm_([p], 1.0, norm_type="inf")) == 4.0
 
 
@@ -459,8 +461,89 @@ def test_a_safetensors_header_length_that_looks_like_a_pickle_magic_loads(tmp_pa
         pytest.fail("no header length 896 found")
     (tmp_path / "f.safetensors").write_bytes(raw)
     loaded = tm.load(tmp_path / "f.safetensors")
-    np.testing.assert_array_equal(loaded["w"].numpy(), np.zeros(2, np.float32))
+    np.testing.assert_array_equal(loaded["w"].numpy(force=True), np.zeros(2, np.float32))
     with pytest.raises(CheckpointError, match="pickle"):
         import pickle
 
         tm.load(__import__("io").BytesIO(pickle.dumps({"a": 1}, protocol=3)))
+
+
+# --- files ---
+def test_a_killed_save_leaves_no_temporary_behind_after_the_next_save(tmp_path):
+    target = tmp_path / "ckpt.safetensors"
+    stale = [tmp_path / f".ckpt.safetensors.{s}.tmp" for s in ("abcd1234", "zz_zz_zz")]
+    for f in stale:
+        f.write_bytes(b"x" * 100)  # what a SIGKILL between write and rename leaves
+    other = tmp_path / ".other.safetensors.abcd1234.tmp"
+    other.write_bytes(b"y")
+    keep = tmp_path / ".ckpt.safetensors.notes.txt"
+    keep.write_bytes(b"z")
+    tm.save({"w": tm.ones(2)}, target)
+    assert not any(f.exists() for f in stale)
+    assert other.exists() and keep.exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")) == [other.name]
+
+
+def test_saving_through_a_symlink_writes_the_target(tmp_path):
+    real = tmp_path / "real" / "model.safetensors"
+    real.parent.mkdir()
+    link = tmp_path / "link.safetensors"
+    link.symlink_to(real)
+    tm.save({"w": tm.ones(2)}, link)
+    assert link.is_symlink() and real.is_file()
+    tm.save({"w": tm.zeros(2)}, link)
+    assert link.is_symlink()
+    np.testing.assert_array_equal(tm.load(real)["w"].numpy(), [0.0, 0.0])
+
+
+def test_self_referencing_and_very_deep_structures_raise_clear_errors(tmp_path):
+    loop: list = [1]
+    loop.append(loop)
+    with pytest.raises(ValueError, match=r"obj\[1\]: it contains itself"):
+        tm.save(loop, tmp_path / "a.safetensors")
+    d: dict = {}
+    d["self"] = {"again": d}
+    with pytest.raises(ValueError, match="contains itself"):
+        tm.save(d, tmp_path / "a.safetensors")
+    deep: list = []
+    node = deep
+    for _ in range(5000):
+        node.append([])
+        node = node[0]
+    with pytest.raises(ValueError, match="nested more than"):
+        tm.save(deep, tmp_path / "a.safetensors")
+    shared = [1, 2]
+    tm.save({"a": shared, "b": shared}, tmp_path / "a.safetensors")  # shared, not a cycle
+    assert tm.load(tmp_path / "a.safetensors") == {"a": [1, 2], "b": [1, 2]}
+    assert not any(p.name.endswith(".tmp") for p in tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [b"{'descr': '<f4', 'fortran_order': False, 'shape': (2,), ",  # cut inside the dict
+     b"{'descr': '<f4', 'fortran_order': False, 'shape': (2,  }",
+     b"{'descr': '<f4', 'fortran_order': Fals, 'shape': (2,), }",
+     b"\x00\xff\xfe garbage '''"],
+)
+def test_a_damaged_npy_header_is_a_checkpoint_error(tmp_path, damage):
+    buf = __import__("io").BytesIO()
+    np.save(buf, np.arange(2, dtype=np.float32))
+    raw = buf.getvalue()
+    header_len = int.from_bytes(raw[8:10], "little")
+    header = damage.ljust(header_len - 1)[: header_len - 1] + b"\n"
+    (tmp_path / "x.npy").write_bytes(raw[:10] + header + raw[10 + header_len:])
+    with pytest.raises(CheckpointError, match="damaged .npy"):
+        tm.load(tmp_path / "x.npy")
+
+
+def test_duplicate_keys_in_a_safetensors_header_are_refused(tmp_path):
+    import json
+    import struct
+
+    entry = {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}
+    e = json.dumps(entry)
+    text = f'{{"w": {e}, "w": {e}}}'
+    raw = struct.pack("<Q", len(text)) + text.encode() + b"\x00" * 4
+    (tmp_path / "dup.safetensors").write_bytes(raw)
+    with pytest.raises(CheckpointError, match="names 'w' twice"):
+        tm.load(tmp_path / "dup.safetensors")

@@ -8,7 +8,7 @@ from tinygrad_mom import backend
 
 
 def _host(t: tm.Tensor) -> np.ndarray:
-    return t.numpy()
+    return t.numpy(force=True).copy()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -32,7 +32,7 @@ def _host(t: tm.Tensor) -> np.ndarray:
     ],
 )
 def test_constructor_dtype_rules(device, data, dtype):
-    t = tm.Tensor(data, device=device)
+    t = tm.tensor(data, device=device)  # tm.Tensor(3) would be PyTorch's size constructor
     assert t.dtype == np.dtype(dtype)
     assert t.device == backend.parse_device(device)
     np.testing.assert_array_equal(_host(t), np.asarray(data, dtype=dtype))
@@ -143,24 +143,25 @@ def test_grad_can_be_assigned_and_is_validated(device):
     # accumulation continues from a hand-assigned grad, as in PyTorch
     x.grad = tm.full((2, 3), 5.0, device=device)
     (x * 2).sum().backward()
-    np.testing.assert_array_equal(x.grad.numpy(), np.full((2, 3), 7.0))
+    np.testing.assert_array_equal(x.grad.numpy(force=True), np.full((2, 3), 7.0))
 
 
-def test_numpy_is_a_host_copy_that_never_aliases(device):
+def test_numpy_is_a_host_copy_only_from_a_gpu(device):
     t = tm.arange(4, dtype=tm.float32, device=device)
-    a = t.numpy()
+    a = t.numpy(force=True)
     assert isinstance(a, np.ndarray)
     a[0] = 42.0
-    assert t.tolist() == [0.0, 1.0, 2.0, 3.0]
-    b = t.numpy()
-    assert b is not a
-    if device == "cpu":
-        assert not np.shares_memory(b, t.array)
+    if device == "cpu":  # numpy() shares memory with a CPU tensor, as in PyTorch
+        assert t.tolist() == [42.0, 1.0, 2.0, 3.0] and np.shares_memory(t.numpy(), t.array)
+    else:  # a GPU tensor needs force=True (a host copy) or .cpu() first
+        assert t.tolist() == [0.0, 1.0, 2.0, 3.0]
+        with pytest.raises(TypeError, match=r"\.cpu\(\)"):
+            t.numpy()
 
 
 def test_item_and_tolist(device):
     assert tm.Tensor([[3.5]], device=device).item() == 3.5
-    assert isinstance(tm.Tensor(2, device=device).item(), int)
+    assert isinstance(tm.tensor(2, device=device).item(), int)
     with pytest.raises(RuntimeError, match="3 elements"):
         tm.ones(3, device=device).item()
     assert tm.Tensor([[1, 2], [3, 4]], device=device).tolist() == [[1, 2], [3, 4]]
@@ -183,7 +184,7 @@ def test_to_is_differentiable(device):
     x = tm.ones(3, device=device, requires_grad=True)
     (x.to("cpu").to(tm.float64) * 3).sum().backward()
     assert x.grad.device == x.device and x.grad.dtype == np.float32
-    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 3.0, 3.0])
+    np.testing.assert_array_equal(x.grad.numpy(force=True), [3.0, 3.0, 3.0])
 
 
 def test_cuda_without_cupy_says_what_to_install(monkeypatch):
@@ -237,11 +238,11 @@ def test_repr_names_cuda_device(device):
 
 
 def test_bool_float_int_index_protocols():
-    assert bool(tm.Tensor([1.0])) and not bool(tm.Tensor(0))
+    assert bool(tm.Tensor([1.0])) and not bool(tm.tensor(0))
     with pytest.raises(RuntimeError, match="ambiguous"):
         bool(tm.ones(2))
-    assert float(tm.Tensor(2.5)) == 2.5 and int(tm.Tensor(3)) == 3
-    assert [10, 20, 30][tm.Tensor(1)] == 20
+    assert float(tm.Tensor(2.5)) == 2.5 and int(tm.tensor(3)) == 3
+    assert [10, 20, 30][tm.tensor(1)] == 20
     with pytest.raises(TypeError):
         [1, 2][tm.Tensor(1.0)]
 
@@ -252,13 +253,13 @@ def test_bool_float_int_index_protocols():
 
 def test_zeros_ones_full(device):
     z = tm.zeros(2, 3, device=device)
-    assert z.shape == (2, 3) and z.dtype == np.float32 and (z.numpy() == 0).all()
+    assert z.shape == (2, 3) and z.dtype == np.float32 and (z.numpy(force=True) == 0).all()
     assert tm.zeros((2, 3), device=device).shape == (2, 3)
     o = tm.ones([4], dtype=tm.float64, device=device, requires_grad=True)
-    assert o.dtype == np.float64 and o.requires_grad and (o.numpy() == 1).all()
+    assert o.dtype == np.float64 and o.requires_grad and (o.numpy(force=True) == 1).all()
     assert tm.zeros(device=device).shape == ()
     f = tm.full((2, 2), 1.5, device=device)
-    assert f.dtype == np.float32 and (f.numpy() == 1.5).all()
+    assert f.dtype == np.float32 and (f.numpy(force=True) == 1.5).all()
     assert tm.full((2,), 3, device=device).dtype == np.int64  # int fill -> int64, as in PyTorch
     assert tm.full((2,), True, device=device).dtype == np.bool_
     assert tm.full(3, 0.5).shape == (3,)
@@ -288,8 +289,8 @@ def test_arange(device):
 def test_eye(device):
     e = tm.eye(3, device=device)
     assert e.dtype == np.float32
-    np.testing.assert_array_equal(e.numpy(), np.eye(3))
-    np.testing.assert_array_equal(tm.eye(2, 4, device=device).numpy(), np.eye(2, 4))
+    np.testing.assert_array_equal(e.numpy(force=True), np.eye(3))
+    np.testing.assert_array_equal(tm.eye(2, 4, device=device).numpy(force=True), np.eye(2, 4))
 
 
 def test_like_factories(device):
@@ -297,8 +298,8 @@ def test_like_factories(device):
     z = tm.zeros_like(t)
     o = tm.ones_like(t, dtype=tm.float32)
     assert z.shape == (2, 3) and z.dtype == np.float64 and z.device == t.device
-    assert (z.numpy() == 0).all()
-    assert o.dtype == np.float32 and (o.numpy() == 1).all()
+    assert (z.numpy(force=True) == 0).all()
+    assert o.dtype == np.float32 and (o.numpy(force=True) == 1).all()
     assert not tm.zeros_like(tm.ones(2, requires_grad=True)).requires_grad
 
 
@@ -307,12 +308,16 @@ def test_randn_rand_and_manual_seed(device):
     a = tm.randn(1000, device=device)
     b = tm.rand(1000, device=device)
     tm.manual_seed(123)
-    np.testing.assert_array_equal(a.numpy(), tm.randn(1000, device=device).numpy())
-    np.testing.assert_array_equal(b.numpy(), tm.rand(1000, device=device).numpy())
+    np.testing.assert_array_equal(
+        a.numpy(force=True), tm.randn(1000, device=device).numpy(force=True)
+    )
+    np.testing.assert_array_equal(
+        b.numpy(force=True), tm.rand(1000, device=device).numpy(force=True)
+    )
     tm.manual_seed(124)
-    assert not np.array_equal(a.numpy(), tm.randn(1000, device=device).numpy())
+    assert not np.array_equal(a.numpy(force=True), tm.randn(1000, device=device).numpy(force=True))
     assert a.dtype == np.float32 and b.dtype == np.float32
-    an, bn = a.numpy(), b.numpy()
+    an, bn = a.numpy(force=True).copy(), b.numpy(force=True).copy()
     assert abs(an.mean()) < 0.15 and 0.85 < an.std() < 1.15  # 1000 draws: ~5 sigma bounds
     assert bn.min() >= 0.0 and bn.max() < 1.0 and abs(bn.mean() - 0.5) < 0.05
     assert tm.randn(2, 3, dtype=tm.float64, requires_grad=True).requires_grad
@@ -330,27 +335,27 @@ def test_inplace_updates(device):
     t = tm.ones(2, 2, device=device)
     assert t.add_(1) is t
     t.mul_(tm.full((2, 2), 3.0, device=device))
-    np.testing.assert_array_equal(t.numpy(), np.full((2, 2), 6.0))
+    np.testing.assert_array_equal(t.numpy(force=True), np.full((2, 2), 6.0))
     t.add_(tm.ones(2, device=device), alpha=-2)  # broadcasting, alpha
-    np.testing.assert_array_equal(t.numpy(), np.full((2, 2), 4.0))
+    np.testing.assert_array_equal(t.numpy(force=True), np.full((2, 2), 4.0))
     t.sub_(1).div_(3)
-    np.testing.assert_array_equal(t.numpy(), np.ones((2, 2)))
+    np.testing.assert_array_equal(t.numpy(force=True), np.ones((2, 2)))
     t.copy_(tm.Tensor([[1.0, 2.0], [3.0, 4.0]], device=device))
     assert t.tolist() == [[1.0, 2.0], [3.0, 4.0]]
     t.copy_(tm.Tensor([5.0, 6.0], device=device))  # broadcast copy
     assert t.tolist() == [[5.0, 6.0], [5.0, 6.0]]
     array_before = t.array
     t.zero_()
-    assert t.array is array_before and (t.numpy() == 0).all()
+    assert t.array is array_before and (t.numpy(force=True) == 0).all()
     t.fill_(2.5)
-    assert (t.numpy() == 2.5).all()
+    assert (t.numpy(force=True) == 2.5).all()
 
 
 def test_copy_bad_shape_changes_nothing(device):
     t = tm.ones(2, 2, device=device)
     with pytest.raises(ValueError, match=r"\(3,\).*\(2, 2\)"):
         t.copy_(tm.zeros(3, device=device))
-    assert (t.numpy() == 1).all()
+    assert (t.numpy(force=True) == 1).all()
 
 
 def test_isub_under_no_grad_updates_the_leaf_in_place(device):
@@ -360,7 +365,7 @@ def test_isub_under_no_grad_updates_the_leaf_in_place(device):
     with tm.no_grad():
         w -= 0.5 * w.grad
     assert w.is_leaf and w.requires_grad and w.array is array_before
-    np.testing.assert_array_equal(w.numpy(), np.zeros(3))
+    np.testing.assert_array_equal(w.numpy(force=True), np.zeros(3))
 
 
 @pytest.mark.parametrize(

@@ -70,7 +70,7 @@ def test_resume_equals_uninterrupted_run_bit_for_bit(tmp_path):
     part_model, part_opt, part_history = _run(tmp_path, epochs=3, resume=True, name="part")
     assert _strip_time(part_history) == _strip_time(full_history)
     for (k, a), (_, b) in zip(full_model.state_dict().items(), part_model.state_dict().items()):
-        assert np.array_equal(a.numpy(), b.numpy()), k
+        assert np.array_equal(a.numpy(force=True), b.numpy(force=True)), k
     sa, sb = full_opt.state_dict(), part_opt.state_dict()
     for i in sa["state"]:
         for key, value in sa["state"][i].items():
@@ -94,7 +94,7 @@ def test_nonfinite_loss_stops_with_epoch_and_step_and_keeps_checkpoint(tmp_path)
     opt = tm.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     loader = DataLoader(ds, batch_size=16, shuffle=True, seed=3)  # 6 steps per epoch
     fit(model, opt, loader, epochs=1, checkpoint_dir=tmp_path, progress=False, log=None)
-    after_epoch_1 = {k: v.numpy() for k, v in model.state_dict().items()}
+    after_epoch_1 = {k: v.numpy(force=True).copy() for k, v in model.state_dict().items()}
     with pytest.raises(NonFiniteLossError, match=r"epoch 2, step 3"):
         fit(
             model,
@@ -110,7 +110,7 @@ def test_nonfinite_loss_stops_with_epoch_and_step_and_keeps_checkpoint(tmp_path)
     fresh = _model()
     load_checkpoint(tmp_path, fresh, tm.optim.SGD(fresh.parameters(), lr=0.1, momentum=0.9))
     for k, v in fresh.state_dict().items():
-        assert np.array_equal(v.numpy(), after_epoch_1[k])
+        assert np.array_equal(v.numpy(force=True), after_epoch_1[k])
 
 
 def test_skip_nonfinite_leaves_parameters_and_state_bit_identical():
@@ -120,7 +120,7 @@ def test_skip_nonfinite_leaves_parameters_and_state_bit_identical():
     opt = tm.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     loader = DataLoader(ds, batch_size=16)
     fit(model, opt, loader, epochs=1, progress=False, log=None)
-    before = [p.numpy() for p in model.parameters()]
+    before = [p.numpy(force=True).copy() for p in model.parameters()]
     state_before = {
         i: {k: np.array(v) for k, v in s.items()} for i, s in opt.state_dict()["state"].items()
     }
@@ -136,7 +136,7 @@ def test_skip_nonfinite_leaves_parameters_and_state_bit_identical():
     )
     assert history[0]["skipped_steps"] == 2
     for p, b in zip(model.parameters(), before):
-        assert np.array_equal(p.numpy(), b)
+        assert np.array_equal(p.numpy(force=True), b)
     for i, s in opt.state_dict()["state"].items():
         for k, v in s.items():
             assert np.array_equal(np.asarray(v), state_before[i][k])
@@ -202,13 +202,15 @@ def test_nonfinite_step_restores_batchnorm_running_statistics():
     opt = tm.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     loader = DataLoader(ds, batch_size=16)
     fit(model, opt, loader, epochs=1, progress=False, log=None)
-    before = {k: v.numpy() for k, v in model.state_dict().items()}
+    before = {k: v.numpy(force=True).copy() for k, v in model.state_dict().items()}
     history = fit(model, opt, loader, epochs=1, progress=False, log=None, skip_nonfinite=True,
                   loss_fn=_nan_on_call({1, 2}))
     assert history[0]["skipped_steps"] == 2
     for k, v in model.state_dict().items():
-        assert np.array_equal(v.numpy(), before[k]), k  # running_mean/var, num_batches_tracked
+        assert np.array_equal(v.numpy(force=True), before[k]), (
+            k
+        )  # running_mean/var, num_batches_tracked
     with pytest.raises(NonFiniteLossError):
         fit(model, opt, loader, epochs=1, progress=False, log=None, loss_fn=_nan_on_call({1}))
     for k, v in model.state_dict().items():
-        assert np.array_equal(v.numpy(), before[k]), k
+        assert np.array_equal(v.numpy(force=True), before[k]), k

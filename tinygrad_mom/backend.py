@@ -9,6 +9,7 @@ branch lives here, once.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import warnings
 
@@ -146,6 +147,69 @@ def device_context(device: str):
     return array_module_for(device).cuda.Device(int(device.split(":")[1]))
 
 
+class device(str):  # noqa: N801  (PyTorch's spelling: torch.device)
+    """A device, as ``torch.device``: ``device("cpu")``, ``device("cuda", 0)``, ``"cuda:1"``.
+
+    It is a ``str`` subclass holding its canonical text (``"cpu"``, ``"cuda"``, ``"cuda:1"``),
+    so it compares equal to, and hashes as, that string: code that tests ``t.device == "cpu"`` or
+    keys a dict by device strings works with device objects unchanged. ``.type`` is ``"cpu"`` or
+    ``"cuda"``; ``.index`` the CUDA ordinal, or None where none was given.
+    """
+
+    type: str
+    index: int | None
+
+    def __new__(cls, type, index: int | None = None):  # noqa: A002  (PyTorch's argument name)
+        if isinstance(type, device) and index is None:
+            return type
+        if index is not None and (
+            isinstance(index, bool) or not isinstance(index, (int, np.integer)) or index < 0
+        ):
+            raise ValueError(f"device index must be a non-negative int or None, got {index!r}")
+        if isinstance(type, (int, np.integer)) and not isinstance(type, bool):
+            if index is not None or type < 0:
+                raise ValueError(f"Invalid device {type!r}: a bare ordinal must be an int >= 0")
+            type, index = "cuda", int(type)  # torch.device(0) is cuda:0
+        if not isinstance(type, str):
+            raise TypeError(
+                f"device() expects a string such as 'cpu' or 'cuda:0' (or a device), got "
+                f"{builtins.type(type).__name__}"
+            )
+        name = type.strip().lower()
+        kind, sep, ordinal = name.partition(":")
+        if kind not in ("cpu", "cuda") or (sep and not ordinal.isdigit()):
+            raise ValueError(f"Invalid device {type!r}: expected 'cpu', 'cuda' or 'cuda:N'")
+        if sep:
+            if index is not None:
+                raise ValueError(
+                    f"device(): type {type!r} already names an index; got index={index} as well"
+                )
+            index = int(ordinal)
+        text = kind if index is None else f"{kind}:{int(index)}"
+        self = super().__new__(cls, text)
+        self.type = kind
+        self.index = None if index is None else int(index)
+        return self
+
+    def __repr__(self) -> str:
+        if self.index is None:
+            return f"device(type='{self.type}')"
+        return f"device(type='{self.type}', index={self.index})"
+
+    def __reduce__(self):
+        return (device, (self.type, self.index))
+
+    # ``with tm.device("cuda"):`` makes it the default device of factories, as in PyTorch
+    def __enter__(self) -> device:
+        previous = _default_device
+        set_default_device(self)  # raises before anything changes if the device is unusable
+        _device_stack.append(previous)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        set_default_device(_device_stack.pop())
+
+
 def device_guard(arrays):
     """The CuPy device to run an op on these arrays under, or None when no switch is needed.
 
@@ -174,27 +238,67 @@ def call_on_device_of(array, fn, *args):
         return fn(*args)
 
 
-def parse_device(device) -> str:
-    """Canonical device string: ``"cpu"`` or ``"cuda:N"``. Raises ValueError for anything else."""
-    if device is None:
-        return "cpu"
-    name = str(device).strip().lower()
-    if name == "cpu":
-        return "cpu"
-    if name == "cuda":
-        return "cuda:0"
-    if name.startswith("cuda:") and name[5:].isdigit():
-        return f"cuda:{int(name[5:])}"
-    raise ValueError(f"Invalid device {device!r}: expected 'cpu', 'cuda' or 'cuda:N'")
 
 
-def device_of(x) -> str:
-    """The canonical device string of array ``x``."""
+CPU = device("cpu")
+_cuda_devices: dict[int, device] = {}  # canonical cuda:N device objects, made once each
+_device_stack: list = []
+
+
+def _cuda(index: int) -> device:
+    dev = _cuda_devices.get(index)
+    if dev is None:
+        dev = _cuda_devices[index] = device("cuda", index)
+    return dev
+
+
+def parse_device(device_arg) -> device:
+    """Canonical device: ``"cpu"`` or ``"cuda:N"`` as a :class:`device`; ValueError otherwise.
+
+    Accepts strings, :class:`device` objects and a bare CUDA ordinal; None means the CPU.
+    """
+    if device_arg is None:
+        return CPU
+    if type(device_arg) is device and (device_arg.index is not None or device_arg.type == "cpu"):
+        return CPU if device_arg.type == "cpu" else _cuda(device_arg.index)
+    parsed = device(device_arg)
+    if parsed.type == "cpu":
+        return CPU
+    return _cuda(0 if parsed.index is None else parsed.index)
+
+
+_default_device = CPU
+
+
+def get_default_device() -> device:
+    """The device factories use when given ``device=None`` (``"cpu"`` unless changed)."""
+    return _default_device
+
+
+def set_default_device(device_arg) -> None:
+    """Make ``device_arg`` the device of new tensors from factories (``torch.set_default_device``).
+
+    None restores the CPU. Checked first: an unusable CUDA device raises and changes nothing.
+    """
+    global _default_device
+    new = parse_device(device_arg)
+    if new != "cpu":
+        array_module_for(new)
+    _default_device = new
+
+
+def resolve_device(device_arg) -> device:
+    """``parse_device`` for factories: None means the default device."""
+    return _default_device if device_arg is None else parse_device(device_arg)
+
+
+def device_of(x) -> device:
+    """The canonical device of array ``x``."""
     if type(x) is np.ndarray:
-        return "cpu"
+        return CPU
     if is_cupy_array(x):
-        return f"cuda:{x.device.id}"
-    return "cpu"
+        return _cuda(x.device.id)
+    return CPU
 
 
 def array_module_for(device: str):
@@ -245,6 +349,21 @@ def to_numpy(x) -> np.ndarray:
         run_pending_checks()
         return _cupy.asnumpy(x)
     return np.array(x, copy=True)
+
+
+def from_dlpack(obj):
+    """An array sharing memory with a DLPack producer: NumPy for host memory, CuPy for CUDA."""
+    if not hasattr(obj, "__dlpack__") or not hasattr(obj, "__dlpack_device__"):
+        raise TypeError(
+            f"from_dlpack expects an object with __dlpack__ and __dlpack_device__, got "
+            f"{type(obj).__name__}"
+        )
+    kind = int(obj.__dlpack_device__()[0])
+    if kind == 1:  # kDLCPU
+        return np.from_dlpack(obj)
+    if kind in (2, 3):  # kDLCUDA, kDLCUDAHost
+        return _import_cupy().from_dlpack(obj)
+    raise RuntimeError(f"from_dlpack: unsupported DLPack device type {kind} (only CPU and CUDA)")
 
 
 # --- checks of device data --------------------------------------------------------------------
@@ -321,6 +440,21 @@ def scatter_add(target, indices, values) -> None:
         import cupyx
 
         cupyx.scatter_add(target, indices, values)
+
+
+def erf(x):
+    """The error function elementwise (NumPy has none: SciPy's when installed, else math.erf)."""
+    if type(x) is np.ndarray or isinstance(x, np.generic):
+        try:
+            from scipy.special import erf as scipy_erf
+        except ImportError:
+            import math
+
+            return np.asarray(np.frompyfunc(math.erf, 1, 1)(x), dtype=x.dtype)
+        return scipy_erf(x).astype(x.dtype, copy=False)
+    import cupyx.scipy.special
+
+    return cupyx.scipy.special.erf(x)
 
 
 def as_strided(x, shape, strides):
@@ -428,6 +562,17 @@ def rng(device: str = "cpu"):
             gen = cp.random.default_rng(_cuda_seeds.get(device, _cuda_seed))
         _cupy_rngs[device] = gen
     return gen
+
+
+def permutation(n: int, device: str = "cpu"):
+    """A random permutation of ``range(n)`` (int64) on ``device``, from its seeded generator."""
+    gen = rng(device)
+    if device == "cpu":
+        return gen.permutation(n)
+    with device_context(device):
+        # CuPy's Generator has no permutation(): the order of n uniform draws is one (ties have
+        # probability ~n²/2⁵³)
+        return _cupy.argsort(gen.random(n))
 
 
 def _cupy_generator_state(gen) -> np.ndarray:

@@ -19,6 +19,8 @@ or ``apply`` on Tensors. Broadcasting is undone by the engine, never here.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import backend, workspace
@@ -475,3 +477,374 @@ class MatMul(Function):
         ga = gy @ b.swapaxes(-1, -2) if self.needs_input_grad[0] else None
         gb = a.swapaxes(-1, -2) @ gy if self.needs_input_grad[1] else None
         return ga, gb
+
+
+# ==============================================================================================
+# Elementwise math (trigonometric, hyperbolic, log1p/expm1, erf, rounding)
+
+
+class Sin(Function):
+    def forward(self, x):
+        self.save_for_backward(x)
+        return get_array_module(x).sin(x)
+
+    def backward(self, gy):
+        (x,) = self.saved
+        return gy * get_array_module(gy).cos(x)
+
+
+class Cos(Function):
+    def forward(self, x):
+        self.save_for_backward(x)
+        return get_array_module(x).cos(x)
+
+    def backward(self, gy):
+        (x,) = self.saved
+        return -gy * get_array_module(gy).sin(x)
+
+
+class Tan(Function):
+    def forward(self, x):
+        out = get_array_module(x).tan(x)
+        self.save_for_backward(out)
+        return out
+
+    def backward(self, gy):
+        (out,) = self.saved
+        return gy * (1 + out * out)
+
+
+class Asin(Function):
+    def forward(self, x):
+        self.save_for_backward(x)
+        return get_array_module(x).arcsin(x)
+
+    def backward(self, gy):
+        (x,) = self.saved
+        return gy / get_array_module(gy).sqrt(1 - x * x)
+
+
+class Acos(Function):
+    def forward(self, x):
+        self.save_for_backward(x)
+        return get_array_module(x).arccos(x)
+
+    def backward(self, gy):
+        (x,) = self.saved
+        return -gy / get_array_module(gy).sqrt(1 - x * x)
+
+
+class Atan(Function):
+    def forward(self, x):
+        self.save_for_backward(x)
+        return get_array_module(x).arctan(x)
+
+    def backward(self, gy):
+        (x,) = self.saved
+        return gy / (1 + x * x)
+
+
+class Atan2(Function):
+    """atan2(a, b), the angle of the point (b, a); a primitive because atan(a / b) loses the
+    quadrant and divides by zero on the axis."""
+
+    def forward(self, a, b):
+        self.save_for_backward(a, b)
+        return get_array_module(a).arctan2(a, b)
+
+    def backward(self, gy):
+        a, b = self.saved
+        r = a * a + b * b
+        ga = gy * b / r if self.needs_input_grad[0] else None
+        gb = -gy * a / r if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Sinh(Function):
+    def forward(self, x):
+        self.save_for_backward(x)
+        return get_array_module(x).sinh(x)
+
+    def backward(self, gy):
+        (x,) = self.saved
+        return gy * get_array_module(gy).cosh(x)
+
+
+class Cosh(Function):
+    def forward(self, x):
+        self.save_for_backward(x)
+        return get_array_module(x).cosh(x)
+
+    def backward(self, gy):
+        (x,) = self.saved
+        return gy * get_array_module(gy).sinh(x)
+
+
+class Log1p(Function):
+    """log(1 + x), accurate for tiny x (where 1 + x rounds to 1)."""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return get_array_module(x).log1p(x)
+
+    def backward(self, gy):
+        (x,) = self.saved
+        return gy / (1 + x)
+
+
+class Expm1(Function):
+    """exp(x) − 1, accurate for tiny x."""
+
+    def forward(self, x):
+        out = get_array_module(x).expm1(x)
+        self.save_for_backward(out)
+        return out
+
+    def backward(self, gy):
+        (out,) = self.saved
+        return gy * (out + 1)
+
+
+class Log2(Function):
+    def forward(self, x):
+        self.save_for_backward(x)
+        return get_array_module(x).log2(x)
+
+    def backward(self, gy):
+        (x,) = self.saved
+        return gy / (x * math.log(2.0))
+
+
+class Log10(Function):
+    def forward(self, x):
+        self.save_for_backward(x)
+        return get_array_module(x).log10(x)
+
+    def backward(self, gy):
+        (x,) = self.saved
+        return gy / (x * math.log(10.0))
+
+
+class Erf(Function):
+    def forward(self, x):
+        self.save_for_backward(x)
+        return backend.erf(x)
+
+    def backward(self, gy):
+        (x,) = self.saved
+        return gy * (2 / math.sqrt(math.pi)) * get_array_module(gy).exp(-(x * x))
+
+
+class _Piecewise(Function):
+    """A function that is constant between jumps: its gradient is zero, as in PyTorch."""
+
+    def backward(self, gy):
+        return get_array_module(gy).zeros_like(gy)
+
+
+class Floor(_Piecewise):
+    def forward(self, x):
+        return get_array_module(x).floor(x)
+
+
+class Ceil(_Piecewise):
+    def forward(self, x):
+        return get_array_module(x).ceil(x)
+
+
+class Trunc(_Piecewise):
+    def forward(self, x):
+        return get_array_module(x).trunc(x)
+
+
+class Round(_Piecewise):
+    def forward(self, x, decimals):
+        # NumPy's round is half-to-even, as PyTorch's
+        return get_array_module(x).round(x, decimals)
+
+
+class Sign(_Piecewise):
+    def forward(self, x):
+        return get_array_module(x).sign(x)
+
+
+# ==============================================================================================
+# Reductions, scans and products (issue 9)
+
+
+class AMax(Function):
+    """max/min over several dimensions at once; ties share the gradient evenly (PyTorch's
+    ``amax``/``amin`` rule)."""
+
+    def forward(self, x, axes, keepdim, use_min):
+        xp = get_array_module(x)
+        out = x.min(axis=axes, keepdims=True) if use_min else x.max(axis=axes, keepdims=True)
+        mask = (x == out) | (xp.isnan(x) & xp.isnan(out))
+        self.share = mask / mask.sum(axis=axes, keepdims=True).astype(x.dtype)
+        self.axes, self.keepdim = axes, keepdim
+        return out if keepdim else out.squeeze(axes)
+
+    def backward(self, gy):
+        if not self.keepdim:
+            gy = gy.reshape(keepdims_shape(self.in_shapes[0], self.axes))
+        return gy * self.share
+
+
+class VectorNorm(Function):
+    """(Σ|x|^p)^(1/p) over ``axes`` for a finite p > 0; the gradient is 0 where the norm is 0
+    (PyTorch's subgradient), with no 0/0 on the way."""
+
+    def forward(self, x, ord, axes, keepdim):
+        xp = get_array_module(x)
+        a = xp.abs(x)
+        if ord == 1:
+            out = a.sum(axis=axes, keepdims=True)
+        elif ord == 2:
+            out = xp.sqrt((x * x).sum(axis=axes, keepdims=True))
+        else:
+            out = (a**ord).sum(axis=axes, keepdims=True) ** (1.0 / ord)
+        self.sign = xp.sign(x)  # a constant, as in Abs
+        self.zero = out == 0
+        self.ord, self.axes, self.keepdim = ord, axes, keepdim
+        if not keepdim:
+            out = out.squeeze(axes)
+        self.save_for_backward(x, out)
+        return out
+
+    def backward(self, gy):
+        x, out = self.saved
+        xp = get_array_module(gy)
+        kept = keepdims_shape(self.in_shapes[0], self.axes)
+        gy, out = gy.reshape(kept), out.reshape(kept)
+        if self.ord == 1:
+            return gy * self.sign
+        safe = xp.where(self.zero, 1, out)  # the norm, with 1 where it is 0 (x is 0 there)
+        if self.ord == 2:
+            return gy * x / safe
+        p = self.ord
+        return gy * self.sign * xp.abs(x) ** (p - 1) / safe ** (p - 1)
+
+
+def _reverse(ndim: int, dim: int) -> tuple:
+    """The index that reverses dimension ``dim``."""
+    return (slice(None),) * dim + (slice(None, None, -1),) + (slice(None),) * (ndim - dim - 1)
+
+
+class CumSum(Function):
+    def forward(self, x, dim):
+        self.dim = dim
+        return x.cumsum(axis=dim)
+
+    def backward(self, gy):
+        rev = _reverse(len(self.in_shapes[0]), self.dim)
+        return CumSum.call(gy[rev], dim=self.dim)[rev]
+
+
+class CumProd(Function):
+    """Cumulative product. Without zeros the gradient is ``Σ_{j≥k} gy_j·out_j / x_k``; with a
+    zero in the input it is ``out_{k−1} · Σ_{j≥k} gy_j·Π_{k<i≤j} x_i``, the inner products a
+    cumprod over an n×n triangle: no division by zero, and itself differentiable (PyTorch's
+    gradient at zeros)."""
+
+    def forward(self, x, dim):
+        out = x.cumprod(axis=dim)
+        self.has_zero = bool((x == 0).any())
+        self.dim = dim
+        self.save_for_backward(x, out)
+        return out
+
+    def backward(self, gy):
+        x, out = self.saved
+        xp = get_array_module(gy)
+        d = self.dim
+        if not self.has_zero:
+            rev = _reverse(len(self.in_shapes[0]), d)
+            return CumSum.call((gy * out)[rev], dim=d)[rev] / x
+        xl, gl, ol = (xp.swapaxes(a, d, -1) for a in (x, gy, out))
+        n = self.in_shapes[0][d]
+        positions = get_array_module(getattr(gy, "array", gy)).arange(n)
+        later = positions.reshape(1, n) > positions.reshape(n, 1)  # [k, i]: i > k
+        # factors[..., k, i] = x_i for i > k, else 1; its cumprod over i is Π_{k<i≤j} x_i
+        factors = xp.where(later, xl[..., None, :], 1)
+        inner = CumProd.call(factors, dim=len(self.in_shapes[0]))
+        upper = later | (positions.reshape(1, n) == positions.reshape(n, 1))  # j >= k
+        summed = xp.sum(xp.where(upper, inner * gl[..., None, :], 0), axis=-1)
+        widths = ((0, 0),) * (len(self.in_shapes[0]) - 1) + ((1, 0),)
+        previous = Pad.call(ol[..., : n - 1], widths=widths, value=1)  # out_{k-1}, out_{-1} = 1
+        return xp.swapaxes(previous * summed, d, -1)
+
+
+class Einsum(Function):
+    """``einsum`` over explicit subscripts (no ellipsis: the functional layer expands it).
+
+    The gradient for operand i is again an einsum: of ``gy`` and the other operands into
+    operand i's subscripts. A letter repeated within operand i (a diagonal) gets a fresh name
+    joined to the original by an identity matrix; a letter summed within operand i alone is
+    broadcast back afterwards.
+    """
+
+    def forward(self, *arrays, subs, out):
+        self.subs, self.out = subs, out
+        self.save_for_backward(*arrays)
+        return get_array_module(arrays[0]).einsum(f"{','.join(subs)}->{out}", *arrays)
+
+    def backward(self, gy):
+        operands = self.saved
+        xp = get_array_module(gy)
+        used = set("".join(self.subs) + self.out)
+        fresh = (c for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in used)
+        grads = []
+        for i, target in enumerate(self.subs):
+            if not self.needs_input_grad[i]:
+                grads.append(None)
+                continue
+            shape = self.in_shapes[i]
+            args = [gy] + [operands[j] for j in range(len(operands)) if j != i]
+            subs = [self.out] + [self.subs[j] for j in range(len(operands)) if j != i]
+            renamed, seen = [], {}
+            for c, n in zip(target, shape):
+                if c in seen:
+                    new = next(fresh)
+                    args.append(_identity_like(gy, n))
+                    subs.append(c + new)
+                    renamed.append(new)
+                else:
+                    seen[c] = n
+                    renamed.append(c)
+            available = set("".join(subs))
+            kept = "".join(c for c in renamed if c in available)
+            g = Einsum.call(*args, subs=tuple(subs), out=kept)
+            if len(kept) != len(renamed):  # letters summed within this operand only
+                g = g.reshape([n if c in available else 1 for c, n in zip(renamed, shape)])
+                g = xp.broadcast_to(g, shape)
+            grads.append(g)
+        return tuple(grads)
+
+
+def _identity_like(g, n: int):
+    """An n×n identity array (a constant) on ``g``'s device, in ``g``'s dtype."""
+    arr = getattr(g, "array", g)  # the Tensor's array under create_graph
+    return get_array_module(arr).eye(n, dtype=arr.dtype)
+
+
+class SetItem(Function):
+    """``x[index] = value`` recorded in place: ``x``'s array is written and returned, and the
+    tensor's graph node becomes this one. The gradient for the old ``x`` is zero at ``index``,
+    the gradient for ``value`` is ``gy[index]``."""
+
+    def forward(self, x, value, index, advanced):
+        xp = get_array_module(x)
+        self.index, self.advanced = index, advanced
+        written = xp.zeros(x.shape, dtype=bool)
+        written[index] = True
+        self.written = written
+        x[index] = value
+        return x
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        gx = xp.where(self.written, 0, gy) if self.needs_input_grad[0] else None
+        gv = None
+        if self.needs_input_grad[1]:
+            gv = GetItem.call(gy, index=self.index, advanced=self.advanced)
+        return gx, gv

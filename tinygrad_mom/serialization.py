@@ -123,11 +123,15 @@ def _bytes_digest(buffer) -> str:
     return hashlib.sha256(buffer).hexdigest()
 
 
+_MAX_DEPTH = 200  # containers nested deeper than this are refused (a state_dict is ~5 deep)
+
+
 class _Encoder:
     """Turns an object into a JSON tree, collecting its arrays under flattened names."""
 
     def __init__(self):
         self.arrays: dict[str, np.ndarray] = {}
+        self._open: set[int] = set()  # ids of the containers on the current path (cycles)
 
     def _name(self, parts: tuple) -> str:
         base = ".".join(parts) if parts else "tensor"
@@ -172,6 +176,24 @@ class _Encoder:
             if math.isfinite(obj):
                 return float(obj)  # JSON keeps the shortest repr, which round-trips exactly
             return {"t": "float", "v": repr(obj)}  # 'nan', 'inf', '-inf'
+        if isinstance(obj, (Mapping, list, tuple)):
+            if id(obj) in self._open:
+                raise ValueError(f"cannot save {where}: it contains itself (a reference cycle)")
+            if len(parts) >= _MAX_DEPTH:
+                raise ValueError(
+                    f"cannot save {where}: containers are nested more than {_MAX_DEPTH} deep"
+                )
+            self._open.add(id(obj))
+            try:
+                return self._encode_container(obj, parts, where)
+            finally:
+                self._open.discard(id(obj))
+        raise TypeError(
+            f"cannot save {where}: objects of type {type(obj).__name__} are not supported "
+            "(Tensors, NumPy arrays, dict, list, tuple, bool, int, float, str and None are)"
+        )
+
+    def _encode_container(self, obj, parts: tuple, where: str):
         if isinstance(obj, Mapping):
             items = []
             for key, value in obj.items():
@@ -194,18 +216,23 @@ class _Encoder:
                     self.encode(v, parts + (str(i),), f"{where}[{i}]") for i, v in enumerate(obj)
                 ],
             }
-        raise TypeError(
-            f"cannot save {where}: objects of type {type(obj).__name__} are not supported "
-            "(Tensors, NumPy arrays, dict, list, tuple, bool, int, float, str and None are)"
-        )
+        raise AssertionError("unreachable")  # encode() passes only mappings, lists and tuples
 
 
 def atomic_write(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same directory and os.replace."""
-    directory = os.path.dirname(os.path.abspath(path))
+    """Write ``data`` to ``path`` via a temporary file in the same directory and os.replace.
+
+    A symbolic link is written through: its target file is replaced, the link stays. The
+    temporary files of earlier saves to the same path that were killed before their rename
+    (``.<name>.<random>.tmp``) are removed first, so repeated crashes do not fill the disk.
+    """
+    path = os.path.realpath(path)  # write through a symlink instead of replacing the link
+    directory = os.path.dirname(path)
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"cannot save to {path!r}: directory {directory!r} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
+    prefix = f".{os.path.basename(path)}."
+    _remove_stale_temporaries(directory, prefix)
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -228,6 +255,18 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
             os.close(dir_fd)
 
 
+def _remove_stale_temporaries(directory: str, prefix: str) -> None:
+    """Delete ``prefix*.tmp`` files left in ``directory`` by saves killed before their rename."""
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(directory):
+            name = entry.name
+            # mkstemp's random part is 8 characters: match exactly that shape, nothing else
+            if name.startswith(prefix) and name.endswith(".tmp") \
+                    and len(name) == len(prefix) + 8 + 4 and entry.is_file(follow_symlinks=False):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+
+
 # ==============================================================================================
 # load
 
@@ -244,13 +283,17 @@ def load(f, map_location=None, *, device=None, weights_only: bool | None = None)
     """
     del weights_only  # always safe: there is no pickle path to opt into
     target = _target_device(map_location, device)
-    st = _safetensors_numpy()
+    _safetensors_numpy()  # the format's package must be installed, as for save
     if hasattr(f, "read"):
         raw = f.read()
         source = getattr(f, "name", type(f).__name__)
     elif isinstance(f, (str, os.PathLike)):
         source = os.fspath(f)
         with open(source, "rb") as fh:
+            streamed = _load_streaming(fh, source, target)
+            if streamed is not _NOT_STREAMED:
+                return streamed
+            fh.seek(0)
             raw = fh.read()
     else:
         raise TypeError(f"load expects a path or a binary file object, got {type(f).__name__}")
@@ -263,30 +306,79 @@ def load(f, map_location=None, *, device=None, weights_only: bool | None = None)
     npy = _refuse_foreign_formats(raw, source)
     if npy is not None:
         return npy
+    data_start, entries, tree = _header_and_tree(raw, source)
+    view = memoryview(raw)
+
+    def fill(offset: int, out: memoryview) -> int:
+        chunk = view[offset : offset + len(out)]
+        out[: len(chunk)] = chunk
+        return len(chunk)
+
+    return _build(_read_arrays(entries, data_start, fill, tree, source), entries, tree, target,
+                  source)
+
+
+_NOT_STREAMED = object()
+
+
+def _load_streaming(fh, source: str, target: str):
+    """Load a safetensors file from an open file without reading it whole: the header, then
+    each tensor's bytes straight into its own array (peak memory: the arrays, once). Returns
+    ``_NOT_STREAMED`` for anything that is not a safetensors file (read whole, then refused or
+    read as .npy)."""
+    size = os.fstat(fh.fileno()).st_size
+    prefix = fh.read(9)
+    if len(prefix) < 9 or prefix[8:9] != b"{":
+        return _NOT_STREAMED
+    (n,) = struct.unpack("<Q", prefix[:8])
+    if n == 0 or n > _MAX_HEADER or 8 + n > size:
+        return _NOT_STREAMED  # the in-memory path names the problem
+    head = prefix + fh.read(n - 1)
+    data_start, entries, tree = _header_and_tree(head, source, size)
+
+    def fill(offset: int, out: memoryview) -> int:
+        fh.seek(offset)
+        return fh.readinto(out) or 0
+
+    return _build(_read_arrays(entries, data_start, fill, tree, source), entries, tree, target,
+                  source)
+
+
+def _header_and_tree(raw: bytes, source: str, file_size: int | None = None):
     try:
-        data_start, entries, metadata = _parse_header(raw, source)
+        data_start, entries, metadata = _parse_header(raw, source, file_size)
         tree = _read_tree(metadata, entries, source)
     except RecursionError:  # a crafted header nested thousands deep
         raise CheckpointError(f"{source}: the header is nested too deeply") from None
+    return data_start, entries, tree
 
-    if tree is not None:
-        for name, info in entries.items():
-            begin, end = info["data_offsets"]
-            digest = _bytes_digest(memoryview(raw)[data_start + begin : data_start + end])
-            if digest != tree.digests[name]:
-                raise CheckpointError(
-                    f"{source}: the data of tensor {name!r} (file bytes {data_start + begin} to "
-                    f"{data_start + end}) does not match its SHA-256: the file is corrupted"
-                )
-    try:
-        arrays = st.load(raw)
-    except Exception as exc:  # SafetensorError is not a public class: catch and re-label it
-        raise CheckpointError(f"{source}: safetensors rejected the file: {exc}") from exc
 
+def _read_arrays(entries: dict, data_start: int, fill, tree, source: str) -> dict:
+    """Each tensor's bytes, read by ``fill(file offset, buffer)`` into a new array it owns, and
+    checked against its SHA-256 (files written by save carry one per tensor)."""
+    arrays = {}
+    for name, info in sorted(entries.items(), key=lambda kv: kv[1]["data_offsets"][0]):
+        begin, end = info["data_offsets"]
+        arr = np.empty(info["shape"], dtype=_DTYPES[info["dtype"]].newbyteorder("<"))
+        buffer = memoryview(arr.reshape(-1).view(np.uint8))
+        if fill(data_start + begin, buffer) != end - begin:
+            raise CheckpointError(
+                f"{source}: tensor {name!r} ends at file offset {data_start + end}, but the file "
+                "ended before it (truncated while being read)"
+            )
+        if tree is not None and _bytes_digest(buffer) != tree.digests[name]:
+            raise CheckpointError(
+                f"{source}: the data of tensor {name!r} (file bytes {data_start + begin} to "
+                f"{data_start + end}) does not match its SHA-256: the file is corrupted"
+            )
+        native = arr.dtype.newbyteorder("=")
+        arrays[name] = arr if arr.dtype == native else arr.astype(native)
+    return arrays
+
+
+def _build(arrays: dict, entries: dict, tree, target: str, source: str):
     if tree is None:  # a plain safetensors file: a flat state_dict of Tensors
-        return {
-            name: _to_tensor(_owned(arrays[name]), target, False, name, source) for name in entries
-        }
+        return {name: _to_tensor(arrays[name], target, False, name, source) for name in entries}
     return tree.build(arrays, target, source)
 
 
@@ -328,8 +420,11 @@ def _refuse_foreign_formats(raw: bytes, source: str):
                 _, _, dtype = np.lib.format.read_array_header_1_0(buf)
             else:
                 _, _, dtype = np.lib.format.read_array_header_2_0(buf)
-        except ValueError as exc:
-            raise CheckpointError(f"{source}: damaged .npy header: {exc}") from exc
+        except Exception as exc:  # noqa: BLE001 - NumPy parses the header with ast/tokenize:
+            # ValueError, SyntaxError, tokenize errors, ... all mean a damaged header
+            raise CheckpointError(
+                f"{source}: damaged .npy header ({type(exc).__name__}: {exc})"
+            ) from None
         if dtype.hasobject:
             raise CheckpointError(
                 f"{source} is an .npy file holding Python objects (dtype {dtype}), which only "
@@ -342,18 +437,36 @@ def _refuse_foreign_formats(raw: bytes, source: str):
     return None
 
 
-def _parse_header(raw: bytes, source: str):
-    """Validate the safetensors header; returns (data start, tensor entries, metadata)."""
-    if len(raw) < 8:
+class _DuplicateKey(Exception):
+    pass
+
+
+def _no_duplicate_keys(pairs: list) -> dict:
+    """json's object hook: a dict, refusing a key given twice (json keeps the last silently)."""
+    result = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(key)
+        result[key] = value
+    return result
+
+
+def _parse_header(raw: bytes, source: str, file_size: int | None = None):
+    """Validate the safetensors header; returns (data start, tensor entries, metadata).
+
+    ``raw`` is the whole file, or (with ``file_size``) at least its first 8 + header bytes.
+    """
+    size = len(raw) if file_size is None else file_size
+    if size < 8:
         raise CheckpointError(
-            f"{source} is {len(raw)} bytes long; a safetensors file starts with an 8-byte "
+            f"{source} is {size} bytes long; a safetensors file starts with an 8-byte "
             "header length (file truncated or not a checkpoint)"
         )
     (n,) = struct.unpack("<Q", raw[:8])
-    if n == 0 or n > _MAX_HEADER or 8 + n > len(raw):
+    if n == 0 or n > _MAX_HEADER or 8 + n > size:
         raise CheckpointError(
             f"{source}: the header length at offset 0 says {n} bytes, but the file is "
-            f"{len(raw)} bytes long (truncated, corrupted, or not a safetensors file)"
+            f"{size} bytes long (truncated, corrupted, or not a safetensors file)"
         )
     header = raw[8 : 8 + n]
     try:
@@ -363,7 +476,12 @@ def _parse_header(raw: bytes, source: str):
             f"{source}: the header is not valid UTF-8 at file offset {8 + exc.start}"
         ) from None
     try:
-        parsed, end = json.JSONDecoder().raw_decode(text)
+        parsed, end = json.JSONDecoder(object_pairs_hook=_no_duplicate_keys).raw_decode(text)
+    except _DuplicateKey as exc:
+        raise CheckpointError(
+            f"{source}: the header names {exc.args[0]!r} twice (a safetensors header must not "
+            "repeat a key: which entry is meant is ambiguous)"
+        ) from None
     except json.JSONDecodeError as exc:
         offset = 8 + len(text[: exc.pos].encode())
         raise CheckpointError(
@@ -388,7 +506,7 @@ def _parse_header(raw: bytes, source: str):
     ):
         raise CheckpointError(f"{source}: '__metadata__' must map strings to strings")
 
-    data_len = len(raw) - 8 - n
+    data_len = size - 8 - n
     entries = {}
     for name, info in parsed.items():
         entries[name] = _check_entry(name, info, data_len, 8 + n, source)
@@ -475,15 +593,10 @@ class _Tree:
             dtype = _DTYPES[node["dtype"]]
             little = np.frombuffer(bytes.fromhex(node["hex"]), dtype=dtype.newbyteorder("<"))
             return little[0].astype(dtype)
-        arr = _owned(arrays[node["key"]])
+        arr = arrays[node["key"]]  # each array is built once, owned, and used by one node
         if kind == "ndarray":
             return arr
         return _to_tensor(arr, target, node["requires_grad"], node["key"], source)
-
-
-def _owned(arr: np.ndarray) -> np.ndarray:
-    """A writable array that owns its memory (never a view into the file's bytes)."""
-    return arr if arr.flags.writeable and arr.flags.owndata else arr.copy()
 
 
 def _to_tensor(arr: np.ndarray, target: str, requires_grad: bool, name: str, source: str) -> Tensor:

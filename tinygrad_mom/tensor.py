@@ -14,6 +14,7 @@ broadcasting in one place (:func:`unbroadcast`) and accumulates into the leaves'
 from __future__ import annotations
 
 import functools
+import math
 import traceback
 import weakref
 from collections.abc import Sequence
@@ -92,12 +93,59 @@ int32 = np.dtype(np.int32)
 int64 = np.dtype(np.int64)
 uint8 = np.dtype(np.uint8)
 bool_ = np.dtype(np.bool_)
+# PyTorch's other spellings (``float``, ``int`` and ``bool`` are added in __init__.py, where they
+# do not shadow the builtins this module uses). NumPy has no bfloat16 or complex32, so they are
+# absent rather than faked.
+double = float64
+half = float16
+long = int64
+short = int16
 
-DEFAULT_FLOAT = float32
+DEFAULT_FLOAT = float32  # the dtype of Python floats and float factories; set_default_dtype
+
+
+def get_default_dtype():
+    """The floating dtype of Python floats and of float factories (float32 unless changed)."""
+    return DEFAULT_FLOAT
+
+
+def set_default_dtype(d) -> None:
+    """Change the default floating dtype (``torch.set_default_dtype``): float16/32/64 only."""
+    global DEFAULT_FLOAT
+    dtype = _as_dtype(d)
+    if dtype is None or dtype.kind != "f":
+        raise TypeError(
+            f"only floating-point types are supported as the default type, got {d!r}"
+        )
+    DEFAULT_FLOAT = dtype
 
 
 def is_floating(dtype) -> bool:
     return np.dtype(dtype).kind == "f"
+
+
+class Size(tuple):
+    """A tensor's shape, as ``torch.Size``: a tuple of ints with ``numel()``.
+
+    It prints as a plain tuple, ``(2, 3)`` (PyTorch prints ``torch.Size([2, 3])``), so messages
+    that show shapes read the same whether they got a Size or a tuple.
+    """
+
+    __slots__ = ()
+
+    def numel(self) -> int:
+        """The number of elements a tensor of this shape holds."""
+        return math.prod(self)
+
+    def __getitem__(self, index):
+        item = tuple.__getitem__(self, index)
+        return Size(item) if isinstance(index, slice) else item
+
+    def __add__(self, other):
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return Size(tuple.__add__(self, other))
+
 
 
 def _as_dtype(dtype):
@@ -106,11 +154,14 @@ def _as_dtype(dtype):
     if dtype is bool:
         return bool_
     try:
-        return np.dtype(dtype)
+        out = np.dtype(dtype)
     except TypeError as exc:
         raise TypeError(
             f"Invalid dtype {dtype!r}: expected a numpy dtype such as tm.float32"
         ) from exc
+    if out.kind not in "biuf":
+        raise TypeError(f"Invalid dtype {dtype!r}: tensors hold numbers or booleans")
+    return out
 
 
 def _array_from_data(data, dtype, device):
@@ -180,6 +231,8 @@ class Function:
     def save_for_backward(self, *arrays):
         """Keep inputs and/or the output for backward (only those: see the module docstring)."""
         self.saved = arrays
+        if _modified:  # some array was modified in place: stamp when these were saved
+            self.saved_epoch = _epoch
 
     def forward(self, *arrays, **kwargs):
         raise NotImplementedError
@@ -204,7 +257,10 @@ class Function:
         # scalar constant (a cast constant, as in int_tensor / 2): it stays a device-free
         # constant, which a CuPy operand accepts where a host 0-d array would not.
         if isinstance(out, np.generic) and not all(isinstance(a, np.generic) for a in arrays):
-            out = np.asarray(out)
+            scalar, out = out, np.asarray(out)
+            saved = fn.__dict__.get("saved")
+            if saved is not None:  # a saved output must stay the output (create_graph)
+                fn.saved = tuple(out if s is scalar else s for s in saved)
         if _grad_enabled:
             for t in inputs:
                 if t._requires_grad:
@@ -260,6 +316,53 @@ class Function:
         ``Node.register_hook``); it may return replacement grad_inputs."""
         self.hooked = True
         return _add_hook(self.__dict__.setdefault("node_hooks", {}), hook)
+
+
+# ----------------------------------------------------------------------------------------------
+# version counters (PyTorch's): an array saved for backward and then modified in place makes
+# that backward raise instead of returning a wrong gradient. Only in-place writes pay: they
+# stamp the written memory (its root array) with a global epoch; save_for_backward stamps the
+# node only once any write happened; backward compares the two.
+_modified: dict = {}  # id(root array) -> epoch of its last in-place write
+_epoch = 0
+
+
+def _root_array(a):
+    """The array that owns ``a``'s memory (numpy and cupy keep it in ``.base``)."""
+    base = getattr(a, "base", None)
+    while base is not None and hasattr(base, "shape"):
+        a, base = base, getattr(base, "base", None)
+    return a
+
+
+def _bump_version(array) -> None:
+    """Record an in-place write to ``array``'s memory."""
+    global _epoch
+    root = _root_array(array)
+    key = id(root)
+    _epoch += 1
+    if key not in _modified:
+        try:  # forget the entry with the memory, so the id cannot be mistaken for a new array
+            weakref.finalize(root, _modified.pop, key, None)
+        except TypeError:
+            pass
+    _modified[key] = _epoch
+
+
+def _check_versions(node: Function) -> None:
+    """Raise when an array that ``node`` saved was written in place after it was saved."""
+    stamp = node.__dict__.get("saved_epoch", 0)
+    for a in node.saved:
+        if isinstance(a, np.generic) or not hasattr(a, "shape"):
+            continue
+        written = _modified.get(id(_root_array(a)))
+        if written is not None and written > stamp:
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified by an "
+                f"inplace operation: an array of shape {tuple(a.shape)} and dtype {a.dtype} "
+                f"saved by {node.name()} was written after it was saved. Hint: clone() the "
+                "tensor before modifying it in place, or modify it after backward"
+            )
 
 
 class AccumulateGrad:
@@ -509,6 +612,8 @@ def _run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
                         captured[node] = g
                     else:
                         _accumulate_nonleaf_grad(targets[node], g, create_graph)
+                if _modified and "saved" in node.__dict__:
+                    _check_versions(node)
                 in_grads = backend.call_on_device_of(g, _call_backward, node, g, create_graph)
                 if type(in_grads) is not tuple:
                     in_grads = (in_grads,)
@@ -596,16 +701,38 @@ class Tensor:
 
     ``Tensor(data, requires_grad=False, dtype=None, device=None)``: ``data`` may be a Python
     scalar, a (nested) list, a NumPy or CuPy array, or a Tensor; it is always copied. Python
-    floats become float32 (as in PyTorch), arrays keep their dtype, integers stay integers.
+    floats become the default dtype (float32), arrays keep their dtype, integers stay integers.
+
+    ``Tensor(2, 3)``, ``Tensor(7)`` and ``Tensor(tm.Size([2, 3]))`` are PyTorch's legacy size
+    constructor: an uninitialised tensor of that shape in the default dtype (``Tensor(7)`` has
+    seven elements, as in PyTorch); ``Tensor()`` is an empty one.
     """
 
     __slots__ = ("array", "_requires_grad", "_grad", "_ctx", "_hooks", "_post_hooks", "__weakref__")
     __array_ufunc__ = None  # make ``ndarray op Tensor`` defer to Tensor's reflected operators
     __hash__ = object.__hash__  # == is elementwise, so hashing stays by identity
 
-    def __init__(self, data, requires_grad: bool = False, dtype=None, device=None):
+    def __init__(self, *args, requires_grad: bool = False, dtype=None, device=None):
+        size = _legacy_size(args)
+        if size is not None:
+            device = backend.resolve_device(device)
+            dtype = _as_dtype(dtype) or DEFAULT_FLOAT
+            with backend.device_context(device):
+                self.array = backend.array_module_for(device).empty(size, dtype=dtype)
+            self._grad = None
+            self._ctx = None
+            self._requires_grad = False
+            if requires_grad:
+                self.requires_grad_(True)
+        else:
+            (data,) = args
+            self._init_from_data(data, requires_grad, dtype, device)
+
+    def _init_from_data(self, data, requires_grad: bool, dtype, device) -> None:
         if device is None:
             device = data.device if isinstance(data, Tensor) else backend.device_of(data)
+            if device == "cpu" and not isinstance(data, (Tensor, np.ndarray, np.generic)):
+                device = backend.get_default_device()  # lists and numbers, as in PyTorch
         else:
             device = backend.parse_device(device)
         self.array = _array_from_data(data, _as_dtype(dtype), device)
@@ -615,6 +742,13 @@ class Tensor:
         self._hooks = self._post_hooks = None
         if requires_grad:
             self.requires_grad_(True)
+
+    @classmethod
+    def _from_data(cls, data, requires_grad: bool = False, dtype=None, device=None) -> Tensor:
+        """``torch.tensor``'s rule: ``data`` is always data (a Python int is a 0-d tensor)."""
+        t = object.__new__(cls)
+        t._init_from_data(data, requires_grad, dtype, device)
+        return t
 
     @classmethod
     def _wrap(cls, array, requires_grad: bool = False) -> Tensor:
@@ -629,8 +763,8 @@ class Tensor:
 
     # --- attributes ---------------------------------------------------------------------------
     @property
-    def shape(self) -> tuple:
-        return self.array.shape
+    def shape(self) -> Size:
+        return Size(self.array.shape)
 
     @property
     def dtype(self):
@@ -644,16 +778,17 @@ class Tensor:
         return self.array.ndim
 
     def size(self, dim: int | None = None):
-        """The shape, or the length of dimension ``dim``."""
+        """The shape (a :class:`Size`), or the length of dimension ``dim``."""
         if dim is None:
-            return self.array.shape
+            return Size(self.array.shape)
         return self.array.shape[_normalize_dim(dim, self.ndim)]
 
     def numel(self) -> int:
         return int(self.array.size)
 
     @property
-    def device(self) -> str:
+    def device(self) -> backend.device:
+        """Where the data lives: a :class:`tm.device` that also equals its string (``"cpu"``)."""
         return backend.device_of(self.array)
 
     @property
@@ -696,6 +831,11 @@ class Tensor:
                 raise RuntimeError(
                     f"assigned grad has shape {value.shape}, but the tensor has shape {self.shape}"
                 )
+            if value.dtype != self.dtype:  # PyTorch refuses: an optimizer would mix dtypes
+                raise RuntimeError(
+                    f"assigned grad has data type {value.dtype}, but the tensor has data type "
+                    f"{self.dtype}"
+                )
             if value.device != self.device:
                 raise RuntimeError(
                     f"assigned grad is on device {value.device}, but the tensor is on {self.device}"
@@ -720,9 +860,33 @@ class Tensor:
         self.array = value.array if isinstance(value, Tensor) else value
 
     # --- conversion and moves -----------------------------------------------------------------
-    def numpy(self) -> np.ndarray:
-        """A host (NumPy) copy of the data; never shares memory with the tensor."""
-        return backend.to_numpy(self.array)
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        """The data as a NumPy array sharing memory with this CPU tensor, as in PyTorch.
+
+        Raises for a tensor that requires grad (use ``.detach().numpy()``) or lives on a GPU
+        (use ``.cpu()``). ``force=True`` is ``detach().cpu().numpy()``: it still shares memory
+        on the CPU and copies from a GPU.
+        """
+        if not force:
+            if self._requires_grad:
+                raise RuntimeError(
+                    "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
+                    "instead."
+                )
+            if type(self.array) is not np.ndarray and backend.is_cupy_array(self.array):
+                raise TypeError(
+                    f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() "
+                    "to copy the tensor to host memory first."
+                )
+        return self._host_array()
+
+    def _host_array(self) -> np.ndarray:
+        """The data on the host: the array itself on the CPU, a copy from a GPU."""
+        if type(self.array) is np.ndarray:
+            return self.array
+        if backend.is_cupy_array(self.array):
+            return backend.to_numpy(self.array)
+        return np.asarray(self.array)  # a scalar constant
 
     def item(self):
         """The value of a one-element tensor as a Python number."""
@@ -735,15 +899,18 @@ class Tensor:
         return self.array.item()
 
     def tolist(self):
-        return self.numpy().tolist()
+        """The data as (nested) Python lists, or a number for a 0-d tensor."""
+        return self._host_array().tolist()
 
-    def to(self, *args, device=None, dtype=None) -> Tensor:
+    def to(
+        self, *args, device=None, dtype=None, non_blocking: bool = False, copy: bool = False
+    ) -> Tensor:
         """Move to a device and/or cast: ``to("cuda")``, ``to(tm.float64)``, ``to(other)``."""
         for arg in args:
             if isinstance(arg, Tensor):
                 device, dtype = arg.device, arg.dtype
-            elif isinstance(arg, str):
-                device = arg
+            elif isinstance(arg, (str, int)) and not isinstance(arg, bool):
+                device = arg  # a str or a tm.device (a str); an int is a CUDA ordinal
             else:
                 dtype = arg
         out = self
@@ -755,24 +922,41 @@ class Tensor:
                 out = ToDevice.apply(out, device=device)
         if dtype is not None:
             out = out.type(dtype)
+        if copy and out is self:  # copy=True always returns a new tensor, as in PyTorch
+            out = self.clone()
         return out
 
     def cpu(self) -> Tensor:
         return self.to("cpu")
 
-    def cuda(self, device: int | str | None = None) -> Tensor:
+    def cuda(self, device: int | str | None = None, non_blocking: bool = False) -> Tensor:
         if device is None:
             return self.to("cuda")
         return self.to(device if isinstance(device, str) else f"cuda:{device}")
 
-    def type(self, dtype) -> Tensor:
-        """Cast to ``dtype`` (differentiable between floating dtypes)."""
+    def type(self, dtype=None, non_blocking: bool = False):
+        """Without an argument, PyTorch's type name (``"torch.FloatTensor"``); else cast.
+
+        ``dtype`` may be a dtype (``tm.float``), a legacy type (``tm.LongTensor``) or its name
+        (``"torch.LongTensor"``, ``"torch.cuda.FloatTensor"``, which also moves to the GPU).
+        The cast is differentiable between floating dtypes.
+        """
+        if dtype is None:
+            return _type_name(self.dtype, self.device)
+        device = None
+        if isinstance(dtype, str):
+            dtype, device = _parse_type_name(dtype)
+        elif isinstance(dtype, _TensorType):
+            dtype, device = dtype.dtype, dtype.device_type
+        out = self
+        if device is not None and out.device.type != device:
+            out = out.to(device)
         dtype = _as_dtype(dtype)
-        if dtype == self.dtype:
-            return self
+        if dtype == out.dtype:
+            return out
         from .primitives import Cast
 
-        return Cast.apply(self, dtype=dtype)
+        return Cast.apply(out, dtype=dtype)
 
     def float(self) -> Tensor:
         return self.type(float32)
@@ -872,57 +1056,112 @@ class Tensor:
         return retained is not None and retained() is self
 
     def zero_(self) -> Tensor:
-        self._check_inplace("zero_")
+        if self._check_inplace("zero_"):
+            return self._record_inplace(0)
         self.array[...] = 0
+        _bump_version(self.array)
         return self
 
-    # --- in-place updates (not recorded by autograd; for optimizers and init) -----------------
-    def _check_inplace(self, name: str) -> None:
-        if self._requires_grad and _grad_enabled:
-            raise RuntimeError(
-                "a leaf tensor that requires grad is being used in an in-place operation "
-                f"({name}); wrap it in tm.no_grad()"
-                if self._ctx is None
-                else f"in-place {name} on a tensor that is part of a graph is not supported"
-            )
+    # --- in-place updates (recorded as an assignment when they are part of a graph) ----------
+    def _check_inplace(self, name: str, other=None) -> bool:
+        """Raise for a leaf that requires grad; True when autograd must record the write (a
+        non-leaf, or a value that requires grad), False for a plain write."""
+        if not _grad_enabled:
+            return False
+        if self._requires_grad:
+            if self._ctx is None:
+                raise RuntimeError(
+                    "a leaf tensor that requires grad is being used in an in-place operation "
+                    f"({name}); wrap it in tm.no_grad()"
+                )
+            return True
+        return isinstance(other, Tensor) and other._requires_grad
 
-    def _other_array(self, other):
+    def _record_inplace(self, value) -> Tensor:
+        """Write ``value`` (a number, or a function of a copy of self) into self, recorded as
+        ``self[...] = value`` (the copy keeps what the op saves apart from the memory written)."""
+        if callable(value):
+            value = value(self.clone() if self._requires_grad else Tensor._wrap(self.array.copy()))
+        _ops.setitem(self, Ellipsis, value)
+        return self
+
+    def _other_array(self, other, name: str, divides: bool = False):
+        """The raw operand of an in-place op, checked as PyTorch does before anything changes:
+        a Tensor or a number, broadcastable to this tensor's shape, whose result type can be
+        stored in this tensor's dtype (no float into an int tensor, no true division of ints)."""
         if isinstance(other, Tensor):
             _check_same_device((self, other), (self.array, other.array))
-            return other.array
-        return other
+            shape, dtype, array = other.shape, other.dtype, other.array
+        elif isinstance(other, (bool, int, float, np.number, np.bool_)):
+            shape, dtype, array = (), other, other
+        else:
+            raise TypeError(
+                f"{name}: the operand must be a Tensor or a number, got {type(other).__name__}"
+            )
+        try:
+            ok = np.broadcast_shapes(shape, self.shape) == self.shape
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(
+                f"{name}: operand of shape {tuple(shape)} cannot be broadcast to this tensor's "
+                f"shape {tuple(self.shape)} (an in-place result keeps the tensor's shape)"
+            )
+        result = np.result_type(self.dtype, dtype)
+        if divides and result.kind in "biu":
+            result = np.dtype(np.float64)
+        if not np.can_cast(result, self.dtype, casting="same_kind"):
+            raise TypeError(
+                f"{name}: result type {result} can't be cast to the desired output type "
+                f"{self.dtype}"
+            )
+        return array
 
     def add_(self, other, alpha=1) -> Tensor:
-        self._check_inplace("add_")
-        o = self._other_array(other)
+        if self._check_inplace("add_", other):
+            return self._record_inplace(lambda t: t.add(other, alpha=alpha))
+        o = self._other_array(other, "add_")
         self.array += o if alpha == 1 else alpha * o
+        _bump_version(self.array)
         return self
 
     def sub_(self, other, alpha=1) -> Tensor:
-        self._check_inplace("sub_")
-        o = self._other_array(other)
+        if self._check_inplace("sub_", other):
+            return self._record_inplace(lambda t: t.sub(other, alpha=alpha))
+        o = self._other_array(other, "sub_")
         self.array -= o if alpha == 1 else alpha * o
+        _bump_version(self.array)
         return self
 
     def mul_(self, other) -> Tensor:
-        self._check_inplace("mul_")
-        self.array *= self._other_array(other)
+        if self._check_inplace("mul_", other):
+            return self._record_inplace(lambda t: t * other)
+        self.array *= self._other_array(other, "mul_")
+        _bump_version(self.array)
         return self
 
     def div_(self, other) -> Tensor:
-        self._check_inplace("div_")
-        self.array /= self._other_array(other)
+        if self._check_inplace("div_", other):
+            return self._record_inplace(lambda t: t / other)
+        self.array /= self._other_array(other, "div_", divides=True)
+        _bump_version(self.array)
         return self
 
     def fill_(self, value) -> Tensor:
-        self._check_inplace("fill_")
+        if self._check_inplace("fill_", value):
+            return self._record_inplace(value)
         self.array.fill(value)
+        _bump_version(self.array)
         return self
 
     def copy_(self, src) -> Tensor:
         """Copy ``src``'s values (broadcast, same device) into this tensor in place."""
-        self._check_inplace("copy_")
-        s = self._other_array(src)
+        if self._check_inplace("copy_", src):
+            _ops.setitem(self, Ellipsis, src)
+            return self
+        if isinstance(src, Tensor):
+            _check_same_device((self, src), (self.array, src.array))
+        s = src.array if isinstance(src, Tensor) else src
         xp = get_array_module(self.array)
         s = xp.asarray(s)
         try:
@@ -932,38 +1171,54 @@ class Tensor:
                 f"copy_: cannot copy shape {s.shape} into shape {self.shape}"
             ) from None
         self.array[...] = s
+        _bump_version(self.array)
         return self
 
     def clamp_(self, min=None, max=None) -> Tensor:
-        self._check_inplace("clamp_")
+        if self._check_inplace("clamp_"):
+            return self._record_inplace(lambda t: t.clamp(min, max))
         xp = get_array_module(self.array)
         xp.clip(self.array, min, max, out=self.array)
+        _bump_version(self.array)
         return self
 
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
-        self._check_inplace("uniform_")
+        record = self._check_inplace("uniform_")
         # random()/standard_normal() exist on both numpy's and cupy's Generator; CuPy draws on
         # its current device, hence the device context
         device = self.device
         with backend.device_context(device):
-            self.array[...] = a + (b - a) * backend.rng(device).random(self.shape)
-        return self
+            values = a + (b - a) * backend.rng(device).random(self.shape)
+        return self._write_values(values, record)
 
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
-        self._check_inplace("normal_")
+        record = self._check_inplace("normal_")
         device = self.device
         with backend.device_context(device):
-            self.array[...] = mean + std * backend.rng(device).standard_normal(self.shape)
+            values = mean + std * backend.rng(device).standard_normal(self.shape)
+        return self._write_values(values, record)
+
+    def _write_values(self, values, record: bool) -> Tensor:
+        if record:
+            return self._record_inplace(Tensor._wrap(values))
+        self.array[...] = values
+        _bump_version(self.array)
         return self
 
     def _inplace_or_rebind(self, other, inplace, outofplace):
         # ``p -= lr * g`` must update a parameter in place (no_grad); inside a recorded graph
         # the same line rebinds the name to a new tensor, which is what the user means there.
-        if self._requires_grad and _grad_enabled:
-            if self._ctx is None:
+        if _grad_enabled and (
+            self._requires_grad or (isinstance(other, Tensor) and other._requires_grad)
+        ):
+            if self._requires_grad and self._ctx is None:
                 self._check_inplace("an augmented assignment")
-            return outofplace(self, other)
-        inplace(self.array, self._other_array(other))
+            # a view (x[i] in ``x[i] *= 2``) is copied first: the op may save it, and the
+            # write-back into x that follows would otherwise change what it saved
+            return outofplace(self if self.array.base is None else self.clone(), other)
+        name = {_np_iadd: "+=", _np_isub: "-=", _np_imul: "*=", _np_idiv: "/="}[inplace]
+        inplace(self.array, self._other_array(other, name, divides=inplace is _np_idiv))
+        _bump_version(self.array)
         return self
 
     def __iadd__(self, other):
@@ -980,7 +1235,7 @@ class Tensor:
 
     # --- Python protocol ----------------------------------------------------------------------
     def __repr__(self) -> str:
-        body = np.array2string(self.numpy(), separator=", ", precision=4, prefix="tensor(")
+        body = np.array2string(self._host_array(), separator=", ", precision=4, prefix="tensor(")
         extras = []
         if self.device != "cpu":
             extras.append(f"device='{self.device}'")
@@ -1020,14 +1275,30 @@ class Tensor:
             raise TypeError("only integer tensors of a single element can be converted to an index")
         return int(self.item())
 
+    def __format__(self, format_spec: str) -> str:
+        # PyTorch formats a 0-d tensor as its Python number (f"{loss:.4f}"); any other tensor
+        # takes only the empty spec (its str) and raises TypeError for anything else
+        if self.array.ndim == 0:
+            return self.array.item().__format__(format_spec)
+        return object.__format__(self, format_spec)
+
     def __array__(self, dtype=None, copy=None):
-        # np.asarray(t) and tm.tensor([t0, t1]) work for host tensors, as in PyTorch
+        # np.asarray(t) shares memory with a CPU tensor and np.array(t) copies, as in PyTorch;
+        # the same checks as numpy() (no tensor that requires grad, none on a GPU)
         if self.device != "cpu":
             raise TypeError(
                 f"can't convert a {self.device} tensor to a NumPy array implicitly; use .numpy() "
                 "or .cpu() first"
             )
-        return self.array if dtype is None else self.array.astype(dtype)
+        array = self.numpy()
+        if dtype is not None and np.dtype(dtype) != array.dtype:
+            if copy is False:
+                raise ValueError(
+                    f"cannot convert a {array.dtype} tensor to {np.dtype(dtype)} without a copy "
+                    "(copy=False)"
+                )
+            return array.astype(dtype)
+        return array.copy() if copy else array
 
     def __dlpack__(self, *args, **kwargs):
         return self.array.__dlpack__(*args, **kwargs)
@@ -1037,28 +1308,28 @@ class Tensor:
 
     # --- differentiable operations: thin wrappers over tinygrad_mom.ops -----------------------
     def __add__(self, other):
-        return _ops.add(self, other)
+        return _ops._add(self, other)
 
     def __radd__(self, other):
-        return _ops.add(other, self)
+        return _ops._add(other, self)
 
     def __sub__(self, other):
-        return _ops.sub(self, other)
+        return _ops._sub(self, other)
 
     def __rsub__(self, other):
-        return _ops.sub(other, self)
+        return _ops._sub(other, self)
 
     def __mul__(self, other):
-        return _ops.mul(self, other)
+        return _ops._mul(self, other)
 
     def __rmul__(self, other):
-        return _ops.mul(other, self)
+        return _ops._mul(other, self)
 
     def __truediv__(self, other):
-        return _ops.div(self, other)
+        return _ops._div(self, other)
 
     def __rtruediv__(self, other):
-        return _ops.div(other, self)
+        return _ops._div(other, self)
 
     def __pow__(self, other):
         return _ops.pow(self, other)
@@ -1103,16 +1374,18 @@ class Tensor:
         return _ops.compare(self, other, "ne")
 
     def add(self, other, alpha=1):
-        return _ops.add(self, other if alpha == 1 else other * alpha)
+        return _ops._add(self, other if alpha == 1 else other * alpha)
 
     def sub(self, other, alpha=1):
-        return _ops.sub(self, other if alpha == 1 else other * alpha)
+        return _ops._sub(self, other if alpha == 1 else other * alpha)
 
     def mul(self, other):
-        return _ops.mul(self, other)
+        return _ops._mul(self, other)
 
-    def div(self, other):
-        return _ops.div(self, other)
+    def div(self, other, *, rounding_mode=None):
+        if rounding_mode is None:
+            return _ops._div(self, other)
+        return _ops.div(self, other, rounding_mode=rounding_mode)
 
     def pow(self, exponent):
         return _ops.pow(self, exponent)
@@ -1158,17 +1431,17 @@ class Tensor:
     def minimum(self, other):
         return _ops.minimum(self, other)
 
-    def softmax(self, dim: int):
-        return _ops.softmax(self, dim)
+    def softmax(self, dim: int, dtype=None):
+        return _ops.softmax(self, dim, dtype)
 
-    def log_softmax(self, dim: int):
-        return _ops.log_softmax(self, dim)
+    def log_softmax(self, dim: int, dtype=None):
+        return _ops.log_softmax(self, dim, dtype)
 
-    def sum(self, dim=None, keepdim: bool = False):
-        return _ops.sum(self, dim, keepdim)
+    def sum(self, dim=None, keepdim: bool = False, *, dtype=None):
+        return _ops.sum(self, dim, keepdim, dtype=dtype)
 
-    def mean(self, dim=None, keepdim: bool = False):
-        return _ops.mean(self, dim, keepdim)
+    def mean(self, dim=None, keepdim: bool = False, *, dtype=None):
+        return _ops.mean(self, dim, keepdim, dtype=dtype)
 
     def var(self, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
         return _ops.var(self, dim, unbiased, keepdim, correction=correction)
@@ -1235,6 +1508,296 @@ class Tensor:
 
     def expand_as(self, other):
         return _ops.expand(self, *other.shape)
+
+    # ==========================================================================================
+    # PyTorch parity methods (issue 9): thin wrappers over tinygrad_mom.ops, one per function
+    def __setitem__(self, index, value) -> None:
+        """``x[index] = value`` (recorded by autograd on a non-leaf, as in PyTorch)."""
+        _ops.setitem(self, index, value)
+
+    def sin(self) -> Tensor:
+        return _ops.sin(self)
+
+    def cos(self) -> Tensor:
+        return _ops.cos(self)
+
+    def tan(self) -> Tensor:
+        return _ops.tan(self)
+
+    def asin(self) -> Tensor:
+        return _ops.asin(self)
+
+    def acos(self) -> Tensor:
+        return _ops.acos(self)
+
+    def atan(self) -> Tensor:
+        return _ops.atan(self)
+
+    def arcsin(self) -> Tensor:
+        return _ops.arcsin(self)
+
+    def arccos(self) -> Tensor:
+        return _ops.arccos(self)
+
+    def arctan(self) -> Tensor:
+        return _ops.arctan(self)
+
+    def sinh(self) -> Tensor:
+        return _ops.sinh(self)
+
+    def cosh(self) -> Tensor:
+        return _ops.cosh(self)
+
+    def log1p(self) -> Tensor:
+        return _ops.log1p(self)
+
+    def expm1(self) -> Tensor:
+        return _ops.expm1(self)
+
+    def log2(self) -> Tensor:
+        return _ops.log2(self)
+
+    def log10(self) -> Tensor:
+        return _ops.log10(self)
+
+    def erf(self) -> Tensor:
+        return _ops.erf(self)
+
+    def floor(self) -> Tensor:
+        return _ops.floor(self)
+
+    def ceil(self) -> Tensor:
+        return _ops.ceil(self)
+
+    def trunc(self) -> Tensor:
+        return _ops.trunc(self)
+
+    def fix(self) -> Tensor:
+        return _ops.fix(self)
+
+    def sign(self) -> Tensor:
+        return _ops.sign(self)
+
+    def reciprocal(self) -> Tensor:
+        return _ops.reciprocal(self)
+
+    def rsqrt(self) -> Tensor:
+        return _ops.rsqrt(self)
+
+    def square(self) -> Tensor:
+        return _ops.square(self)
+
+    def isnan(self) -> Tensor:
+        return _ops.isnan(self)
+
+    def isinf(self) -> Tensor:
+        return _ops.isinf(self)
+
+    def isfinite(self) -> Tensor:
+        return _ops.isfinite(self)
+
+    def logical_not(self) -> Tensor:
+        return _ops.logical_not(self)
+
+    def atan2(self, other) -> Tensor:
+        return _ops.atan2(self, other)
+
+    def arctan2(self, other) -> Tensor:
+        return _ops.arctan2(self, other)
+
+    def eq(self, other) -> Tensor:
+        return _ops.eq(self, other)
+
+    def ne(self, other) -> Tensor:
+        return _ops.ne(self, other)
+
+    def lt(self, other) -> Tensor:
+        return _ops.lt(self, other)
+
+    def le(self, other) -> Tensor:
+        return _ops.le(self, other)
+
+    def gt(self, other) -> Tensor:
+        return _ops.gt(self, other)
+
+    def ge(self, other) -> Tensor:
+        return _ops.ge(self, other)
+
+    def greater(self, other) -> Tensor:
+        return _ops.greater(self, other)
+
+    def greater_equal(self, other) -> Tensor:
+        return _ops.greater_equal(self, other)
+
+    def less(self, other) -> Tensor:
+        return _ops.less(self, other)
+
+    def less_equal(self, other) -> Tensor:
+        return _ops.less_equal(self, other)
+
+    def not_equal(self, other) -> Tensor:
+        return _ops.not_equal(self, other)
+
+    def logical_and(self, other) -> Tensor:
+        return _ops.logical_and(self, other)
+
+    def logical_or(self, other) -> Tensor:
+        return _ops.logical_or(self, other)
+
+    def logical_xor(self, other) -> Tensor:
+        return _ops.logical_xor(self, other)
+
+    def round(self, *, decimals: int = 0) -> Tensor:
+        return _ops.round(self, decimals=decimals)
+
+    def __and__(self, other):
+        return _ops.bitwise_and(self, other)
+
+    def __rand__(self, other):
+        return _ops.bitwise_and(other, self)
+
+    def __or__(self, other):
+        return _ops.bitwise_or(self, other)
+
+    def __ror__(self, other):
+        return _ops.bitwise_or(other, self)
+
+    def __xor__(self, other):
+        return _ops.bitwise_xor(self, other)
+
+    def __rxor__(self, other):
+        return _ops.bitwise_xor(other, self)
+
+    def __invert__(self):
+        return _ops.bitwise_not(self)
+
+    def __mod__(self, other):
+        return _ops.remainder(self, other)
+
+    def __rmod__(self, other):
+        return _ops.remainder(other, self)
+
+    def __floordiv__(self, other):
+        return _ops.floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return _ops.floor_divide(other, self)
+
+    def bitwise_and(self, other) -> Tensor:
+        return _ops.bitwise_and(self, other)
+
+    def bitwise_or(self, other) -> Tensor:
+        return _ops.bitwise_or(self, other)
+
+    def bitwise_xor(self, other) -> Tensor:
+        return _ops.bitwise_xor(self, other)
+
+    def bitwise_not(self) -> Tensor:
+        return _ops.bitwise_not(self)
+
+    def remainder(self, other) -> Tensor:
+        return _ops.remainder(self, other)
+
+    def floor_divide(self, other) -> Tensor:
+        return _ops.floor_divide(self, other)
+
+    def equal(self, other) -> bool:
+        return _ops.equal(self, other)
+
+    def isclose(self, other, rtol: float = 1e-05, atol: float = 1e-08,
+                equal_nan: bool = False) -> Tensor:
+        return _ops.isclose(self, other, rtol, atol, equal_nan)
+
+    def allclose(self, other, rtol: float = 1e-05, atol: float = 1e-08,
+                 equal_nan: bool = False) -> bool:
+        return _ops.allclose(self, other, rtol, atol, equal_nan)
+
+    def any(self, dim=None, keepdim: bool = False) -> Tensor:
+        return _ops.any(self, dim, keepdim)
+
+    def all(self, dim=None, keepdim: bool = False) -> Tensor:
+        return _ops.all(self, dim, keepdim)
+
+    def nonzero(self, *, as_tuple: bool = False):
+        return _ops.nonzero(self, as_tuple=as_tuple)
+
+    def amax(self, dim=(), keepdim: bool = False) -> Tensor:
+        return _ops.amax(self, dim, keepdim)
+
+    def amin(self, dim=(), keepdim: bool = False) -> Tensor:
+        return _ops.amin(self, dim, keepdim)
+
+    def mm(self, mat2) -> Tensor:
+        return _ops.mm(self, mat2)
+
+    def mv(self, vec) -> Tensor:
+        return _ops.mv(self, vec)
+
+    def bmm(self, mat2) -> Tensor:
+        return _ops.bmm(self, mat2)
+
+    def dot(self, other) -> Tensor:
+        return _ops.dot(self, other)
+
+    def outer(self, vec2) -> Tensor:
+        return _ops.outer(self, vec2)
+
+    def norm(self, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+        return _ops.norm(self, p, dim, keepdim, dtype=dtype)
+
+    def cumsum(self, dim: int, *, dtype=None) -> Tensor:
+        return _ops.cumsum(self, dim, dtype=dtype)
+
+    def cumprod(self, dim: int, *, dtype=None) -> Tensor:
+        return _ops.cumprod(self, dim, dtype=dtype)
+
+    def prod(self, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+        return _ops.prod(self, dim, keepdim, dtype=dtype)
+
+    def sort(self, dim: int = -1, descending: bool = False, stable: bool = False):
+        return _ops.sort(self, dim, descending, stable)
+
+    def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+        return _ops.argsort(self, dim, descending, stable)
+
+    def msort(self) -> Tensor:
+        return _ops.msort(self)
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
+        return _ops.topk(self, k, dim, largest, sorted)
+
+    def unique(self, sorted: bool = True, return_inverse: bool = False,
+               return_counts: bool = False, dim=None):
+        return _ops.unique(self, sorted, return_inverse, return_counts, dim)
+
+    def gather(self, dim: int, index) -> Tensor:
+        return _ops.gather(self, dim, index)
+
+    def take_along_dim(self, indices, dim=None) -> Tensor:
+        return _ops.take_along_dim(self, indices, dim)
+
+    def split(self, split_size, dim: int = 0) -> tuple:
+        return _ops.split(self, split_size, dim)
+
+    def chunk(self, chunks: int, dim: int = 0) -> tuple:
+        return _ops.chunk(self, chunks, dim)
+
+    def unbind(self, dim: int = 0) -> tuple:
+        return _ops.unbind(self, dim)
+
+    def tril(self, diagonal: int = 0) -> Tensor:
+        return _ops.tril(self, diagonal)
+
+    def triu(self, diagonal: int = 0) -> Tensor:
+        return _ops.triu(self, diagonal)
+
+    def diag(self, diagonal: int = 0) -> Tensor:
+        return _ops.diag(self, diagonal)
+
+    def trace(self) -> Tensor:
+        return _ops.trace(self)
+
+    # ==========================================================================================
 
 
 def _tensor_list(values, arg: str, fn: str) -> list:
@@ -1307,6 +1870,103 @@ def _np_imul(a, b):
 
 def _np_idiv(a, b):
     a /= b
+
+
+# ----------------------------------------------------------------------------------------------
+# PyTorch's legacy tensor types: tm.FloatTensor, tm.LongTensor, ... and Tensor.type() names
+_LEGACY_NAMES = {
+    float32: "FloatTensor",
+    float64: "DoubleTensor",
+    float16: "HalfTensor",
+    int64: "LongTensor",
+    int32: "IntTensor",
+    int16: "ShortTensor",
+    int8: "CharTensor",
+    uint8: "ByteTensor",
+    bool_: "BoolTensor",
+}
+_LEGACY_DTYPES = {name: dtype for dtype, name in _LEGACY_NAMES.items()}
+
+
+def _type_name(dtype, device) -> str:
+    """PyTorch's type string of a tensor: ``torch.FloatTensor``, ``torch.cuda.LongTensor``, ..."""
+    name = _LEGACY_NAMES.get(dtype)
+    if name is None:  # dtypes without a legacy class, named as PyTorch names them (UInt16Tensor)
+        name = f"UInt{dtype.itemsize * 8}Tensor" if dtype.kind == "u" else f"{dtype.name}Tensor"
+    return ("torch.cuda." if device != "cpu" else "torch.") + name
+
+
+def _parse_type_name(text: str):
+    """(dtype, device type) of a legacy type name such as ``"torch.cuda.FloatTensor"``."""
+    parts = text.split(".")
+    if len(parts) in (2, 3) and parts[0] in ("torch", "tm", "tinygrad_mom"):
+        device = "cuda" if len(parts) == 3 and parts[1] == "cuda" else "cpu"
+        if (len(parts) == 2 or parts[1] == "cuda") and parts[-1] in _LEGACY_DTYPES:
+            return _LEGACY_DTYPES[parts[-1]], device
+    raise ValueError(
+        f"invalid type: {text!r}; expected a name such as 'torch.FloatTensor' or "
+        "'torch.cuda.LongTensor'"
+    )
+
+
+class _TensorType(type):
+    """The metaclass of the legacy types: constructing makes a Tensor of that dtype, and
+    ``isinstance(t, tm.FloatTensor)`` checks the dtype and the device, as in PyTorch."""
+
+    dtype: np.dtype
+    device_type: str
+
+    def __call__(cls, *args, device=None) -> Tensor:
+        if device is None and cls.device_type == "cuda":
+            device = "cuda"
+        return Tensor(*args, dtype=cls.dtype, device=device)
+
+    def __instancecheck__(cls, obj) -> bool:
+        return (
+            isinstance(obj, Tensor)
+            and obj.dtype == cls.dtype
+            and (obj.device == "cpu") == (cls.device_type == "cpu")
+        )
+
+    def __repr__(cls) -> str:
+        return f"<class '{_type_name(cls.dtype, cls.device_type)}'>"
+
+
+def _legacy_type(dtype, device_type: str = "cpu") -> _TensorType:
+    name = _LEGACY_NAMES[dtype]
+    doc = f"PyTorch's legacy ``{name}``: ``{name}(data)`` or ``{name}(*size)``, of dtype {dtype}."
+    return _TensorType(name, (), {"dtype": dtype, "device_type": device_type, "__doc__": doc})
+
+
+FloatTensor = _legacy_type(float32)
+DoubleTensor = _legacy_type(float64)
+HalfTensor = _legacy_type(float16)
+LongTensor = _legacy_type(int64)
+IntTensor = _legacy_type(int32)
+ShortTensor = _legacy_type(int16)
+CharTensor = _legacy_type(int8)
+ByteTensor = _legacy_type(uint8)
+BoolTensor = _legacy_type(bool_)
+
+
+def _legacy_size(args: tuple):
+    """The shape of a legacy ``Tensor(*size)`` call, or None when ``args`` is one piece of data."""
+    if len(args) == 1:
+        (arg,) = args
+        if isinstance(arg, Size):
+            return _shape_arg(arg)
+        if isinstance(arg, (int, np.integer)) and not isinstance(arg, (bool, np.bool_)):
+            return _shape_arg(args)  # Tensor(7): seven elements, as in PyTorch
+        return None
+    if not args:
+        return (0,)
+    for i, arg in enumerate(args):
+        if isinstance(arg, (bool, np.bool_)) or not isinstance(arg, (int, np.integer)):
+            raise TypeError(
+                f"Tensor(*size): argument {i} must be an int (a size), got "
+                f"{type(arg).__name__}; pass data as one argument: Tensor([...])"
+            )
+    return _shape_arg(args)
 
 
 def _normalize_dim(dim: int, ndim: int) -> int:

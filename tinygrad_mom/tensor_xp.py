@@ -11,6 +11,8 @@ signature, each a thin call of the public functional API.
 from __future__ import annotations
 
 from . import ops
+from .backend import get_array_module
+from .tensor import Tensor
 
 
 def where(condition, x, y):
@@ -63,3 +65,24 @@ def swapaxes(x, axis1: int, axis2: int):
 
 def concatenate(tensors, axis: int = 0):
     return ops.cat(tensors, axis)
+
+
+def sin(x):
+    return ops.sin(x)
+
+
+def cos(x):
+    return ops.cos(x)
+
+
+def sinh(x):
+    return ops.sinh(x)
+
+
+def cosh(x):
+    return ops.cosh(x)
+
+
+def zeros_like(x):
+    """A constant of zeros (a gradient that does not depend on anything)."""
+    return Tensor._wrap(get_array_module(x.array).zeros_like(x.array))

@@ -51,7 +51,7 @@ def test_tensor_dataset_items_and_errors():
     assert len(ds) == 10
     xi, yi = ds[3]
     assert isinstance(xi, tm.Tensor) and xi.shape == (2,) and yi.shape == () and yi.item() == 3
-    np.testing.assert_array_equal(ds[-1][0].numpy(), x[-1])
+    np.testing.assert_array_equal(ds[-1][0].numpy(force=True), x[-1])
     with pytest.raises(IndexError, match="index 10 is out of range"):
         ds[10]
     with pytest.raises(TypeError, match="must be an int"):
@@ -126,7 +126,7 @@ def test_loader_without_shuffle_keeps_order_and_sizes(device):
     assert isinstance(batches[0], list) and all(isinstance(t, tm.Tensor) for t in batches[0])
     assert batches[0][0].device == backend.parse_device(device)
     assert batches[0][0].dtype == np.float32 and batches[0][1].dtype == np.int64
-    np.testing.assert_array_equal(np.concatenate([b[1].numpy() for b in batches]), y)
+    np.testing.assert_array_equal(np.concatenate([b[1].numpy(force=True) for b in batches]), y)
     dropped = DataLoader(TensorDataset(x, y), batch_size=4, drop_last=True)
     assert len(dropped) == 2 and [len(b[1]) for b in dropped] == [4, 4]
 
@@ -136,7 +136,9 @@ def test_shuffle_is_reproducible_new_each_epoch_and_resumable():
     ds = TensorDataset(x, y)
 
     def orders(loader, epochs):
-        return [np.concatenate([b[1].numpy() for b in loader]) for _ in range(epochs)]
+        return [
+            np.concatenate([b[1].numpy(force=True).copy() for b in loader]) for _ in range(epochs)
+        ]
 
     run1 = orders(DataLoader(ds, batch_size=6, shuffle=True, seed=7), 3)
     run2 = orders(DataLoader(ds, batch_size=6, shuffle=True, seed=7), 3)
@@ -161,9 +163,9 @@ def test_shuffle_is_reproducible_new_each_epoch_and_resumable():
 def test_seed_none_follows_manual_seed():
     ds = TensorDataset(*_data(30))
     tm.manual_seed(11)
-    a = np.concatenate([b[1].numpy() for b in DataLoader(ds, 8, shuffle=True)])
+    a = np.concatenate([b[1].numpy(force=True).copy() for b in DataLoader(ds, 8, shuffle=True)])
     tm.manual_seed(11)
-    b = np.concatenate([b[1].numpy() for b in DataLoader(ds, 8, shuffle=True)])
+    b = np.concatenate([b[1].numpy(force=True).copy() for b in DataLoader(ds, 8, shuffle=True)])
     np.testing.assert_array_equal(a, b)
 
 
@@ -173,8 +175,8 @@ def test_batch_fast_path_never_calls_getitem_and_matches_slow_path(device):
     fast = DataLoader(CountingDataset(x, y), batch_size=8, shuffle=True, seed=1, device=device)
     slow = DataLoader(PlainDataset(x, y), batch_size=8, shuffle=True, seed=1, device=device)
     for (fx, fy), (sx, sy) in zip(fast, slow, strict=True):
-        np.testing.assert_array_equal(fx.numpy(), sx.numpy())
-        np.testing.assert_array_equal(fy.numpy(), sy.numpy())
+        np.testing.assert_array_equal(fx.numpy(force=True), sx.numpy(force=True))
+        np.testing.assert_array_equal(fy.numpy(force=True), sy.numpy(force=True))
         assert fx.device == sx.device == backend.parse_device(device)
     assert CountingDataset.calls == 0
     # Subsets of an array-backed dataset keep the fast path

@@ -11,19 +11,25 @@ def test_shapes_format_and_balance():
     train, test = tm.data.load_dataset("shapes", n_train=500, n_test=100, seed=3)
     x, y = train.tensors
     assert x.shape == (500, 3, 32, 32) and x.dtype == np.float32 and y.dtype == np.int64
-    assert 0.0 <= x.numpy().min() and x.numpy().max() <= 1.0
-    assert np.bincount(y.numpy(), minlength=10).tolist() == [50] * 10
+    assert 0.0 <= x.numpy(force=True).min() and x.numpy(force=True).max() <= 1.0
+    assert np.bincount(y.numpy(force=True), minlength=10).tolist() == [50] * 10
     assert len(test) == 100 and train.classes == list(shapes_module.CLASSES)
 
 
 def test_shapes_is_deterministic_and_test_set_independent_of_train_size():
     a_train, a_test = tm.data.shapes(n_train=200, n_test=50, seed=1)
     b_train, b_test = tm.data.shapes(n_train=300, n_test=50, seed=1)
-    np.testing.assert_array_equal(a_test.tensors[0].numpy(), b_test.tensors[0].numpy())
+    np.testing.assert_array_equal(
+        a_test.tensors[0].numpy(force=True), b_test.tensors[0].numpy(force=True)
+    )
     c_train = tm.data.shapes(split="train", n_train=200, seed=1)
-    np.testing.assert_array_equal(a_train.tensors[0].numpy(), c_train.tensors[0].numpy())
+    np.testing.assert_array_equal(
+        a_train.tensors[0].numpy(force=True), c_train.tensors[0].numpy(force=True)
+    )
     d_train = tm.data.shapes(split="train", n_train=200, seed=2)
-    assert not np.array_equal(a_train.tensors[0].numpy(), d_train.tensors[0].numpy())
+    assert not np.array_equal(
+        a_train.tensors[0].numpy(force=True), d_train.tensors[0].numpy(force=True)
+    )
 
 
 def test_every_class_draws_a_visible_shape():
@@ -51,12 +57,12 @@ def test_a_linear_model_on_pixels_is_weak():
     model stays near 30%. If colour or position leaked the class, this would jump.
     """
     train, test = tm.data.shapes(n_train=4000, n_test=1000, seed=0)
-    xtr = train.tensors[0].numpy().reshape(4000, -1).astype(np.float64)
-    xte = test.tensors[0].numpy().reshape(1000, -1).astype(np.float64)
+    xtr = train.tensors[0].numpy(force=True).copy().reshape(4000, -1).astype(np.float64)
+    xte = test.tensors[0].numpy(force=True).copy().reshape(1000, -1).astype(np.float64)
     mean = xtr.mean(axis=0)
     xtr, xte = xtr - mean, xte - mean
-    targets = np.eye(10)[train.tensors[1].numpy()]
+    targets = np.eye(10)[train.tensors[1].numpy(force=True).copy()]
     weights = np.linalg.solve(xtr.T @ xtr + 100.0 * np.eye(xtr.shape[1]), xtr.T @ targets)
-    accuracy = (np.argmax(xte @ weights, axis=1) == test.tensors[1].numpy()).mean()
+    accuracy = (np.argmax(xte @ weights, axis=1) == test.tensors[1].numpy(force=True).copy()).mean()
     print(f"ridge accuracy {accuracy:.3f}")
     assert 0.1 < accuracy < 0.45

@@ -76,7 +76,7 @@ def test_batchnorm_without_running_stats_uses_batch_stats_in_eval():
     bn = nn.BatchNorm2d(2, track_running_stats=False).eval()
     assert list(bn.state_dict()) == ["weight", "bias"]
     x = tm.randn(4, 2, 3, 3)
-    y = bn(x).numpy()
+    y = bn(x).numpy(force=True).copy()
     np.testing.assert_allclose(y.mean(axis=(0, 2, 3)), 0, atol=1e-6)
     gradcheck_module(bn, randn(4, 2, 2, 2))
 
@@ -120,8 +120,11 @@ def test_linear_forward_and_dense_alias():
     assert nn.Dense is nn.Linear
     lin = nn.Linear(3, 2)
     x = tm.randn(4, 3)
-    expected = x.numpy() @ lin.weight.numpy().T + lin.bias.numpy()
-    np.testing.assert_allclose(lin(x).numpy(), expected, rtol=1e-6)
+    expected = (
+        x.numpy(force=True).copy() @ lin.weight.numpy(force=True).copy().T
+        + lin.bias.numpy(force=True).copy()
+    )
+    np.testing.assert_allclose(lin(x).numpy(force=True), expected, rtol=1e-6)
     assert lin.weight.shape == (2, 3) and lin.bias.shape == (2,)
     assert lin(tm.randn(3)).shape == (2,)
 
@@ -140,34 +143,57 @@ def test_conv2d_output_sizes():
 
 def test_pooling_values():
     x = tm.arange(16, dtype=tm.float32).reshape(1, 1, 4, 4)
-    np.testing.assert_array_equal(nn.MaxPool2d(2)(x).numpy()[0, 0], [[5, 7], [13, 15]])
-    np.testing.assert_array_equal(nn.AvgPool2d(2)(x).numpy()[0, 0], [[2.5, 4.5], [10.5, 12.5]])
-    np.testing.assert_allclose(nn.AdaptiveAvgPool2d(1)(x).numpy().reshape(()), 7.5)
+    np.testing.assert_array_equal(nn.MaxPool2d(2)(x).numpy(force=True)[0, 0], [[5, 7], [13, 15]])
+    np.testing.assert_array_equal(
+        nn.AvgPool2d(2)(x).numpy(force=True)[0, 0], [[2.5, 4.5], [10.5, 12.5]]
+    )
+    np.testing.assert_allclose(nn.AdaptiveAvgPool2d(1)(x).numpy(force=True).reshape(()), 7.5)
     # count_include_pad=False: a corner window with padding 1 and kernel 2 holds just one input cell
-    corner = F.avg_pool2d(x, 2, stride=2, padding=1, count_include_pad=False).numpy()[0, 0, 0, 0]
+    corner = (
+        F.avg_pool2d(x, 2, stride=2, padding=1, count_include_pad=False)
+        .numpy(force=True)
+        .copy()[0, 0, 0, 0]
+    )
     assert corner == 0.0
-    corner = F.avg_pool2d(x + 1, 2, stride=2, padding=1, count_include_pad=False).numpy()[
-        0, 0, 0, 0
-    ]
+    corner = (
+        F.avg_pool2d(x + 1, 2, stride=2, padding=1, count_include_pad=False)
+        .numpy(force=True)
+        .copy()[0, 0, 0, 0]
+    )
     assert corner == 1.0
     # PyTorch's non-divisible adaptive windows: output 3 over 5 rows uses rows [0,2), [1,4), [3,5)
     y = tm.arange(5, dtype=tm.float32).reshape(1, 1, 5, 1)
-    np.testing.assert_allclose(F.adaptive_avg_pool2d(y, (3, 1)).numpy().ravel(), [0.5, 2.0, 3.5])
+    np.testing.assert_allclose(
+        F.adaptive_avg_pool2d(y, (3, 1)).numpy(force=True).ravel(), [0.5, 2.0, 3.5]
+    )
 
 
 def test_activation_modules_match_ops():
     x = tm.randn(3, 4)
-    np.testing.assert_array_equal(nn.ReLU()(x).numpy(), np.maximum(x.numpy(), 0))
-    np.testing.assert_allclose(
-        nn.LeakyReLU(0.2)(x).numpy(), np.where(x.numpy() > 0, x.numpy(), 0.2 * x.numpy())
+    np.testing.assert_array_equal(
+        nn.ReLU()(x).numpy(force=True), np.maximum(x.numpy(force=True), 0)
     )
-    np.testing.assert_allclose(nn.Sigmoid()(x).numpy(), 1 / (1 + np.exp(-x.numpy())), rtol=1e-6)
-    np.testing.assert_allclose(nn.Tanh()(x).numpy(), np.tanh(x.numpy()), rtol=1e-6)
-    np.testing.assert_allclose(nn.Softmax(dim=1)(x).numpy().sum(1), 1, rtol=1e-6)
-    np.testing.assert_allclose(np.exp(nn.LogSoftmax(dim=1)(x).numpy()).sum(1), 1, rtol=1e-6)
+    np.testing.assert_allclose(
+        nn.LeakyReLU(0.2)(x).numpy(force=True).copy(),
+        np.where(
+            x.numpy(force=True).copy() > 0,
+            x.numpy(force=True).copy(),
+            0.2 * x.numpy(force=True).copy(),
+        ),
+    )
+    np.testing.assert_allclose(
+        nn.Sigmoid()(x).numpy(force=True), 1 / (1 + np.exp(-x.numpy(force=True))), rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        nn.Tanh()(x).numpy(force=True), np.tanh(x.numpy(force=True)), rtol=1e-6
+    )
+    np.testing.assert_allclose(nn.Softmax(dim=1)(x).numpy(force=True).sum(1), 1, rtol=1e-6)
+    np.testing.assert_allclose(
+        np.exp(nn.LogSoftmax(dim=1)(x).numpy(force=True)).sum(1), 1, rtol=1e-6
+    )
     with pytest.warns(UserWarning, match="Implicit dimension"):
         implicit = nn.Softmax()(x)  # PyTorch's legacy rule: dim 1 for a 2-D input
-    np.testing.assert_allclose(implicit.numpy(), nn.Softmax(dim=1)(x).numpy())
+    np.testing.assert_allclose(implicit.numpy(force=True), nn.Softmax(dim=1)(x).numpy(force=True))
 
 
 # --- dropout ------------------------------------------------------------------------------------
@@ -175,15 +201,15 @@ def test_dropout_train_is_inverted_and_seeded(device):
     x = tm.ones(200, 100, device=device)
     drop = nn.Dropout(0.3)
     tm.manual_seed(5)
-    a = drop(x).numpy()
+    a = drop(x).numpy(force=True).copy()
     tm.manual_seed(5)
-    b = drop(x).numpy()
+    b = drop(x).numpy(force=True).copy()
     np.testing.assert_array_equal(a, b)
     kept = a != 0
     np.testing.assert_allclose(a[kept], 1 / 0.7, rtol=1e-6)
     assert abs(kept.mean() - 0.7) < 0.02
     assert abs(a.mean() - 1.0) < 0.03
-    c = drop(x).numpy()
+    c = drop(x).numpy(force=True).copy()
     assert not np.array_equal(a, c)  # a new mask each call
 
 
@@ -191,8 +217,8 @@ def test_dropout_eval_and_edge_probabilities():
     x = tm.randn(10, 10)
     drop = nn.Dropout(0.5).eval()
     assert drop(x) is x
-    np.testing.assert_array_equal(nn.Dropout(0.0)(x).numpy(), x.numpy())
-    assert np.all(nn.Dropout(1.0)(x).numpy() == 0)
+    np.testing.assert_array_equal(nn.Dropout(0.0)(x).numpy(force=True), x.numpy(force=True))
+    assert np.all(nn.Dropout(1.0)(x).numpy(force=True) == 0)
     assert F.dropout(x, 0.5, training=False) is x
     for p in (-0.1, 1.5, float("nan")):
         with pytest.raises(ValueError, match="between 0 and 1"):
@@ -204,28 +230,28 @@ def test_dropout_gradient_is_the_mask():
     tm.manual_seed(1)
     y = F.dropout(x, 0.5)
     y.sum().backward()
-    expected = np.where(y.numpy() != 0, 2.0, 0.0)
-    np.testing.assert_array_equal(x.grad.numpy(), expected)
+    expected = np.where(y.numpy(force=True).copy() != 0, 2.0, 0.0)
+    np.testing.assert_array_equal(x.grad.numpy(force=True), expected)
 
 
 # --- batch norm ---------------------------------------------------------------------------------
 def test_batchnorm_train_normalises_and_updates_running_stats_by_hand():
     bn = nn.BatchNorm2d(3, momentum=0.2)
     x = tm.randn(4, 3, 2, 2) * 3 + 1
-    y = bn(x).numpy()
-    a = x.numpy()
+    y = bn(x).numpy(force=True).copy()
+    a = x.numpy(force=True).copy()
     mean = a.mean(axis=(0, 2, 3))
     biased = a.var(axis=(0, 2, 3))
     expected = (a - mean.reshape(1, 3, 1, 1)) / np.sqrt(biased.reshape(1, 3, 1, 1) + 1e-5)
     np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(bn.running_mean.numpy(), 0.2 * mean, rtol=1e-5)
+    np.testing.assert_allclose(bn.running_mean.numpy(force=True), 0.2 * mean, rtol=1e-5)
     unbiased = a.var(axis=(0, 2, 3), ddof=1)
-    np.testing.assert_allclose(bn.running_var.numpy(), 0.8 + 0.2 * unbiased, rtol=1e-5)
+    np.testing.assert_allclose(bn.running_var.numpy(force=True), 0.8 + 0.2 * unbiased, rtol=1e-5)
     assert bn.num_batches_tracked.item() == 1
     bn.eval()
-    z = bn(x).numpy()
-    expected = (a - bn.running_mean.numpy().reshape(1, 3, 1, 1)) / np.sqrt(
-        bn.running_var.numpy().reshape(1, 3, 1, 1) + 1e-5
+    z = bn(x).numpy(force=True).copy()
+    expected = (a - bn.running_mean.numpy(force=True).copy().reshape(1, 3, 1, 1)) / np.sqrt(
+        bn.running_var.numpy(force=True).copy().reshape(1, 3, 1, 1) + 1e-5
     )
     np.testing.assert_allclose(z, expected, rtol=1e-5, atol=1e-6)
     assert bn.num_batches_tracked.item() == 1  # eval does not count batches
@@ -236,8 +262,8 @@ def test_batchnorm_momentum_none_is_a_cumulative_average():
     batches = [tm.randn(5, 2) + i for i in range(3)]
     for b in batches:
         bn(b)
-    means = np.stack([b.numpy().mean(0) for b in batches])
-    np.testing.assert_allclose(bn.running_mean.numpy(), means.mean(0), rtol=1e-5)
+    means = np.stack([b.numpy(force=True).copy().mean(0) for b in batches])
+    np.testing.assert_allclose(bn.running_mean.numpy(force=True), means.mean(0), rtol=1e-5)
     assert bn.num_batches_tracked.item() == 3
 
 
@@ -245,15 +271,15 @@ def test_batchnorm_under_no_grad_still_updates_running_stats():
     bn = nn.BatchNorm1d(2)
     with tm.no_grad():
         bn(tm.randn(4, 2) + 5)
-    assert np.all(bn.running_mean.numpy() > 0.3)
+    assert np.all(bn.running_mean.numpy(force=True) > 0.3)
 
 
 def test_batchnorm_default_init_and_buffers(device):
     bn = nn.BatchNorm2d(4).to(device)
-    np.testing.assert_array_equal(bn.weight.numpy(), 1)
-    np.testing.assert_array_equal(bn.bias.numpy(), 0)
-    np.testing.assert_array_equal(bn.running_mean.numpy(), 0)
-    np.testing.assert_array_equal(bn.running_var.numpy(), 1)
+    np.testing.assert_array_equal(bn.weight.numpy(force=True), 1)
+    np.testing.assert_array_equal(bn.bias.numpy(force=True), 0)
+    np.testing.assert_array_equal(bn.running_mean.numpy(force=True), 0)
+    np.testing.assert_array_equal(bn.running_var.numpy(force=True), 1)
     assert bn.num_batches_tracked.shape == () and bn.num_batches_tracked.dtype == tm.int64
     out = bn(tm.randn(2, 4, 3, 3, device=device))
     out.sum().backward()
@@ -270,7 +296,7 @@ def test_batchnorm_bad_input_changes_nothing():
     with pytest.raises(ValueError, match="more than 1 value per channel"):
         bn(tm.randn(1, 3, 1, 1))
     assert bn.num_batches_tracked.item() == 0
-    np.testing.assert_array_equal(bn.running_mean.numpy(), 0)
+    np.testing.assert_array_equal(bn.running_mean.numpy(force=True), 0)
     with pytest.raises(ValueError, match="expected 2D or 3D input"):
         nn.BatchNorm1d(3)(tm.randn(2, 3, 2, 2))
     bn.eval()
@@ -288,7 +314,7 @@ def test_batchnorm_bad_input_changes_nothing():
 def test_default_init_is_pytorchs(make, fan_in):
     layer = make()
     bound = 1 / math.sqrt(fan_in)  # kaiming_uniform_(a=√5) gives U(−1/√fan_in, 1/√fan_in)
-    w, b = layer.weight.numpy(), layer.bias.numpy()
+    w, b = layer.weight.numpy(force=True).copy(), layer.bias.numpy(force=True).copy()
     assert w.dtype == np.float32
     assert np.abs(w).max() <= bound and np.abs(w).max() > 0.95 * bound
     np.testing.assert_allclose(w.std(), bound / math.sqrt(3), rtol=0.05)
@@ -298,9 +324,9 @@ def test_default_init_is_pytorchs(make, fan_in):
 
 def test_default_init_follows_manual_seed():
     tm.manual_seed(11)
-    a = nn.Conv2d(2, 3, 3).weight.numpy()
+    a = nn.Conv2d(2, 3, 3).weight.numpy(force=True).copy()
     tm.manual_seed(11)
-    b = nn.Conv2d(2, 3, 3).weight.numpy()
+    b = nn.Conv2d(2, 3, 3).weight.numpy(force=True).copy()
     np.testing.assert_array_equal(a, b)
 
 

@@ -25,7 +25,7 @@ class Net(nn.Module):
 
 
 def snapshot(model):
-    return {k: v.numpy().copy() for k, v in model.state_dict().items()}
+    return {k: v.numpy(force=True).copy() for k, v in model.state_dict().items()}
 
 
 def assert_same(model, snap):
@@ -170,7 +170,7 @@ def test_zero_grad_to_none_and_to_zero():
     m(tm.randn(5, 4)).sum().backward()
     assert all(p.grad is not None for p in m.parameters())
     m.zero_grad(set_to_none=False)
-    assert all(float(np.abs(p.grad.numpy()).sum()) == 0 for p in m.parameters())
+    assert all(float(np.abs(p.grad.numpy(force=True)).sum()) == 0 for p in m.parameters())
     m.zero_grad()
     assert all(p.grad is None for p in m.parameters())
 
@@ -186,7 +186,9 @@ def test_apply_visits_children_then_self():
             nn.init.constant_(mod.weight, 0.5)
 
     m.apply(init_linear)
-    assert np.all(m.fc1.weight.numpy() == 0.5) and np.all(m.fc2.weight.numpy() == 0.5)
+    assert np.all(m.fc1.weight.numpy(force=True) == 0.5) and np.all(
+        m.fc2.weight.numpy(force=True) == 0.5
+    )
 
 
 def test_to_moves_in_place_and_returns_self(device):
@@ -227,7 +229,9 @@ def test_sequential_indexing_len_iteration_slicing():
     with pytest.raises(IndexError, match="out of range"):
         s[3]
     x = tm.randn(5, 3)
-    np.testing.assert_allclose(s(x).numpy(), layers[2](layers[1](layers[0](x))).numpy())
+    np.testing.assert_allclose(
+        s(x).numpy(force=True), layers[2](layers[1](layers[0](x))).numpy(force=True)
+    )
     named = nn.Sequential(OrderedDict([("conv", nn.Identity()), ("act", nn.ReLU())]))
     assert [n for n, _ in named.named_children()] == ["conv", "act"]
     s.append(nn.Sigmoid())
@@ -276,18 +280,21 @@ def test_state_dict_round_trip_is_exact():
     x = tm.randn(3, 4)
     a.eval()
     b.eval()
-    np.testing.assert_array_equal(a(x).numpy(), b(x).numpy())
+    np.testing.assert_array_equal(a(x).numpy(force=True), b(x).numpy(force=True))
 
 
 def test_load_state_dict_copies_in_place_and_accepts_numpy_arrays():
     m = Net()
     weight = m.fc1.weight
-    sd = {k: v.numpy() + 1 if v.dtype.kind == "f" else v.numpy() for k, v in m.state_dict().items()}
+    sd = {
+        k: v.numpy(force=True).copy() + 1 if v.dtype.kind == "f" else v.numpy(force=True).copy()
+        for k, v in m.state_dict().items()
+    }
     m.load_state_dict(sd)
     assert m.fc1.weight is weight  # the same Parameter object, new values
-    np.testing.assert_array_equal(m.fc1.weight.numpy(), sd["fc1.weight"])
+    np.testing.assert_array_equal(m.fc1.weight.numpy(force=True), sd["fc1.weight"])
     sd["fc1.weight"][...] = 7  # no aliasing with the source
-    assert not np.any(m.fc1.weight.numpy() == 7)
+    assert not np.any(m.fc1.weight.numpy(force=True) == 7)
 
 
 def test_state_dict_shares_memory_like_pytorch():
@@ -295,7 +302,7 @@ def test_state_dict_shares_memory_like_pytorch():
     sd = m.state_dict()
     with tm.no_grad():
         m.weight.fill_(3.0)
-    assert np.all(sd["weight"].numpy() == 3.0)
+    assert np.all(sd["weight"].numpy(force=True) == 3.0)
 
 
 @pytest.mark.parametrize(
@@ -322,7 +329,14 @@ def test_load_state_dict_errors_leave_the_model_untouched(corrupt, message):
     tm.manual_seed(3)
     source = Net()
     sd = OrderedDict(
-        (k, tm.Tensor(v.numpy() + 1 if v.dtype.kind == "f" else v.numpy()))
+        (
+            k,
+            tm.Tensor(
+                v.numpy(force=True).copy() + 1
+                if v.dtype.kind == "f"
+                else v.numpy(force=True).copy()
+            ),
+        )
         for k, v in source.state_dict().items()
     )
     corrupt(sd)

@@ -27,7 +27,9 @@ def f64(a, device="cpu", requires_grad=True):
 
 
 def load_from_torch(ours, theirs):
-    state = {k: tm.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()}
+    state = {
+        k: tm.tensor(v.detach().numpy(force=True).copy()) for k, v in theirs.state_dict().items()
+    }
     result = ours.load_state_dict(state)
     assert not result.missing_keys and not result.unexpected_keys
     assert list(ours.state_dict()) == list(theirs.state_dict())
@@ -58,18 +60,20 @@ def test_recurrent_layers_match_torch(name, kwargs):
     tx, ox = torch.tensor(x, requires_grad=True), f64(x)
     t_out, t_state = theirs(tx)
     o_out, o_state = ours(ox)
-    np.testing.assert_allclose(o_out.numpy(), t_out.detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(
+        o_out.numpy(force=True), t_out.detach().numpy(force=True), atol=1e-12
+    )
     t_states = t_state if isinstance(t_state, tuple) else (t_state,)
     o_states = o_state if isinstance(o_state, tuple) else (o_state,)
     for a, b in zip(o_states, t_states):
-        np.testing.assert_allclose(a.numpy(), b.detach().numpy(), atol=1e-12)
+        np.testing.assert_allclose(a.numpy(force=True), b.detach().numpy(force=True), atol=1e-12)
     w = RNG.standard_normal(t_out.shape)
     (t_out * torch.tensor(w)).sum().backward()
     (o_out * f64(w, requires_grad=False)).sum().backward()
-    np.testing.assert_allclose(ox.grad.numpy(), tx.grad.numpy(), atol=1e-12)
+    np.testing.assert_allclose(ox.grad.numpy(force=True), tx.grad.numpy(force=True), atol=1e-12)
     for (n1, p1), (n2, p2) in zip(ours.named_parameters(), theirs.named_parameters()):
         assert n1 == n2
-        np.testing.assert_allclose(p1.grad.numpy(), p2.grad.numpy(), atol=1e-12)
+        np.testing.assert_allclose(p1.grad.numpy(force=True), p2.grad.numpy(force=True), atol=1e-12)
 
 
 @pytest.mark.parametrize("name", ["RNNCell", "LSTMCell", "GRUCell"])
@@ -82,7 +86,7 @@ def test_cells_match_torch_batched_and_unbatched(name):
         x = RNG.standard_normal(shape)
         t, o = theirs(torch.tensor(x)), ours(f64(x, requires_grad=False))
         t, o = (t[1], o[1]) if isinstance(t, tuple) else (t, o)
-        np.testing.assert_allclose(o.numpy(), t.detach().numpy(), atol=1e-12)
+        np.testing.assert_allclose(o.numpy(force=True), t.detach().numpy(force=True), atol=1e-12)
 
 
 def test_recurrent_gradcheck_and_initial_state(device):
@@ -99,7 +103,7 @@ def test_recurrent_gradcheck_and_initial_state(device):
 def test_recurrent_defaults_init_and_errors():
     rnn = nn.GRU(3, 5, num_layers=2)
     bound = 1 / np.sqrt(5)
-    assert all(np.abs(p.numpy()).max() <= bound for p in rnn.parameters())
+    assert all(np.abs(p.numpy(force=True)).max() <= bound for p in rnn.parameters())
     assert [n for n, _ in rnn.named_parameters()][:4] == [
         "weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"]
     assert rnn.weight_ih_l1.shape == (15, 5)
@@ -127,9 +131,9 @@ def test_recurrent_dropout_only_between_layers_in_training():
     rnn.eval()
     a, _ = rnn(x)
     b, _ = rnn(x)
-    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    np.testing.assert_array_equal(a.numpy(force=True), b.numpy(force=True))
     rnn.train()
-    outs = {tuple(np.round(rnn(x)[0].numpy().ravel(), 6)) for _ in range(5)}
+    outs = {tuple(np.round(rnn(x)[0].numpy(force=True).copy().ravel(), 6)) for _ in range(5)}
     assert len(outs) > 1
 
 
@@ -147,8 +151,11 @@ def test_layer_norm_and_group_norm_match_torch():
             for p in t_mod.parameters():
                 p.copy_(torch.tensor(RNG.standard_normal(p.shape)))
         load_from_torch(o_mod, t_mod)
-        np.testing.assert_allclose(o_mod(f64(x, requires_grad=False)).numpy(),
-                                   t_mod(torch.tensor(x)).detach().numpy(), atol=1e-12)
+        np.testing.assert_allclose(
+            o_mod(f64(x, requires_grad=False)).numpy(force=True),
+            t_mod(torch.tensor(x)).detach().numpy(force=True).copy(),
+            atol=1e-12,
+        )
 
 
 def test_normalization_gradcheck_and_gradgradcheck(device):
@@ -176,17 +183,19 @@ def test_embedding_matches_torch_and_padding_gets_no_gradient():
     load_from_torch(ours, theirs)
     idx = np.array([[0, 1, 4], [1, 1, 2]])
     t, o = theirs(torch.tensor(idx)), ours(tm.tensor(idx))
-    np.testing.assert_allclose(o.numpy(), t.detach().numpy())
+    np.testing.assert_allclose(o.numpy(force=True), t.detach().numpy(force=True))
     w = RNG.standard_normal(t.shape)
     (t * torch.tensor(w)).sum().backward()
     (o * f64(w, requires_grad=False)).sum().backward()
-    np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy())
-    assert np.all(ours.weight.grad.numpy()[1] == 0)
+    np.testing.assert_allclose(
+        ours.weight.grad.numpy(force=True), theirs.weight.grad.numpy(force=True)
+    )
+    assert np.all(ours.weight.grad.numpy(force=True)[1] == 0)
 
 
 def test_embedding_init_pretrained_and_errors():
     emb = nn.Embedding(10, 4, padding_idx=-1)
-    assert emb.padding_idx == 9 and np.all(emb.weight.numpy()[9] == 0)
+    assert emb.padding_idx == 9 and np.all(emb.weight.numpy(force=True)[9] == 0)
     pre = nn.Embedding.from_pretrained(tm.ones(3, 2))
     assert not pre.weight.requires_grad
     with pytest.raises(IndexError, match="out of range"):
@@ -218,11 +227,11 @@ def test_interpolate_matches_torch(shape, kwargs):
     tx, ox = torch.tensor(x, requires_grad=True), f64(x)
     t = torch.nn.functional.interpolate(tx, **kwargs)
     o = F.interpolate(ox, **kwargs)
-    np.testing.assert_allclose(o.numpy(), t.detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(o.numpy(force=True), t.detach().numpy(force=True), atol=1e-12)
     w = RNG.standard_normal(t.shape)
     (t * torch.tensor(w)).sum().backward()
     (o * f64(w, requires_grad=False)).sum().backward()
-    np.testing.assert_allclose(ox.grad.numpy(), tx.grad.numpy(), atol=1e-12)
+    np.testing.assert_allclose(ox.grad.numpy(force=True), tx.grad.numpy(force=True), atol=1e-12)
 
 
 def test_upsample_module_gradcheck_and_errors(device):
@@ -241,16 +250,16 @@ def test_pool1d_match_torch():
     x = RNG.standard_normal((2, 3, 9))
     for ours, theirs in ((nn.MaxPool1d(3, 2), torch.nn.MaxPool1d(3, 2)),
                          (nn.AvgPool1d(2, padding=1), torch.nn.AvgPool1d(2, padding=1))):
-        np.testing.assert_allclose(ours(f64(x, requires_grad=False)).numpy(),
-                                   theirs(torch.tensor(x)).numpy(), atol=1e-12)
-        np.testing.assert_allclose(ours(f64(x[0], requires_grad=False)).numpy(),
-                                   theirs(torch.tensor(x[0])).numpy(), atol=1e-12)
+        np.testing.assert_allclose(ours(f64(x, requires_grad=False)).numpy(force=True),
+                                   theirs(torch.tensor(x)).numpy(force=True).copy(), atol=1e-12)
+        np.testing.assert_allclose(ours(f64(x[0], requires_grad=False)).numpy(force=True),
+                                   theirs(torch.tensor(x[0])).numpy(force=True).copy(), atol=1e-12)
 
 
 def test_dropout2d_zeroes_whole_channels():
     tm.manual_seed(3)
     x = tm.ones(4, 8, 3, 3)
-    y = nn.Dropout2d(0.5)(x).numpy()
+    y = nn.Dropout2d(0.5)(x).numpy(force=True).copy()
     per_channel = y.reshape(4, 8, 9)
     assert np.all((per_channel == 0).all(-1) | (per_channel == 2).all(-1))
     assert 0 < (per_channel == 0).all(-1).sum() < 32
@@ -271,9 +280,9 @@ def test_lazy_layers_infer_sizes_and_keep_parameter_objects():
     assert type(lin) is nn.Linear and lin.in_features == 5 and out.shape == (2, 3)
     assert lin.weight is weight and weight.shape == (3, 5)
     out.sum().backward()
-    before = weight.numpy().copy()
+    before = weight.numpy(force=True).copy()
     opt.step()
-    assert not np.allclose(before, weight.numpy())
+    assert not np.allclose(before, weight.numpy(force=True))
     conv = nn.LazyConv2d(4, 3)
     assert conv(tm.randn(1, 2, 5, 5)).shape == (1, 4, 3, 3) and conv.in_channels == 2
     bn = nn.LazyBatchNorm2d()
@@ -315,16 +324,22 @@ def test_new_losses_match_torch_and_gradcheck(name, args, kwargs):
     o_args = [tm.tensor(a) if i else f64(a) for a, i in zip(args, ints)]
     t = getattr(torch.nn.functional, name)(*t_args, **kwargs)
     o = getattr(F, name)(*o_args, **kwargs)
-    np.testing.assert_allclose(o.numpy(), t.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        o.numpy(force=True), t.detach().numpy(force=True), rtol=1e-10, atol=1e-12
+    )
     w = RNG.standard_normal(t.shape)
     (t * torch.tensor(w)).sum().backward()
     (o * f64(w, requires_grad=False)).sum().backward()
     for ta, oa, i in zip(t_args, o_args, ints):
         if not i:
             # d(t·log t)/dt at t = 0 is NaN in PyTorch, 0 here (the 0·log 0 = 0 convention)
-            finite = np.isfinite(ta.grad.numpy())
-            np.testing.assert_allclose(oa.grad.numpy()[finite], ta.grad.numpy()[finite],
-                                       rtol=1e-9, atol=1e-12)
+            finite = np.isfinite(ta.grad.numpy(force=True).copy())
+            np.testing.assert_allclose(
+                oa.grad.numpy(force=True)[finite],
+                ta.grad.numpy(force=True)[finite],
+                rtol=1e-9,
+                atol=1e-12,
+            )
     # a target on the boundary of its domain (t = 0 in kl_div) has no central difference
     on_boundary = [name == "kl_div" and k == 1 and not kwargs.get("log_target")
                    for k in range(len(args))]

@@ -17,7 +17,9 @@ def t64(a):
 
 def copy_torch_weights(ours, theirs):
     """Load a torch module's state_dict into ours (keys must match exactly)."""
-    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    ours.load_state_dict(
+        {k: v.detach().numpy(force=True).copy() for k, v in theirs.state_dict().items()}
+    )
 
 
 # --- layers -------------------------------------------------------------------------------------
@@ -65,14 +67,22 @@ def test_layer_forward_and_gradients_match_torch(ours, theirs, shape):
     x = np.random.default_rng(0).standard_normal(shape)
     xa, xb = tm.tensor(x, requires_grad=True), t64(x).requires_grad_()
     ya, yb = a(xa), b(xb)
-    np.testing.assert_allclose(ya.numpy(), yb.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        ya.numpy(force=True), yb.detach().numpy(force=True), rtol=1e-10, atol=1e-12
+    )
     g = np.random.default_rng(1).standard_normal(ya.shape)
     ya.backward(tm.tensor(g))
     yb.backward(t64(g))
-    np.testing.assert_allclose(xa.grad.numpy(), xb.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        xa.grad.numpy(force=True), xb.grad.numpy(force=True), rtol=1e-10, atol=1e-12
+    )
     for (name, pa), (_, pb) in zip(a.named_parameters(), b.named_parameters(), strict=True):
         np.testing.assert_allclose(
-            pa.grad.numpy(), pb.grad.numpy(), rtol=1e-10, atol=1e-12, err_msg=name
+            pa.grad.numpy(force=True).copy(),
+            pb.grad.numpy(force=True).copy(),
+            rtol=1e-10,
+            atol=1e-12,
+            err_msg=name,
         )
 
 
@@ -93,21 +103,34 @@ def test_batchnorm_running_stats_over_several_steps_match_torch(layer, shape, mo
         x = rng.standard_normal(shape) * (step + 1) + step
         xa, xb = tm.tensor(x, requires_grad=True), t64(x).requires_grad_()
         ya, yb = a(xa), b(xb)
-        np.testing.assert_allclose(ya.numpy(), yb.detach().numpy(), rtol=1e-9, atol=1e-10)
+        np.testing.assert_allclose(
+            ya.numpy(force=True), yb.detach().numpy(force=True), rtol=1e-9, atol=1e-10
+        )
         g = rng.standard_normal(shape)
         ya.backward(tm.tensor(g))
         yb.backward(t64(g))
-        np.testing.assert_allclose(xa.grad.numpy(), xb.grad.numpy(), rtol=1e-8, atol=1e-10)
-        np.testing.assert_allclose(a.weight.grad.numpy(), b.weight.grad.numpy(), rtol=1e-9)
-        np.testing.assert_allclose(a.bias.grad.numpy(), b.bias.grad.numpy(), rtol=1e-9)
+        np.testing.assert_allclose(
+            xa.grad.numpy(force=True), xb.grad.numpy(force=True), rtol=1e-8, atol=1e-10
+        )
+        np.testing.assert_allclose(
+            a.weight.grad.numpy(force=True), b.weight.grad.numpy(force=True), rtol=1e-9
+        )
+        np.testing.assert_allclose(
+            a.bias.grad.numpy(force=True), b.bias.grad.numpy(force=True), rtol=1e-9
+        )
     for key, value in b.state_dict().items():
         np.testing.assert_allclose(
-            a.state_dict()[key].numpy(), value.numpy(), rtol=1e-12, err_msg=key
+            a.state_dict()[key].numpy(force=True).copy(),
+            value.numpy(force=True).copy(),
+            rtol=1e-12,
+            err_msg=key,
         )
     a.eval()
     b.eval()
     x = rng.standard_normal(shape)
-    np.testing.assert_allclose(a(tm.tensor(x)).numpy(), b(t64(x)).detach().numpy(), rtol=1e-10)
+    np.testing.assert_allclose(
+        a(tm.tensor(x)).numpy(force=True), b(t64(x)).detach().numpy(force=True), rtol=1e-10
+    )
 
 
 def test_batchnorm_without_tracking_matches_torch():
@@ -119,15 +142,18 @@ def test_batchnorm_without_tracking_matches_torch():
     b.eval()
     x = np.random.default_rng(3).standard_normal((3, 2, 2, 2)).astype(np.float32)
     np.testing.assert_allclose(
-        a(tm.tensor(x)).numpy(), b(torch.tensor(x)).numpy(), rtol=1e-5, atol=1e-6
+        a(tm.tensor(x)).numpy(force=True).copy(),
+        b(torch.tensor(x)).numpy(force=True).copy(),
+        rtol=1e-5,
+        atol=1e-6,
     )
     assert list(a.state_dict()) == list(b.state_dict()) == []
 
 
 def test_dropout_scaling_matches_torch_semantics():
     x = np.ones((1000,), dtype=np.float32)
-    ours = F.dropout(tm.tensor(x), 0.25).numpy()
-    theirs = TF.dropout(torch.tensor(x), 0.25).numpy()
+    ours = F.dropout(tm.tensor(x), 0.25).numpy(force=True).copy()
+    theirs = TF.dropout(torch.tensor(x), 0.25).numpy(force=True).copy()
     assert set(np.unique(ours)) == set(np.unique(theirs)) == {0.0, np.float32(1 / 0.75)}
 
 
@@ -143,7 +169,10 @@ def test_default_init_statistics_match_torch(ours, theirs):
     torch.manual_seed(0)
     a, b = ours(), theirs()
     for name in ("weight", "bias"):
-        pa, pb = getattr(a, name).numpy(), getattr(b, name).detach().numpy()
+        pa, pb = (
+            getattr(a, name).numpy(force=True).copy(),
+            getattr(b, name).detach().numpy(force=True).copy(),
+        )
         bound = np.abs(pb).max()
         assert np.abs(pa).max() <= bound * 1.01 and np.abs(pa).max() >= bound * 0.9, name
         if pa.size > 100:
@@ -158,8 +187,12 @@ def test_init_functions_match_torch_statistics():
         ("xavier_uniform_", {"gain": 1.5}),
         ("xavier_normal_", {}),
     ]:
-        a = getattr(nn.init, fn)(tm.empty(128, 64, 3, 3), **kwargs).numpy()
-        b = getattr(torch.nn.init, fn)(torch.empty(128, 64, 3, 3), **kwargs).numpy()
+        a = getattr(nn.init, fn)(tm.empty(128, 64, 3, 3), **kwargs).numpy(force=True).copy()
+        b = (
+            getattr(torch.nn.init, fn)(torch.empty(128, 64, 3, 3), **kwargs)
+            .numpy(force=True)
+            .copy()
+        )
         np.testing.assert_allclose(a.std(), b.std(), rtol=0.02, err_msg=fn)
     for name in ("linear", "relu", "tanh", "sigmoid", "selu", "conv2d"):
         assert nn.init.calculate_gain(name) == pytest.approx(torch.nn.init.calculate_gain(name))
@@ -195,11 +228,15 @@ def test_cross_entropy_matches_torch(reduction, smoothing, weighted, ignore):
         reduction=reduction,
         label_smoothing=smoothing,
     )
-    np.testing.assert_allclose(la.numpy(), lb.detach().numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(
+        la.numpy(force=True), lb.detach().numpy(force=True), rtol=1e-12, atol=1e-14
+    )
     g = rng.standard_normal(la.shape)
     la.backward(tm.tensor(g))
     lb.backward(t64(g))
-    np.testing.assert_allclose(xa.grad.numpy(), xb.grad.numpy(), rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(
+        xa.grad.numpy(force=True), xb.grad.numpy(force=True), rtol=1e-10, atol=1e-14
+    )
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
@@ -212,7 +249,7 @@ def test_cross_entropy_spatial_and_soft_targets_match_torch(reduction):
         tm.tensor(x), tm.tensor(y), tm.tensor(w), reduction=reduction, label_smoothing=0.1
     )
     b = TF.cross_entropy(t64(x), torch.tensor(y), t64(w), reduction=reduction, label_smoothing=0.1)
-    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(a.numpy(force=True), b.numpy(force=True), rtol=1e-12)
     p = rng.random((3, 4))
     p /= p.sum(1, keepdims=True)
     x = rng.standard_normal((3, 4))
@@ -220,10 +257,10 @@ def test_cross_entropy_spatial_and_soft_targets_match_torch(reduction):
         tm.tensor(x), tm.tensor(p), tm.tensor(w), reduction=reduction, label_smoothing=0.2
     )
     b = TF.cross_entropy(t64(x), t64(p), t64(w), reduction=reduction, label_smoothing=0.2)
-    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(a.numpy(force=True), b.numpy(force=True), rtol=1e-12)
     a = F.nll_loss(tm.tensor(x), tm.tensor([1, 0, 3]), tm.tensor(w), reduction=reduction)
     b = TF.nll_loss(t64(x), torch.tensor([1, 0, 3]), t64(w), reduction=reduction)
-    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(a.numpy(force=True), b.numpy(force=True), rtol=1e-12)
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
@@ -271,17 +308,24 @@ def test_binary_and_regression_losses_match_torch(reduction):
         xa, ta = tm.tensor(x, requires_grad=True), tm.tensor(t, requires_grad=True)
         xb, tb = t64(x).requires_grad_(), t64(t).requires_grad_()
         la, lb = ours(xa, ta), theirs(xb, tb)
-        np.testing.assert_allclose(la.numpy(), lb.detach().numpy(), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(
+            la.numpy(force=True), lb.detach().numpy(force=True), rtol=1e-12, atol=1e-12
+        )
         g = rng.standard_normal(la.shape)
         la.backward(tm.tensor(g))
         lb.backward(t64(g))
-        np.testing.assert_allclose(xa.grad.numpy(), xb.grad.numpy(), rtol=1e-8, atol=1e-12)
+        np.testing.assert_allclose(
+            xa.grad.numpy(force=True), xb.grad.numpy(force=True), rtol=1e-8, atol=1e-12
+        )
         # PyTorch's target gradient at p = 0 or 1 is ±inf (unclamped logs); ours differentiates
         # the clamped forward and stays finite (a documented difference): compare elsewhere
-        finite = np.isfinite(tb.grad.numpy())
-        assert np.all(np.isfinite(ta.grad.numpy()))
+        finite = np.isfinite(tb.grad.numpy(force=True).copy())
+        assert np.all(np.isfinite(ta.grad.numpy(force=True)))
         np.testing.assert_allclose(
-            ta.grad.numpy()[finite], tb.grad.numpy()[finite], rtol=1e-9, atol=1e-12
+            ta.grad.numpy(force=True).copy()[finite],
+            tb.grad.numpy(force=True).copy()[finite],
+            rtol=1e-9,
+            atol=1e-12,
         )
 
 
@@ -308,6 +352,8 @@ def test_seed_cnn_matches_an_equivalent_torch_model():
     theirs.double()
     copy_torch_weights(ours, theirs)
     x = np.random.default_rng(7).standard_normal((2, 3, 32, 32))
-    expected = theirs.classifier(theirs.features(t64(x))).detach().numpy()
-    np.testing.assert_allclose(ours(tm.tensor(x)).numpy(), expected, rtol=1e-9, atol=1e-12)
+    expected = theirs.classifier(theirs.features(t64(x))).detach().numpy(force=True).copy()
+    np.testing.assert_allclose(
+        ours(tm.tensor(x)).numpy(force=True), expected, rtol=1e-9, atol=1e-12
+    )
     assert sum(p.numel() for p in ours.parameters()) == sum(p.numel() for p in theirs.parameters())

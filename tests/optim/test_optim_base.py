@@ -62,8 +62,8 @@ def test_per_group_lr_is_used():
     opt = tm.optim.SGD([{"params": [a]}, {"params": [b], "lr": 1.0}], lr=0.1)
     a.grad, b.grad = tm.ones(2), tm.ones(2)
     opt.step()
-    np.testing.assert_allclose(a.numpy(), 0.9, rtol=1e-6)
-    np.testing.assert_allclose(b.numpy(), 0.0, atol=1e-7)
+    np.testing.assert_allclose(a.numpy(force=True), 0.9, rtol=1e-6)
+    np.testing.assert_allclose(b.numpy(force=True), 0.0, atol=1e-7)
 
 
 def test_bad_params_arguments():
@@ -151,17 +151,17 @@ def test_state_is_lazy_and_keyed_by_index():
     assert list(opt.state.keys()) == [2]  # c is the third parameter overall
     assert opt.state[c] is opt.state[2] and opt.state[2]["step"] == 1
     assert a not in opt.state and c in opt.state
-    np.testing.assert_array_equal(a.numpy(), 1.0)  # grad None: left alone
+    np.testing.assert_array_equal(a.numpy(force=True), 1.0)  # grad None: left alone
 
 
 @pytest.mark.parametrize("name", list(ALL))
 def test_noop_step_when_all_grads_none(name):
     ps = params()
-    before = [p.numpy() for p in ps]
+    before = [p.numpy(force=True).copy() for p in ps]
     opt = getattr(tm.optim, name)(ps, **ALL[name])
     assert opt.step() is None
     for p, b in zip(ps, before, strict=True):
-        np.testing.assert_array_equal(p.numpy(), b)
+        np.testing.assert_array_equal(p.numpy(force=True), b)
     assert len(opt.state) == 0
 
 
@@ -186,11 +186,11 @@ def test_updates_in_place_without_touching_grad_or_dtype(name):
     train(opt, ps, 1)
     state_arrays = {(i, k): v for i, s in opt.state.items() for k, v in s.items()
                     if isinstance(v, np.ndarray)}
-    grads = [p.grad.numpy() for p in ps]
+    grads = [p.grad.numpy(force=True).copy() for p in ps]
     opt.step()
     for p, a, g in zip(ps, arrays, grads, strict=True):
         assert p.array is a and p.dtype == np.float32
-        np.testing.assert_array_equal(p.grad.numpy(), g)  # the gradient is never written
+        np.testing.assert_array_equal(p.grad.numpy(force=True), g)  # the gradient is never written
     for (i, k), v in state_arrays.items():
         assert opt.state[i][k] is v and v.dtype == np.float32
 
@@ -200,7 +200,7 @@ def test_zero_grad():
     opt = tm.optim.SGD(ps, lr=0.1)
     loss_fn(ps).backward()
     opt.zero_grad(set_to_none=False)
-    assert all(p.grad is not None and not p.grad.numpy().any() for p in ps)
+    assert all(p.grad is not None and not p.grad.numpy(force=True).any() for p in ps)
     opt.zero_grad()
     assert all(p.grad is None for p in ps)
 
@@ -267,9 +267,9 @@ def test_state_dict_round_trip_continues_bit_exactly(name):
     assert _plain(sd)
     assert [g["params"] for g in sd["param_groups"]] == [[0, 1], [2]]
     assert set(sd["state"]) == {0, 1, 2}
-    saved_params = [p.numpy() for p in ps]
+    saved_params = [p.numpy(force=True).copy() for p in ps]
     train(opt, ps, 4)
-    reference = [p.numpy() for p in ps]
+    reference = [p.numpy(force=True).copy() for p in ps]
 
     fresh = [tm.tensor(a, requires_grad=True) for a in saved_params]
     opt2 = make(fresh)
@@ -278,7 +278,7 @@ def test_state_dict_round_trip_continues_bit_exactly(name):
     assert opt2.param_groups[1]["lr"] == 0.02
     train(opt2, fresh, 4)
     for a, b in zip(fresh, reference, strict=True):
-        np.testing.assert_array_equal(a.numpy(), b)
+        np.testing.assert_array_equal(a.numpy(force=True), b)
 
 
 def test_state_dict_is_a_copy():
@@ -334,7 +334,7 @@ def test_load_state_dict_moves_to_param_device_and_dtype(device):
     assert get_array_module(buf) is get_array_module(p.array) and buf.dtype == np.float32
     p.grad = tm.tensor(np.ones(3, dtype=np.float32), device=device)
     opt.step()
-    np.testing.assert_allclose(p.numpy(), 1 - 0.1 * (0.9 * 0.5 + 1), rtol=1e-6)
+    np.testing.assert_allclose(p.numpy(force=True), 1 - 0.1 * (0.9 * 0.5 + 1), rtol=1e-6)
 
 
 # --- pluggable ------------------------------------------------------------------------------
@@ -366,8 +366,8 @@ def test_user_defined_optimizer_works_with_groups_schedulers_and_state_dict():
         opt.step()
         sched.step()
     # lr 1 then 0.5 for group 0; 0.5 then 0.25 for group 1
-    np.testing.assert_allclose(a.numpy(), [-1.5, 1.5])
-    np.testing.assert_allclose(b.numpy(), [-0.75])
+    np.testing.assert_allclose(a.numpy(force=True), [-1.5, 1.5])
+    np.testing.assert_allclose(b.numpy(force=True), [-0.75])
     sd, ssd = opt.state_dict(), sched.state_dict()
     opt2 = SignSGD([{"params": [a]}, {"params": [b], "lr": 0.5}], lr=1.0, momentum=0.5)
     sched2 = tm.optim.lr_scheduler.StepLR(opt2, step_size=1, gamma=0.5)
@@ -435,7 +435,7 @@ def test_converges_on_ill_conditioned_quadratic(name):
         opt.zero_grad()
         (tm.tensor(c) * p * p * 0.5).sum().backward()
         opt.step()
-    assert np.abs(p.numpy()).max() < 1e-3, p.numpy()
+    assert np.abs(p.numpy(force=True)).max() < 1e-3, p.numpy(force=True)
 
 
 @pytest.mark.parametrize("name,kw,steps", [
@@ -450,12 +450,14 @@ def test_converges_on_rosenbrock(name, kw, steps):
     opt = getattr(tm.optim, name)([p], **kw)
     x, y = p[0], p[1]
     ((1 - x) ** 2 + 100 * (y - x * x) ** 2).backward()  # autograd agrees with the formula below
-    np.testing.assert_allclose(p.grad.numpy(), [-2 * 2.5 - 400 * -1.5 * (2 - 2.25), 200 * -0.25])
+    np.testing.assert_allclose(
+        p.grad.numpy(force=True), [-2 * 2.5 - 400 * -1.5 * (2 - 2.25), 200 * -0.25]
+    )
     for _ in range(steps):
-        x, y = p.numpy()  # the analytic gradient keeps this test fast
+        x, y = p.numpy(force=True).copy()  # the analytic gradient keeps this test fast
         p.grad = tm.tensor(np.array([-2 * (1 - x) - 400 * x * (y - x * x), 200 * (y - x * x)]))
         opt.step()
-    np.testing.assert_allclose(p.numpy(), [1.0, 1.0], atol=2e-2)
+    np.testing.assert_allclose(p.numpy(force=True), [1.0, 1.0], atol=2e-2)
 
 
 @pytest.mark.parametrize("name,kw", [
@@ -478,7 +480,7 @@ def test_coupled_weight_decay_equals_l2_in_the_loss(name, kw):
         (loss_fn(ps2) + penalty * (lam / 2)).backward()
         o2.step()
     for a, b in zip(ps1, ps2, strict=True):
-        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(a.numpy(force=True), b.numpy(force=True), rtol=1e-12, atol=1e-14)
 
 
 def test_repr_lists_groups():

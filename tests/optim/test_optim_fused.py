@@ -56,7 +56,7 @@ def _trajectory(cls, kwargs, device, dtype, steps=6):
         loss = sum(((p * p * p).sum() + (p * 0.5).sum()) for p in params)
         loss.backward()
         opt.step()
-        out.append([p.numpy().copy() for p in params])
+        out.append([p.numpy(force=True).copy() for p in params])
     return out, opt
 
 

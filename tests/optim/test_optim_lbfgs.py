@@ -42,7 +42,7 @@ def test_trajectory_by_hand_on_a_quadratic():
     d1 = d1 + s * (alpha - beta)
     theta2 = theta1 + 1.0 * d1  # t = lr after the first iteration
     # the third evaluation (at θ2) reaches max_eval: the step ends there
-    np.testing.assert_allclose(p.numpy(), theta2, rtol=1e-14)
+    np.testing.assert_allclose(p.numpy(force=True), theta2, rtol=1e-14)
     state = opt.state[0]
     assert state["func_evals"] == 3 and state["n_iter"] == 2
     np.testing.assert_allclose(state["d"], d1, rtol=1e-14)
@@ -56,7 +56,7 @@ def test_strong_wolfe_converges_on_a_quadratic():
         loss = opt.step(quadratic_closure(opt, p))
     # it stops once the loss changes by less than tolerance_change (1e-9)
     assert loss.item() < 1e-9
-    np.testing.assert_allclose(p.numpy(), [0.0, 0.0], atol=1e-4)
+    np.testing.assert_allclose(p.numpy(force=True), [0.0, 0.0], atol=1e-4)
 
 
 def test_changing_each_option_changes_the_result():
@@ -64,7 +64,7 @@ def test_changing_each_option_changes_the_result():
         p = tm.tensor([1.0, 1.0], dtype=tm.float64, requires_grad=True)
         opt = tm.optim.LBFGS([p], **kw)
         opt.step(quadratic_closure(opt, p))
-        return p.numpy()
+        return p.numpy(force=True).copy()
 
     base = run(max_iter=3)
     # (on this quadratic the strong-Wolfe search accepts the same steps: it is checked by the
@@ -102,7 +102,9 @@ def test_matches_torch_on_rosenbrock(line_search_fn):
     for _ in range(3):  # Rosenbrock amplifies rounding: three steps are compared
         t_loss, o_loss = t_opt.step(t_closure), o_opt.step(o_closure)
         assert o_loss.item() == pytest.approx(t_loss.item(), rel=1e-9)
-        np.testing.assert_allclose(ox.numpy(), tx.detach().numpy(), rtol=1e-9, atol=1e-11)
+        np.testing.assert_allclose(
+            ox.numpy(force=True), tx.detach().numpy(force=True), rtol=1e-9, atol=1e-11
+        )
         assert o_opt.state[0]["func_evals"] == t_opt.state[tx]["func_evals"]
         assert o_opt.state[0]["n_iter"] == t_opt.state[tx]["n_iter"]
 
@@ -128,7 +130,7 @@ def test_state_survives_a_file_round_trip(tmp_path):
     opt2.load_state_dict(tm.load(tmp_path / "lbfgs.safetensors"))
     opt.step(closure_for(opt, p))
     opt2.step(closure_for(opt2, q))
-    np.testing.assert_array_equal(p.numpy(), q.numpy())
+    np.testing.assert_array_equal(p.numpy(force=True), q.numpy(force=True))
 
 
 def test_bad_arguments():

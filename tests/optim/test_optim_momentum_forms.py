@@ -21,9 +21,9 @@ def trajectory(steps=15, lr_schedule=None, **kw):
     for t in range(steps):
         if lr_schedule is not None:
             opt.param_groups[0]["lr"] = lr_schedule(t)
-        p.grad = tm.tensor(A * p.numpy())
+        p.grad = tm.tensor(A * p.numpy(force=True).copy())
         opt.step()
-        out.append(p.numpy())
+        out.append(p.numpy(force=True).copy())
     return np.array(out)
 
 

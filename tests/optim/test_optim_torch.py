@@ -25,9 +25,11 @@ def run_torch(name, kw, steps, theta0, dtype=torch.float64):
     opt = getattr(torch.optim, name)([p], foreach=False, **kw)
     out = []
     for _ in range(steps):
-        p.grad = torch.tensor(grad_fn(p.detach().numpy().astype(np.float64)), dtype=dtype)
+        p.grad = torch.tensor(
+            grad_fn(p.detach().numpy(force=True).copy().astype(np.float64)), dtype=dtype
+        )
         opt.step()
-        out.append(p.detach().numpy().copy())
+        out.append(p.detach().numpy(force=True).copy())
     return out
 
 
@@ -36,9 +38,9 @@ def run_tm(name, kw, steps, theta0, dtype=np.float64):
     opt = getattr(tm.optim, name)([p], **kw)
     out = []
     for _ in range(steps):
-        p.grad = tm.tensor(grad_fn(p.numpy().astype(np.float64)).astype(dtype))
+        p.grad = tm.tensor(grad_fn(p.numpy(force=True).copy().astype(np.float64)).astype(dtype))
         opt.step()
-        out.append(p.numpy())
+        out.append(p.numpy(force=True).copy())
     return out
 
 
@@ -83,7 +85,9 @@ def test_clip_grad_norm_matches_torch():
             n2 = torch.nn.utils.clip_grad_norm_(theirs, max_norm, norm_type, foreach=False)
             assert n1.item() == pytest.approx(n2.item(), rel=1e-13)
             for o, t in zip(ours, theirs, strict=True):
-                np.testing.assert_allclose(o.grad.numpy(), t.grad.numpy(), rtol=1e-13)
+                np.testing.assert_allclose(
+                    o.grad.numpy(force=True), t.grad.numpy(force=True), rtol=1e-13
+                )
 
 
 def _sched_pair(make_tm, make_torch, epochs, n_groups=2, metrics=None):

@@ -254,9 +254,9 @@ def run_tm(name, kw, steps=STEPS, theta0=THETA0):
     opt = getattr(tm.optim, name)([p], **kw)
     out = []
     for _ in range(steps):
-        p.grad = tm.tensor(grad_fn(p.numpy()))
+        p.grad = tm.tensor(grad_fn(p.numpy(force=True).copy()))
         opt.step()
-        out.append(p.numpy())
+        out.append(p.numpy(force=True).copy())
     return out
 
 

@@ -22,6 +22,8 @@ from ..tensor import (
 )
 
 __all__ = [
+    "Function",
+    "FunctionCtx",
     "backward",
     "detect_anomaly",
     "functional",
@@ -197,3 +199,4 @@ class detect_anomaly:  # noqa: N801
 
 
 from . import functional  # noqa: E402,F401  (functional builds on grad above)
+from .function import Function, FunctionCtx, once_differentiable  # noqa: E402,F401

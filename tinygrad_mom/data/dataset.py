@@ -73,11 +73,28 @@ class TensorDataset(Dataset):
         self.tensors = tuple(wrapped)
 
     def __getitem__(self, index):
+        if isinstance(index, slice):  # ds[i:j]: views of each tensor's rows, as in PyTorch
+            return tuple(Tensor._wrap(t.array[index]) for t in self.tensors)
+        if isinstance(index, (list, np.ndarray, Tensor)):  # a batch of indices
+            return self._rows(index)
         index = _check_index(index, len(self))
         # a slice then a reshape keeps 0-d rows as arrays (plain indexing gives NumPy scalars)
         return tuple(
-            Tensor._wrap(t.array[index : index + 1].reshape(t.shape[1:])) for t in self.tensors
+            Tensor._wrap(t.array[index : index + 1].reshape(t.array.shape[1:]))
+            for t in self.tensors
         )
+
+    def _rows(self, index) -> tuple:
+        idx = np.asarray(index.numpy(force=True) if isinstance(index, Tensor) else index)
+        if idx.ndim != 1 or (idx.size and idx.dtype.kind not in "iu"):
+            raise TypeError(
+                f"dataset index must be an int, a slice or a 1-D sequence of ints, got {index!r}"
+            )
+        n = len(self)
+        if idx.size and (idx.min() < -n or idx.max() >= n):
+            bad = int(idx[(idx < -n) | (idx >= n)][0])
+            raise IndexError(f"index {bad} is out of range for a dataset of length {n}")
+        return tuple(Tensor._wrap(a) for a in self._get_batch(idx.astype(np.int64)))
 
     def __len__(self) -> int:
         return self.tensors[0].shape[0]

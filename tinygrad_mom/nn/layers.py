@@ -9,7 +9,7 @@ import numpy as np
 from .. import _validation as V
 from .. import backend, conv, ops
 from ..conv import _pair
-from ..tensor import DEFAULT_FLOAT, Tensor, _as_dtype, is_floating
+from ..tensor import Tensor, _as_dtype, get_default_dtype, is_floating
 from . import functional as F
 from . import init
 from .module import Module, Parameter
@@ -36,8 +36,8 @@ __all__ = [
 
 
 def _empty(shape, device, dtype) -> Tensor:
-    device = backend.parse_device(device)
-    dtype = _as_dtype(dtype) or DEFAULT_FLOAT
+    device = backend.resolve_device(device)  # None: tm.set_default_device's device
+    dtype = _as_dtype(dtype) or get_default_dtype()
     if not is_floating(dtype):
         raise TypeError(f"parameters need a floating point dtype, got {dtype}")
     xp = backend.array_module_for(device)
@@ -418,7 +418,7 @@ class _BatchNorm(Module):
         if track_running_stats:
             self.register_buffer("running_mean", _empty((num_features,), device, dtype))
             self.register_buffer("running_var", _empty((num_features,), device, dtype))
-            count = backend.to_device(np.zeros((), dtype=np.int64), backend.parse_device(device))
+            count = backend.to_device(np.zeros((), dtype=np.int64), backend.resolve_device(device))
             self.register_buffer("num_batches_tracked", Tensor._wrap(count))
         else:
             self.register_buffer("running_mean", None)

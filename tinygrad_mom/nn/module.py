@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 import numpy as np
 
 from .. import backend
-from ..tensor import RemovableHandle, Tensor, _as_dtype, is_floating, no_grad
+from ..tensor import Tensor, _as_dtype, is_floating, no_grad
+from ..utils.hooks import RemovableHandle
 from .backward_hooks import call_with_backward_hooks
 
 
@@ -80,6 +81,10 @@ class Module:
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_non_persistent_buffers", set())
         object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_forward_hooks", OrderedDict())
+        object.__setattr__(self, "_forward_hooks_with_kwargs", set())
+        object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_forward_pre_hooks_with_kwargs", set())
         object.__setattr__(self, "_backward_hooks", OrderedDict())
 
     def forward(self, *args, **kwargs):
@@ -89,6 +94,13 @@ class Module:
         )
 
     def __call__(self, *args, **kwargs):
+        d = self.__dict__
+        if d.get("_forward_pre_hooks") or d.get("_forward_hooks") or d.get("_backward_hooks"):
+            return self._call_with_hooks(args, kwargs)
+        return self.forward(*args, **kwargs)
+
+    def _run_forward(self, args: tuple, kwargs: dict):
+        """``forward``, through the full backward hooks when there are any."""
         backward_hooks = self.__dict__.get("_backward_hooks")
         if backward_hooks:
             return call_with_backward_hooks(
@@ -96,6 +108,68 @@ class Module:
                 lambda *a: self.forward(*a, **kwargs),
             )
         return self.forward(*args, **kwargs)
+
+    def _call_with_hooks(self, args: tuple, kwargs: dict):
+        """``forward`` between the pre-hooks and the hooks, with PyTorch's return conventions."""
+        for key, hook in list(self._forward_pre_hooks.items()):
+            if key in self._forward_pre_hooks_with_kwargs:
+                result = hook(self, args, kwargs)
+                if result is not None:
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise RuntimeError(
+                            "forward pre-hook must return None or a tuple of (new_args, "
+                            f"new_kwargs), but got {result!r}"
+                        )
+                    args, kwargs = result
+            else:
+                result = hook(self, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
+        output = self._run_forward(args, kwargs)
+        for key, hook in list(self._forward_hooks.items()):
+            if key in self._forward_hooks_with_kwargs:
+                result = hook(self, args, kwargs, output)
+            else:
+                result = hook(self, args, output)
+            if result is not None:
+                output = result
+        return output
+
+    def register_forward_pre_hook(
+        self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False
+    ) -> RemovableHandle:
+        """Call ``hook(module, args)`` before each forward; a non-None result replaces the args.
+
+        With ``with_kwargs=True`` the hook is ``hook(module, args, kwargs)`` and returns None or
+        ``(args, kwargs)``. Returns a handle whose ``remove()`` unregisters the hook.
+        """
+        return self._add_hook(
+            hook, self._forward_pre_hooks, self._forward_pre_hooks_with_kwargs, prepend, with_kwargs
+        )
+
+    def register_forward_hook(
+        self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False
+    ) -> RemovableHandle:
+        """Call ``hook(module, args, output)`` after each forward; a non-None result replaces it.
+
+        With ``with_kwargs=True`` the hook is ``hook(module, args, kwargs, output)``. Returns a
+        handle whose ``remove()`` unregisters the hook.
+        """
+        return self._add_hook(
+            hook, self._forward_hooks, self._forward_hooks_with_kwargs, prepend, with_kwargs
+        )
+
+    @staticmethod
+    def _add_hook(hook, hooks: OrderedDict, kwarg_keys: set, prepend: bool, with_kwargs: bool):
+        if not callable(hook):
+            raise TypeError(f"hook must be callable, got {type(hook).__name__}")
+        handle = RemovableHandle(hooks, kwarg_keys)
+        hooks[handle.id] = hook
+        if with_kwargs:
+            kwarg_keys.add(handle.id)
+        if prepend:
+            hooks.move_to_end(handle.id, last=False)
+        return handle
 
     def register_full_backward_hook(self, hook: Callable) -> RemovableHandle:
         """Call ``hook(module, grad_input, grad_output)`` when the gradients with respect to
@@ -169,7 +243,8 @@ class Module:
         params = d.get("_parameters")
         if isinstance(value, Parameter):
             self._check_initialised("parameters")
-            self._discard(name)
+            # forget the name everywhere else; an existing parameter keeps its place, as PyTorch
+            self._discard(name, keep="_parameters")
             self.register_parameter(name, value)
         elif params is not None and name in params:
             if value is not None:
@@ -180,7 +255,7 @@ class Module:
             params[name] = None
         elif isinstance(value, Module):
             self._check_initialised("child modules")
-            self._discard(name)
+            self._discard(name, keep="_modules")  # a re-assigned child keeps its place
             self._modules[name] = value
         elif d.get("_modules") is not None and name in d["_modules"]:
             if value is not None:
@@ -199,11 +274,12 @@ class Module:
         else:
             object.__setattr__(self, name, value)
 
-    def _discard(self, name: str) -> None:
-        """Forget ``name`` wherever it lives, so one attribute is registered in one place."""
+    def _discard(self, name: str, keep: str | None = None) -> None:
+        """Forget ``name`` wherever it lives except in ``keep``, so it is registered once."""
         self.__dict__.pop(name, None)
         for store in ("_parameters", "_buffers", "_modules"):
-            self.__dict__[store].pop(name, None)
+            if store != keep:
+                self.__dict__[store].pop(name, None)
         self._non_persistent_buffers.discard(name)
 
     def __getattr__(self, name: str):
@@ -336,7 +412,7 @@ class Module:
                 p.grad.array[...] = 0
 
     # --- moves and casts ----------------------------------------------------------------------
-    def to(self, *args, device=None, dtype=None) -> Module:
+    def to(self, *args, device=None, dtype=None, non_blocking: bool = False) -> Module:
         """Move parameters and buffers to ``device`` and/or cast floating ones to ``dtype``.
 
         In place: parameters stay the same objects (only their arrays change), so an optimizer built
@@ -345,8 +421,8 @@ class Module:
         for arg in args:
             if isinstance(arg, Tensor):
                 device, dtype = arg.device, arg.dtype
-            elif isinstance(arg, str):
-                device = arg
+            elif isinstance(arg, (str, int)) and not isinstance(arg, bool):
+                device = arg  # a str or a tm.device (a str); an int is a CUDA ordinal
             else:
                 dtype = arg
         if device is not None:
@@ -379,7 +455,7 @@ class Module:
         """Move everything to the CPU."""
         return self.to("cpu")
 
-    def cuda(self, device: int | str | None = None) -> Module:
+    def cuda(self, device: int | str | None = None, non_blocking: bool = False) -> Module:
         """Move everything to a CUDA device."""
         if device is None:
             return self.to("cuda")
@@ -396,6 +472,10 @@ class Module:
     def half(self) -> Module:
         """Cast floating parameters and buffers to float16."""
         return self.to(dtype=np.float16)
+
+    def share_memory(self) -> Module:
+        """A no-op returning self: tensors are in this process's memory (no worker processes)."""
+        return self
 
     def apply(self, fn: Callable[[Module], None]) -> Module:
         """Call ``fn`` on every child (recursively), then on self; returns self (custom init)."""

@@ -27,7 +27,8 @@ __all__ = ["SummaryWriter"]
 
 def _host(value):
     """A Tensor as a NumPy array (copied from the GPU when it lives there); others unchanged."""
-    return value.numpy() if isinstance(value, Tensor) else value
+    # force=True: detached (a parameter or a loss may require grad) and copied from a GPU
+    return value.numpy(force=True) if isinstance(value, Tensor) else value
 
 
 def _scalar(name: str, value) -> float:
