@@ -515,6 +515,37 @@ def keep_freed_memory(max_mib: int = 256) -> bool:
     return bool(mallopt(m_mmap_threshold, 32 << 20) and mallopt(m_trim_threshold, max_mib << 20))
 
 
+# --- the CPU workspace (see workspace.py): large conv/pool/ReLU temporaries, reused -----------
+
+
+def empty_cache() -> int:
+    """Give the CPU workspace's free memory back to the OS; returns the bytes released.
+
+    Like ``torch.cuda.empty_cache()``: arrays still in use keep their memory, and the next
+    training step maps (and page-faults in) what it needs again.
+    """
+    from . import workspace
+
+    return workspace.empty_cache()
+
+
+def set_workspace_limit(max_bytes: int) -> None:
+    """Cap the CPU workspace at ``max_bytes`` mapped (default 2 GiB); 0 turns it off.
+
+    Temporaries past the cap, or all of them with 0, come from NumPy's allocator as usual.
+    """
+    from . import workspace
+
+    workspace.set_limit(max_bytes)
+
+
+def workspace_stats() -> dict:
+    """The CPU workspace's mapped, free and in-use bytes, counts, limit, hits and misses."""
+    from . import workspace
+
+    return workspace.stats()
+
+
 # --- random numbers -------------------------------------------------------------------------
 # One generator per device. manual_seed seeds them all; tm.cuda.manual_seed(_all) reseeds the CUDA
 # ones alone (lazily: a device's generator is made, from its seed, when first drawn from).

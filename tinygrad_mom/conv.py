@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _validation as V
-from . import backend
+from . import backend, workspace
 from .backend import get_array_module
 from .primitives import Permute
 from .tensor import Function, Tensor, is_floating
@@ -89,9 +89,13 @@ def _nhwc_padded(x, pads, value=0.0):
     (pt, pb), (pl, pr) = pads
     xt = x.transpose(0, 2, 3, 1)
     if pt == pb == pl == pr == 0:
-        return xp.ascontiguousarray(xt)
+        if xt.flags.c_contiguous:
+            return xt
+        out = workspace.empty(xp, xt.shape, x.dtype)
+        out[...] = xt
+        return out
     n, h, w, c = xt.shape
-    out = xp.empty((n, h + pt + pb, w + pl + pr, c), dtype=x.dtype)
+    out = workspace.empty(xp, (n, h + pt + pb, w + pl + pr, c), x.dtype)
     # Write the border, then the interior: every element once.
     out[:, :pt] = value
     out[:, pt + h :] = value
@@ -110,7 +114,8 @@ def _padded_same_layout(x, pads, value=0.0):
         return _nhwc_padded(x, pads, value).transpose(0, 3, 1, 2)
     xp = get_array_module(x)
     n, c, h, w = x.shape
-    out = xp.full((n, c, h + pt + pb, w + pl + pr), value, dtype=x.dtype)
+    out = workspace.empty(xp, (n, c, h + pt + pb, w + pl + pr), x.dtype)
+    out.fill(value)
     out[:, :, pt : pt + h, pl : pl + w] = x
     return out
 
@@ -178,7 +183,7 @@ def _conv_forward(x, weight, bias, stride, pads, dilation):
     if not transposed:
         xh = _nhwc_padded(x, pads)
         windows = _nhwc_windows(xh, (kh, kw), stride, dilation, out_hw)
-        cols = xp.empty((rows, k + extra), dtype=xh.dtype)
+        cols = workspace.empty(xp, (rows, k + extra), xh.dtype)
     else:
         # An NCHW input with few channels (a network's images): im2col transposed, as
         # (kh·kw·C, N·Ho·Wo) rows of Wo contiguous elements, instead of NHWC runs of only
@@ -186,7 +191,7 @@ def _conv_forward(x, weight, bias, stride, pads, dilation):
         # transposed view, which BLAS takes as it is.
         xpad = _padded_same_layout(x, pads)
         windows = _nchw_windows_t(xpad, (kh, kw), stride, dilation, out_hw)
-        cols = xp.empty((k + extra, rows), dtype=xpad.dtype).T
+        cols = workspace.empty(xp, (k + extra, rows), xpad.dtype).T
     if bias is None:
         wfull = wmat
     else:
@@ -195,7 +200,7 @@ def _conv_forward(x, weight, bias, stride, pads, dilation):
         # yields the bias gradient as its last column.
         cols[:, k] = 1
         wfull = xp.concatenate([wmat, bias.reshape(o, 1)], axis=1)
-    out = xp.empty((rows, o), dtype=xp.result_type(cols.dtype, wfull.dtype))
+    out = workspace.empty(xp, (rows, o), xp.result_type(cols.dtype, wfull.dtype))
     for lo, hi in _batch_chunks(n, per_sample * cols.shape[1] * cols.itemsize):
         part = slice(lo * per_sample, hi * per_sample)
         # the im2col copy, in place, then the GEMM on the rows while they are in cache
@@ -254,13 +259,14 @@ def _conv_input_grad(gy, wmat, padded_shape, kernel, stride, pads, dilation):
     per_sample = out_hw[0] * out_hw[1]
     chunks = _batch_chunks(n, per_sample * (kh * kw * c + 1) * g2.itemsize)
     per_offset = xp.ascontiguousarray(wmat.reshape(o, kh * kw, c).transpose(1, 0, 2))
-    gxh = xp.zeros(padded_shape, dtype=xp.result_type(g2.dtype, wmat.dtype))
+    gxh = workspace.zeros(xp, padded_shape, xp.result_type(g2.dtype, wmat.dtype))
     offsets = _offset_slices(kernel, stride, dilation, out_hw)
     for lo, hi in chunks:
-        gcols = xp.matmul(g2[lo * per_sample : hi * per_sample], per_offset)  # (kh·kw, rows, C)
-        gcols = gcols.reshape(kh * kw, hi - lo, out_hw[0], out_hw[1], c)
+        gcols = _batched_matmul(xp, g2[lo * per_sample : hi * per_sample], per_offset)
+        gcols = gcols.reshape(kh * kw, hi - lo, out_hw[0], out_hw[1], c)  # (kh·kw, rows, C)
         for i, (hs, ws) in enumerate(offsets):
             gxh[lo:hi, hs, ws] += gcols[i]
+        del gcols  # before the next chunk's: one chunk's buffer alive, not two
     (pt, pb), (pl, pr) = pads
     return gxh[:, pt : padded_shape[1] - pb, pl : padded_shape[2] - pr].transpose(0, 3, 1, 2)
 
@@ -455,10 +461,11 @@ class MaxPool2d(Function):
         out_hw = _pool_out_hw(x.shape, kernel, stride, pads)
         slices = _offset_slices(kernel, stride, (1, 1), out_hw)
         hs, ws = slices[0]
-        best = padded[:, :, hs, ws].copy(order="K")
+        best = _copy_k(padded[:, :, hs, ws])
         # zeros_like keeps best's memory layout (channels-last after a conv): mixing layouts
         # in the loops below and in backward would make every pass a strided gather.
-        idx = xp.zeros_like(best, dtype=np.uint8 if len(slices) <= 256 else np.int32)
+        idx = workspace.empty_like(best, np.uint8 if len(slices) <= 256 else np.int32)
+        idx.fill(0)
         for k in range(1, len(slices)):
             hs, ws = slices[k]
             win = padded[:, :, hs, ws]
@@ -509,7 +516,7 @@ class AvgPool2d(Function):
         out_hw = _pool_out_hw(x.shape, kernel, stride, pads)
         slices = _offset_slices(kernel, stride, (1, 1), out_hw)
         hs, ws = slices[0]
-        total = padded[:, :, hs, ws].copy(order="K")
+        total = _copy_k(padded[:, :, hs, ws])
         for hs, ws in slices[1:]:
             total += padded[:, :, hs, ws]
         total /= len(slices)
@@ -534,11 +541,24 @@ class AvgPoolScatter(Function):
 
 def _new(xp, shape, dtype, channels_last, zero=True):
     """A new (N, C, H, W) array, channels-last in memory when asked (to match an input)."""
-    make = xp.zeros if zero else xp.empty
+    make = workspace.zeros if zero else workspace.empty
     if channels_last:
         n, c, h, w = shape
-        return make((n, h, w, c), dtype=dtype).transpose(0, 3, 1, 2)
-    return make(shape, dtype=dtype)
+        return make(xp, (n, h, w, c), dtype).transpose(0, 3, 1, 2)
+    return make(xp, shape, dtype)
+
+
+def _copy_k(a):
+    """A copy of ``a`` in its own memory order (``copy(order="K")``), from the workspace."""
+    out = workspace.empty_like(a)
+    out[...] = a
+    return out
+
+
+def _batched_matmul(xp, a, b):
+    """``a @ b`` for a 2-D ``a`` and a 3-D ``b``: (B, M, N), written into a workspace array."""
+    out = workspace.empty(xp, (b.shape[0], a.shape[0], b.shape[2]), xp.result_type(a, b))
+    return xp.matmul(a, b, out=out)
 
 
 def _unpad(g, pads):

@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-from . import backend
+from . import backend, workspace
 from .backend import get_array_module
 from .tensor import Function
 
@@ -202,7 +202,9 @@ class Sigmoid(Function):
 
 class ReLU(Function):
     def forward(self, x):
-        out = get_array_module(x).maximum(x, 0)
+        # A CNN's activations are large: into a workspace array (x's memory order) then.
+        xp, buf = get_array_module(x), workspace.out_like(x)
+        out = xp.maximum(x, 0) if buf is None else xp.maximum(x, 0, out=buf)
         self.save_for_backward(out)
         return out
 
@@ -211,8 +213,12 @@ class ReLU(Function):
         # A multiply by the mask, not xp.where: NumPy's where branches per element and is ~10x
         # slower on a half-zero mask. It differs from PyTorch only for a non-finite gy where
         # out == 0 (NaN here, 0 there), i.e. once the loss is already non-finite. The mask is
-        # a comparison, so relu'' = 0 under create_graph, as in PyTorch.
-        return gy * (out > 0)
+        # a comparison, so relu'' = 0 under create_graph, as in PyTorch. A large NumPy gy
+        # (first order) is written into a workspace array; a Tensor gy gets None here.
+        buf = workspace.out_like(gy)
+        if buf is None:
+            return gy * (out > 0)
+        return get_array_module(gy).multiply(gy, out > 0, out=buf)
 
 
 class LeakyReLU(Function):
