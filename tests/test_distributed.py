@@ -138,12 +138,12 @@ def test_collectives_of_one_rank_keep_values_in_place(group):
     array = t.array
     for op in (dist.ReduceOp.SUM, dist.ReduceOp.AVG, dist.ReduceOp.MAX, dist.ReduceOp.PRODUCT):
         assert dist.all_reduce(t, op=op) is None
-    assert t.array is array and t.numpy().tolist() == [[1.0, -2.0], [3.0, 4.5]]
+    assert t.array is array and t.numpy(force=True).tolist() == [[1.0, -2.0], [3.0, 4.5]]
     dist.broadcast(t, src=0)
     dist.reduce(t, dst=0, op=dist.ReduceOp.MIN)
     out = [tm.zeros(2, 2, dtype=tm.float64)]
     dist.all_gather(out, t)
-    assert np.array_equal(out[0].numpy(), t.numpy())
+    assert np.array_equal(out[0].numpy(force=True), t.numpy(force=True))
     work = dist.all_reduce(t, async_op=True)
     assert isinstance(work, dist.Work) and work.wait() and work.is_completed()
     objects = [None]
@@ -422,10 +422,10 @@ def test_nccl_world_of_one_on_a_real_gpu():
         dist.broadcast(t, 0)
         out = [tm.zeros(2, device="cuda")]
         dist.all_gather(out, t)
-        assert out[0].numpy().tolist() == [1.0, 2.0] and t.device == "cuda:0"
+        assert out[0].numpy(force=True).tolist() == [1.0, 2.0] and t.device == "cuda:0"
         model = tm.nn.parallel.DistributedDataParallel(tm.nn.Linear(2, 1).to("cuda"))
         model(tm.ones(3, 2, device="cuda")).sum().backward()
-        assert model.module.weight.grad.numpy().tolist() == [[3.0, 3.0]]
+        assert model.module.weight.grad.numpy(force=True).tolist() == [[3.0, 3.0]]
     finally:
         dist.destroy_process_group()
 
@@ -433,9 +433,9 @@ def test_nccl_world_of_one_on_a_real_gpu():
 def test_differentiable_all_reduce_of_one_rank_is_the_identity_with_gradients(group):
     x = tm.tensor([1.0, -2.0, 3.0], dtype=tm.float64, requires_grad=True)
     y = dist.differentiable_all_reduce(x * 2)
-    assert y.numpy().tolist() == [2.0, -4.0, 6.0] and y.grad_fn is not None
+    assert y.numpy(force=True).tolist() == [2.0, -4.0, 6.0] and y.grad_fn is not None
     (y * tm.tensor([1.0, 2.0, 3.0], dtype=tm.float64)).sum().backward()
-    assert x.grad.numpy().tolist() == [2.0, 4.0, 6.0]
+    assert x.grad.numpy(force=True).tolist() == [2.0, 4.0, 6.0]
 
     def fn(t):
         return dist.differentiable_all_reduce(t).tanh()

@@ -93,7 +93,7 @@ def test_dataloader_batches_the_samplers_indices():
     sampler = DistributedSampler(TensorDataset(x), num_replicas=3, rank=1, seed=2)
     loader = DataLoader(TensorDataset(x), batch_size=2, sampler=sampler)
     assert len(loader) == 2
-    got = np.concatenate([xb.numpy() for (xb,) in loader]).astype(int).tolist()
+    got = np.concatenate([xb.numpy(force=True) for (xb,) in loader]).astype(int).tolist()
     assert got == list(sampler)
     with pytest.raises(ValueError, match="mutually exclusive with shuffle"):
         DataLoader(TensorDataset(x), shuffle=True, sampler=sampler)

@@ -38,17 +38,17 @@ def check_all_reduce(rank, world):
             dist.all_reduce(t, op=op)
             assert t.array is array, "all_reduce must work in place"
             assert t.dtype == np.dtype(dtype)
-            assert np.array_equal(t.numpy(), want.astype(dtype)), (dtype, op, t.numpy(), want)
+            assert np.array_equal(t.numpy(force=True), want.astype(dtype)), (dtype, op, t.numpy(force=True), want)
     flags = tm.tensor([rank == 0, True, False])
     dist.all_reduce(flags)  # bools: SUM is "any", as in PyTorch
-    assert flags.numpy().tolist() == [True, True, False]
+    assert flags.numpy(force=True).tolist() == [True, True, False]
     flags = tm.tensor([rank == 0, True, False])
     dist.all_reduce(flags, op=R.MIN)
-    assert flags.numpy().tolist() == [world == 1, True, False]
+    assert flags.numpy(force=True).tolist() == [world == 1, True, False]
     # a non-contiguous view is reduced through a copy and written back into the same array
     t = tm.tensor(base(np.float64) + rank).T
     dist.all_reduce(t)
-    assert np.array_equal(t.numpy(), (world * base(np.float64) + ranks.sum()).T)
+    assert np.array_equal(t.numpy(force=True), (world * base(np.float64) + ranks.sum()).T)
     # 0-d and empty tensors
     t = tm.tensor(float(rank))
     dist.all_reduce(t, op=R.MAX)
@@ -62,18 +62,18 @@ def check_broadcast_reduce_gather(rank, world):
     for src in range(world):
         t = tm.tensor(base(np.float32) * (rank + 1))
         dist.broadcast(t, src)
-        assert np.array_equal(t.numpy(), base(np.float32) * (src + 1))
+        assert np.array_equal(t.numpy(force=True), base(np.float32) * (src + 1))
     dst = world - 1
     t = tm.tensor(base(np.int64) + rank)
     dist.reduce(t, dst)
     if rank == dst:
-        assert np.array_equal(t.numpy(), world * base(np.int64) + sum(range(world)))
+        assert np.array_equal(t.numpy(force=True), world * base(np.int64) + sum(range(world)))
     else:
-        assert np.array_equal(t.numpy(), base(np.int64) + rank), "non-dst ranks stay unchanged"
+        assert np.array_equal(t.numpy(force=True), base(np.int64) + rank), "non-dst ranks stay unchanged"
     out = [tm.zeros(2, 3, dtype=tm.float64) for _ in range(world)]
     dist.all_gather(out, tm.tensor(base(np.float64) * rank))
     for r, o in enumerate(out):
-        assert np.array_equal(o.numpy(), base(np.float64) * r)
+        assert np.array_equal(o.numpy(force=True), base(np.float64) * r)
     objects = [None] * world
     dist.all_gather_object(objects, {"rank": rank, "name": "x" * rank})
     assert objects == [{"rank": r, "name": "x" * r} for r in range(world)]
@@ -88,8 +88,8 @@ def check_async(rank, world):
     assert all(isinstance(w, dist.Work) for w in works)
     assert all(w.wait() for w in works) and all(w.is_completed() for w in works)
     total = sum(range(world))
-    assert np.array_equal(a.numpy(), np.full(4, total, np.float32))
-    assert np.array_equal(b.numpy(), np.full(4, 2 * total, np.float32))
+    assert np.array_equal(a.numpy(force=True), np.full(4, total, np.float32))
+    assert np.array_equal(b.numpy(force=True), np.full(4, 2 * total, np.float32))
     dist.barrier(async_op=True).wait()
 
 
@@ -114,7 +114,7 @@ def check_sampler(rank, world):
     x = tm.arange(n, dtype=tm.float64)
     sampler = DistributedSampler(TensorDataset(x), shuffle=True, seed=5)
     loader = DataLoader(TensorDataset(x), batch_size=4, sampler=sampler)
-    seen = np.concatenate([xb.numpy() for (xb,) in loader]).astype(np.int64)
+    seen = np.concatenate([xb.numpy(force=True) for (xb,) in loader]).astype(np.int64)
     assert seen.tolist() == sampler.indices().tolist()
 
 
@@ -132,6 +132,6 @@ if __name__ == "__main__":
     dist.init_process_group("mpi")  # a second group after destroy works
     t = tm.ones(2)
     dist.all_reduce(t)
-    assert t.numpy().tolist() == [world, world]
+    assert t.numpy(force=True).tolist() == [world, world]
     print(f"rank {rank}: ok", flush=True)
     dist.destroy_process_group()

@@ -30,10 +30,10 @@ def data():
 
 def gathered(model):
     """Every rank's flat parameters (to check that the replicas are identical)."""
-    flat = tm.tensor(np.concatenate([p.numpy().ravel() for p in model.parameters()]))
+    flat = tm.tensor(np.concatenate([p.numpy(force=True).ravel() for p in model.parameters()]))
     out = [tm.zeros_like(flat) for _ in range(dist.get_world_size())]
     dist.all_gather(out, flat)
-    return [o.numpy() for o in out]
+    return [o.numpy(force=True) for o in out]
 
 
 def check_training(make_optimizer, name):
@@ -56,7 +56,7 @@ def check_training(make_optimizer, name):
         loss_fn(model(tm.tensor(xs[lo:hi])), tm.tensor(ys[lo:hi])).backward()
         opt.step()
         for p, q in zip(model.module.parameters(), reference.parameters()):
-            err = np.abs(p.numpy() - q.numpy()).max()
+            err = np.abs(p.numpy(force=True) - q.numpy(force=True)).max()
             assert err <= 1e-10, f"{name} step {step}: rank {rank} differs by {err}"
         everyone = gathered(model.module)
         for r, other in enumerate(everyone):
@@ -77,12 +77,12 @@ def check_no_sync():
     half = share // 2
     with model.no_sync():
         (tm.nn.MSELoss()(model(tm.tensor(xm[:half])), tm.tensor(ym[:half])) / 2).backward()
-    local = [p.grad.numpy() for p in model.module.parameters()]
+    local = [p.grad.numpy(force=True).copy() for p in model.module.parameters()]
     (tm.nn.MSELoss()(model(tm.tensor(xm[half:])), tm.tensor(ym[half:])) / 2).backward()
     for p, q in zip(model.module.parameters(), reference.parameters()):
-        assert np.abs(p.grad.numpy() - q.grad.numpy()).max() <= 1e-12
+        assert np.abs(p.grad.numpy(force=True) - q.grad.numpy(force=True)).max() <= 1e-12
     # the no_sync backward really stayed local: rank 0's first half alone differs
-    assert any(not np.allclose(a, q.grad.numpy()) for a, q in zip(local, reference.parameters()))
+    assert any(not np.allclose(a, q.grad.numpy(force=True)) for a, q in zip(local, reference.parameters()))
 
 
 class TwoHeads(tm.nn.Module):
@@ -108,7 +108,7 @@ def check_unused_parameters():
     model(tm.ones(2, 4) * (rank + 1)).sum().backward()
     assert model.module.unused.weight.grad is None
     expected = np.full((4, 4), (1 + dist.get_world_size()) / 2 * 2.0)  # mean over ranks of 2*(r+1)
-    assert np.allclose(model.module.body.weight.grad.numpy(), expected)
+    assert np.allclose(model.module.body.weight.grad.numpy(force=True), expected)
 
 
 def check_model_mismatch():
@@ -130,11 +130,11 @@ def check_buffers_follow_rank_0():
     # local batch statistics moved each rank's running mean differently ...
     before = [tm.zeros(3) for _ in range(world)]
     dist.all_gather(before, bn[1].running_mean)
-    assert not np.allclose(before[0].numpy(), before[-1].numpy())
+    assert not np.allclose(before[0].numpy(force=True), before[-1].numpy(force=True))
     # ... and the next forward starts from rank 0's (eval: the forward leaves them as they are)
     model.eval()
     model(tm.randn(6, 3))
-    assert np.array_equal(bn[1].running_mean.numpy(), before[0].numpy()), rank
+    assert np.array_equal(bn[1].running_mean.numpy(force=True), before[0].numpy(force=True)), rank
 
 
 def check_sync_batchnorm():
@@ -152,16 +152,16 @@ def check_sync_batchnorm():
             m.weight.copy_(tm.tensor([0.5, 1.5, -1.0], dtype=tm.float64))
     xr, xs = tm.tensor(x, requires_grad=True), tm.tensor(x[mine], requires_grad=True)
     yr, ys = ref(xr), sync(xs)
-    assert np.abs(ys.numpy() - yr.numpy()[mine]).max() <= 1e-12
+    assert np.abs(ys.numpy(force=True) - yr.numpy(force=True)[mine]).max() <= 1e-12
     (yr * tm.tensor(g)).sum().backward()
     (ys * tm.tensor(g[mine])).sum().backward()
-    assert np.abs(xs.grad.numpy() - xr.grad.numpy()[mine]).max() <= 1e-12
+    assert np.abs(xs.grad.numpy(force=True) - xr.grad.numpy(force=True)[mine]).max() <= 1e-12
     # the weight gradient is this rank's part; the ranks' parts sum to the whole batch's
     total = sync.weight.grad.clone()
     dist.all_reduce(total)
-    assert np.abs(total.numpy() - ref.weight.grad.numpy()).max() <= 1e-12
+    assert np.abs(total.numpy(force=True) - ref.weight.grad.numpy(force=True)).max() <= 1e-12
     for name in ("running_mean", "running_var"):
-        a, b = getattr(sync, name).numpy(), getattr(ref, name).numpy()
+        a, b = getattr(sync, name).numpy(force=True), getattr(ref, name).numpy(force=True)
         assert np.abs(a - b).max() <= 1e-12, name
 
     def net(norm):
@@ -182,7 +182,7 @@ def check_sync_batchnorm():
             tm.nn.MSELoss()(out, tm.tensor(ys[step][part])).backward()
             opt.step()
     for (name, a), b in zip(model.module.state_dict().items(), reference.state_dict().values()):
-        assert np.abs(a.numpy() - b.numpy()).max() <= 1e-10, name
+        assert np.abs(a.numpy(force=True) - b.numpy(force=True)).max() <= 1e-10, name
 
 
 def check_state_dict_round_trip(tmpdir):
@@ -197,7 +197,7 @@ def check_state_dict_round_trip(tmpdir):
     fresh = DDP(make_model(7))
     fresh.load_state_dict(tm.load(path))
     for p, q in zip(fresh.parameters(), model.parameters()):
-        assert np.array_equal(p.numpy(), q.numpy())
+        assert np.array_equal(p.numpy(force=True), q.numpy(force=True))
 
 
 if __name__ == "__main__":

@@ -30,13 +30,13 @@ def test_forward_passthrough_module_and_prefixed_state_dict():
     ddp = DDP(model)
     assert ddp.module is model
     x = tm.randn(3, 4, dtype=tm.float64)
-    assert np.array_equal(ddp(x).numpy(), model(x).numpy())
+    assert np.array_equal(ddp(x).numpy(force=True), model(x).numpy(force=True))
     assert list(ddp.state_dict()) == ["module." + k for k in model.state_dict()]
     assert [id(p) for p in ddp.parameters()] == [id(p) for p in model.parameters()]
     fresh = DDP(mlp())
     fresh.load_state_dict(ddp.state_dict())
     assert all(
-        np.array_equal(a.numpy(), b.numpy()) for a, b in zip(fresh.parameters(), model.parameters())
+        np.array_equal(a.numpy(force=True), b.numpy(force=True)) for a, b in zip(fresh.parameters(), model.parameters())
     )
     ddp.eval()
     assert not model.training
@@ -55,7 +55,7 @@ def test_training_at_world_size_one_equals_plain_training():
             tm.nn.MSELoss()(m(x), y).backward()
             opt.step()
     for p, q in zip(plain.parameters(), wrapped.parameters()):
-        assert np.array_equal(p.numpy(), q.numpy())
+        assert np.array_equal(p.numpy(force=True), q.numpy(force=True))
 
 
 def test_buckets_follow_the_size_cap_in_reverse_order():
@@ -138,10 +138,10 @@ def test_sync_batchnorm_of_one_rank_is_batchnorm(shape, plain):
     sync, ref = tm.nn.SyncBatchNorm(3).double(), plain(3).double()
     for m in (sync, ref):
         m.train()
-    assert np.array_equal(sync(x).numpy(), ref(x).numpy())
-    assert np.array_equal(sync.running_var.numpy(), ref.running_var.numpy())
+    assert np.array_equal(sync(x).numpy(force=True), ref(x).numpy(force=True))
+    assert np.array_equal(sync.running_var.numpy(force=True), ref.running_var.numpy(force=True))
     sync.eval(), ref.eval()
-    assert np.array_equal(sync(x).numpy(), ref(x).numpy())
+    assert np.array_equal(sync(x).numpy(force=True), ref(x).numpy(force=True))
 
 
 def test_convert_sync_batchnorm_keeps_the_parameters_and_buffers():
