@@ -247,7 +247,9 @@ class Function:
         if len(arrays) > 1:
             _check_same_device(inputs, arrays)
         fn = cls()
-        guard = backend.device_guard(arrays)  # inputs on a non-current CUDA device: switch to it
+        # inputs on a non-current CUDA device: switch to it (only CuPy arrays can be; the
+        # module check keeps a CPU op free of the call)
+        guard = None if backend._cupy is None else backend.device_guard(arrays)
         if guard is None:
             out = fn.forward(*arrays, **kwargs)
         else:
@@ -272,10 +274,9 @@ class Function:
             )
             fn.needs_input_grad = tuple(p is not None for p in fn.parents)
             fn.in_shapes = tuple(a.shape for a in arrays)
-            # Identities of the inputs and the output, so that create_graph can tell which saved
-            # arrays are graph tensors (an input or the output) and which are constants. Sound:
-            # every saved array and every input was alive at once, during forward.
-            fn.in_ids = tuple(map(id, arrays))
+            # The output's identity, so that create_graph can tell which saved arrays are graph
+            # tensors (this node's output, or an input: its producer's output) and which are
+            # constants. Sound: every saved array was alive during forward, beside the output.
             fn.out_id = id(out)  # a saved 0-d output was re-pointed at ``out`` above
             if _anomaly_enabled:
                 fn.trace = traceback.extract_stack()[:-1]
@@ -483,7 +484,13 @@ def _node_of(t: Tensor):
 def _saved_as_tensors(node: Function) -> tuple:
     """``node.saved`` for create_graph: an input becomes a tensor connected to that input's
     node, the output one connected to ``node`` itself, anything else a constant."""
-    producers = dict(zip(node.in_ids, node.parents))
+    # an input's array is its producer's output (out_id) or, for a leaf, the leaf's array
+    producers = {}
+    for p in node.parents:
+        if isinstance(p, Tensor):
+            producers[id(p.array)] = p
+        elif p is not None and "out_id" in p.__dict__:
+            producers[p.out_id] = p
     lifted = []
     for s in node.saved:
         if not hasattr(s, "shape"):
@@ -587,6 +594,12 @@ def _run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
     if targets is not None:
         order = _prune(order, targets)
     captured = {}
+    # CuPy arrays may live on a non-current GPU only once CuPy is imported: until then the
+    # device guard and its wrapper calls are skipped altogether (the per-node hot path)
+    guarded = backend._cupy is not None
+    # no hooks to look for, no targets, no version or anomaly checks, no graph to record:
+    # each node's backward is then one call (a node with hooks still takes the full path)
+    plain = not (create_graph or guarded or _modified or _anomaly_enabled) and targets is None
     previous_mode = _grad_enabled
     _grad_enabled = create_graph  # the formulas record exactly when a new graph is wanted
     try:
@@ -594,38 +607,30 @@ def _run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
             g = grads.pop(node, None)
             if isinstance(node, Tensor):  # a leaf
                 if g is not None:
-                    hooks = node._hooks
+                    hooks = getattr(node, "_hooks", None)  # a slot set only by register_hook
                     if hooks:
                         g = _run_tensor_hooks(hooks, g, create_graph)
                     if capture:
                         captured[node] = g
                     elif targets is None or node in targets:
                         # kernels run on the gradient's GPU, also a non-current one (see apply)
-                        backend.call_on_device_of(g, _accumulate_leaf_grad, node, g, create_graph)
+                        if guarded:
+                            backend.call_on_device_of(g, _accumulate_leaf_grad, node, g,
+                                                      create_graph)
+                        else:
+                            _accumulate_leaf_grad(node, g, create_graph)
                 continue
             if g is not None:
-                hooked = "hooked" in node.__dict__  # one lookup when no hook was ever added
-                if hooked:
-                    g = _before_node_backward(node, g, create_graph, capture)
-                if targets is not None and node in targets:
-                    if capture:
-                        captured[node] = g
-                    else:
-                        _accumulate_nonleaf_grad(targets[node], g, create_graph)
-                if _modified and "saved" in node.__dict__:
-                    _check_versions(node)
-                in_grads = backend.call_on_device_of(g, _call_backward, node, g, create_graph)
-                if type(in_grads) is not tuple:
-                    in_grads = (in_grads,)
-                if _anomaly_enabled:
-                    _check_finite(node, in_grads)
-                if hooked:
-                    in_grads = _after_node_backward(node, in_grads, g, create_graph)
+                if plain and "hooked" not in node.__dict__:
+                    in_grads = node.backward(g)  # the first-order fast path: nothing else to do
+                    if type(in_grads) is not tuple:
+                        in_grads = (in_grads,)
+                else:
+                    in_grads = _node_backward(node, g, create_graph, guarded, targets, capture,
+                                              captured)
                 for parent, shape, pg in zip(node.parents, node.in_shapes, in_grads):
                     if parent is None or pg is None:
                         continue
-                    if create_graph:
-                        pg = _as_graph_tensor(pg)
                     if pg.shape != shape:
                         pg = unbroadcast(pg, shape)
                     prev = grads.get(parent)
@@ -638,6 +643,35 @@ def _run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
     for callback in _end_of_backward_callbacks:
         callback()
     return captured
+
+
+def _node_backward(node: Function, g, create_graph: bool, guarded: bool, targets, capture: bool,
+                   captured: dict) -> tuple:
+    """One node's backward with everything the fast path skips: hooks, ``inputs=`` targets,
+    version checks, the CUDA device guard, create_graph and anomaly checks."""
+    hooked = "hooked" in node.__dict__
+    if hooked:
+        g = _before_node_backward(node, g, create_graph, capture)
+    if targets is not None and node in targets:
+        if capture:
+            captured[node] = g
+        else:
+            _accumulate_nonleaf_grad(targets[node], g, create_graph)
+    if _modified and "saved" in node.__dict__:
+        _check_versions(node)
+    if guarded:
+        in_grads = backend.call_on_device_of(g, _call_backward, node, g, create_graph)
+    else:
+        in_grads = _call_backward(node, g, create_graph)
+    if type(in_grads) is not tuple:
+        in_grads = (in_grads,)
+    if _anomaly_enabled:
+        _check_finite(node, in_grads)
+    if hooked:
+        in_grads = _after_node_backward(node, in_grads, g, create_graph)
+    if create_graph:
+        in_grads = tuple(_as_graph_tensor(pg) for pg in in_grads)
+    return in_grads
 
 
 def _before_node_backward(node: Function, g, create_graph: bool, capture: bool):
@@ -683,7 +717,7 @@ def _accumulate_leaf_grad(leaf: Tensor, g, create_graph: bool = False) -> None:
         leaf._grad = Tensor._wrap(g.astype(leaf.array.dtype, copy=True))
     else:
         leaf._grad.array += g
-    hooks = leaf._post_hooks
+    hooks = getattr(leaf, "_post_hooks", None)  # a slot set only by a registration
     if hooks:
         for hook in list(hooks.values()):
             hook(leaf)
@@ -739,7 +773,6 @@ class Tensor:
         self._grad = None
         self._ctx = None
         self._requires_grad = False
-        self._hooks = self._post_hooks = None
         if requires_grad:
             self.requires_grad_(True)
 
@@ -758,7 +791,6 @@ class Tensor:
         t._requires_grad = requires_grad
         t._grad = None
         t._ctx = None
-        t._hooks = t._post_hooks = None  # a leaf's gradient hooks (a non-leaf's live on _ctx)
         return t
 
     # --- attributes ---------------------------------------------------------------------------
@@ -1021,7 +1053,7 @@ class Tensor:
         if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self._ctx is None:
-            if self._hooks is None:
+            if getattr(self, "_hooks", None) is None:
                 self._hooks = {}
             return _add_hook(self._hooks, hook)
         self._ctx.hooked = True
@@ -1035,7 +1067,7 @@ class Tensor:
             )
         if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        if self._post_hooks is None:
+        if getattr(self, "_post_hooks", None) is None:
             self._post_hooks = {}
         return _add_hook(self._post_hooks, hook)
 

@@ -38,7 +38,6 @@ class Parameter(Tensor):
         self._grad = None
         self._ctx = None
         self._requires_grad = False
-        self._hooks = self._post_hooks = None
         if requires_grad:
             self.requires_grad_(True)
 
