@@ -649,3 +649,12 @@ def test_summary_writer_takes_tensors_that_require_grad(tmp_path):
         writer.add_scalar("loss", loss, 0)
         writer.add_histogram("weight", model.weight, 0)
     assert list(tmp_path.glob("events.out.tfevents.*"))
+
+
+def test_utils_data_reaches_the_sampler_and_transforms():
+    from tinygrad_mom.data import transforms as data_transforms
+    from tinygrad_mom.data.distributed import DistributedSampler as Sampler
+    from tinygrad_mom.utils.data import transforms
+    from tinygrad_mom.utils.data.distributed import DistributedSampler
+
+    assert DistributedSampler is Sampler and transforms is data_transforms

@@ -1,18 +1,26 @@
 """``torch.utils.data`` names: the very objects of :mod:`tinygrad_mom.data`, so
-``from tinygrad_mom.utils.data import DataLoader`` and ``tm.data.DataLoader`` are one class."""
+``from tinygrad_mom.utils.data import DataLoader`` and ``tm.data.DataLoader`` are one class.
+``utils.data.distributed.DistributedSampler`` and ``utils.data.transforms`` (torchvision's
+transform names, :mod:`tinygrad_mom.data.transforms`) are reachable here too."""
 
 from ...data import (
     ConcatDataset,
     DataLoader,
     Dataset,
+    DistributedSampler,
     Subset,
     TensorDataset,
     default_collate,
     random_split,
+    transforms,
 )
+from . import distributed  # noqa: E402
 
 __all__ = [
     "ConcatDataset",
+    "DistributedSampler",
+    "distributed",
+    "transforms",
     "DataLoader",
     "Dataset",
     "Subset",
