@@ -74,7 +74,9 @@ def test_gradient_penalty_through_a_cnn_matches_torch(device):
     p_torch, g_torch = _gradient_penalty(torch, tx, tparams, torch.tensor(target), _cnn_max)
     np.testing.assert_allclose(p_ours.item(), p_torch.item(), rtol=1e-10)
     for name, a, b in zip(["w1", "b1", "w2", "b2"], g_ours, g_torch, strict=True):
-        np.testing.assert_allclose(a.numpy(force=True), b.numpy(force=True), rtol=1e-9, atol=1e-12, err_msg=name)
+        np.testing.assert_allclose(
+            a.numpy(force=True), b.numpy(force=True), rtol=1e-9, atol=1e-12, err_msg=name
+        )
 
 
 def test_gradient_penalty_through_transposed_conv_batchnorm_avgpool_matches_torch(device):
@@ -96,7 +98,9 @@ def test_gradient_penalty_through_transposed_conv_batchnorm_avgpool_matches_torc
     p_torch, g_torch = _gradient_penalty(torch, tx, tparams, torch.tensor(target), _cnn_avg)
     np.testing.assert_allclose(p_ours.item(), p_torch.item(), rtol=1e-10)
     for name, a, b in zip(["w1", "b1", "wt", "gamma", "beta"], g_ours, g_torch, strict=True):
-        np.testing.assert_allclose(a.numpy(force=True), b.numpy(force=True), rtol=1e-8, atol=1e-12, err_msg=name)
+        np.testing.assert_allclose(
+            a.numpy(force=True), b.numpy(force=True), rtol=1e-8, atol=1e-12, err_msg=name
+        )
 
 
 def test_hessian_vector_product_of_a_conv_loss_matches_torch(device):
@@ -131,10 +135,13 @@ def test_conv_second_derivative_by_hand(device):
     (mixed,) = tm.autograd.grad((gw * tm.Tensor(np.ones(w.shape), device=device)).sum(), x)
     # Σ_w ∂/∂w Σ r·conv(x, w) = Σ r·conv(x, 1), so its x-gradient is conv_transpose(r, ones)
     expected = F.conv_transpose2d(r, tm.Tensor(np.ones(w.shape), device=device))
-    np.testing.assert_allclose(mixed.numpy(force=True), expected.numpy(force=True), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        mixed.numpy(force=True), expected.numpy(force=True), rtol=1e-12, atol=1e-12
+    )
     # relu'' = 0 and max pooling routes by its argmax: the x-Hessian of Σ r·pool(relu(x)) is 0
-    (gx,) = tm.autograd.grad((F.max_pool2d(F.relu(x), 2) * r[:, :2, :2, :2]).sum(), x,
-                             create_graph=True)
+    (gx,) = tm.autograd.grad(
+        (F.max_pool2d(F.relu(x), 2) * r[:, :2, :2, :2]).sum(), x, create_graph=True
+    )
     # (the mask and the routing are constants, so the gradient may not even depend on x)
     if gx.requires_grad:
         (hx,) = tm.autograd.grad((gx * dx).sum(), x, allow_unused=True)
@@ -226,8 +233,10 @@ def test_composed_layers_gradgradcheck(device, name):
         fn, inputs = _dropout2d_fixed, [_leaf((2, 3, 2, 2), device)]
     elif name == "rnn":
         rnn = tm.nn.RNN(2, 3, dtype=tm.float64, device=device)
-        fn, inputs = (lambda a, h: rnn(a, h)[0]), [_leaf((2, 2, 2), device),
-                                                   _leaf((1, 2, 3), device)]
+        fn, inputs = (
+            (lambda a, h: rnn(a, h)[0]),
+            [_leaf((2, 2, 2), device), _leaf((1, 2, 3), device)],
+        )
     else:
         cell = tm.nn.LSTMCell(2, 3, dtype=tm.float64, device=device)
         fn = lambda a, h, c: cell(a, (h, c))[0]  # noqa: E731

@@ -53,7 +53,9 @@ VALID = _valid_checkpoint()
 
 def _same(a, b) -> bool:
     if isinstance(a, tm.Tensor):
-        return isinstance(b, tm.Tensor) and np.array_equal(a.numpy(force=True), b.numpy(force=True), equal_nan=True)
+        return isinstance(b, tm.Tensor) and np.array_equal(
+            a.numpy(force=True), b.numpy(force=True), equal_nan=True
+        )
     if isinstance(a, np.ndarray):
         return isinstance(b, np.ndarray) and np.array_equal(a, b, equal_nan=True)
     if isinstance(a, dict):
@@ -115,9 +117,18 @@ def _adam():
 
 def _mutations():
     """A valid Adam state dict with one entry replaced by a drawn structure."""
-    paths = [("state", 0, "step"), ("state", 0, "exp_avg"), ("state", 0), ("state",),
-             ("param_groups", 0, "lr"), ("param_groups", 0, "betas"), ("param_groups", 0),
-             ("param_groups", 0, "params"), ("param_groups", 0, "amsgrad"), ("param_groups",)]
+    paths = [
+        ("state", 0, "step"),
+        ("state", 0, "exp_avg"),
+        ("state", 0),
+        ("state",),
+        ("param_groups", 0, "lr"),
+        ("param_groups", 0, "betas"),
+        ("param_groups", 0),
+        ("param_groups", 0, "params"),
+        ("param_groups", 0, "amsgrad"),
+        ("param_groups",),
+    ]
     return st.tuples(st.sampled_from(paths), STRUCTURES)
 
 
@@ -146,8 +157,12 @@ def test_optimizer_load_state_dict_on_random_entries(mutation):
 
 
 @SETTINGS
-@given(st.sampled_from(["last_epoch", "gamma", "step_size", "base_lrs", "_last_lr", "_step_count",
-                        "new_key"]), STRUCTURES)
+@given(
+    st.sampled_from(
+        ["last_epoch", "gamma", "step_size", "base_lrs", "_last_lr", "_step_count", "new_key"]
+    ),
+    STRUCTURES,
+)
 def test_scheduler_load_state_dict_on_random_entries(key, value):
     opt = optim.SGD([tm.zeros(2, requires_grad=True)], lr=0.1)
     sched = S.StepLR(opt, step_size=2)
@@ -170,11 +185,13 @@ def test_module_load_state_dict_on_random_structures(value):
     before = {k: v.numpy(force=True).copy() for k, v in model.state_dict().items()}
     try:
         model.load_state_dict(value if isinstance(value, dict) else {"weight": value})
-    except (CLEAR + (RuntimeError,)):
+    except CLEAR + (RuntimeError,):
         pass
     else:
         return
-    assert all(np.array_equal(before[k], v.numpy(force=True)) for k, v in model.state_dict().items())
+    assert all(
+        np.array_equal(before[k], v.numpy(force=True)) for k, v in model.state_dict().items()
+    )
 
 
 @SETTINGS
@@ -192,8 +209,9 @@ def test_rng_and_data_loader_states_on_random_structures(value):
         assert loader.state_dict() == {"seed": 1, "epoch": 0}
 
 
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.sampled_from(["model", "optimizer", "scheduler", "epoch", "history", "rng"]), STRUCTURES)
 def test_load_checkpoint_on_random_parts(tmp_path_factory, part, value):
     from tinygrad_mom.training import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
@@ -206,20 +224,27 @@ def test_load_checkpoint_on_random_parts(tmp_path_factory, part, value):
     state = tm.load(directory / CHECKPOINT_NAME)
     state[part] = value
     tm.save(state, directory / CHECKPOINT_NAME)
-    before = ([p.numpy(force=True).copy() for p in model.parameters()], copy.deepcopy(opt.state_dict()),
-              sched.state_dict(), copy.deepcopy(backend.get_rng_state()))
+    before = (
+        [p.numpy(force=True).copy() for p in model.parameters()],
+        copy.deepcopy(opt.state_dict()),
+        sched.state_dict(),
+        copy.deepcopy(backend.get_rng_state()),
+    )
     try:
         load_checkpoint(directory, model, opt, sched)
     except CheckpointError:
-        after = ([p.numpy(force=True) for p in model.parameters()], opt.state_dict(), sched.state_dict(),
-                 backend.get_rng_state())
+        after = (
+            [p.numpy(force=True) for p in model.parameters()],
+            opt.state_dict(),
+            sched.state_dict(),
+            backend.get_rng_state(),
+        )
         assert _same(list(before[:3]), list(after[:3])) and before[3] == after[3]
 
 
 @SETTINGS
 @given(st.integers(0, len(VALID) - 1), st.integers(0, 255), st.booleans())
-def test_files_on_disk_are_read_in_one_pass_and_checked_the_same(tmp_path_factory, cut, byte,
-                                                                 flip):
+def test_files_on_disk_are_read_in_one_pass_and_checked_the_same(tmp_path_factory, cut, byte, flip):
     """Paths are streamed tensor by tensor (never the whole file in memory twice): a truncated
     or altered file is refused there exactly as in memory."""
     raw = bytearray(VALID)

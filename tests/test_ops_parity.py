@@ -126,8 +126,12 @@ def test_unary_matches_torch(name):
     xt = torch.tensor(a, requires_grad=True)
     yt = _torch_fn(spec)(xt)
     (yt * torch.tensor(g)).sum().backward()
-    np.testing.assert_allclose(y.numpy(force=True), yt.detach().numpy(force=True), rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(x.grad.numpy(force=True), xt.grad.numpy(force=True), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(
+        y.numpy(force=True), yt.detach().numpy(force=True), rtol=1e-12, atol=1e-14
+    )
+    np.testing.assert_allclose(
+        x.grad.numpy(force=True), xt.grad.numpy(force=True), rtol=1e-12, atol=1e-14
+    )
     assert (y.grad_fn is None) == (yt.grad_fn is None)
 
 
@@ -147,8 +151,9 @@ def test_integer_inputs(device):
 
 def test_erf_values():
     x = np.linspace(-3, 3, 13)
-    np.testing.assert_allclose(tm.erf(tm.Tensor(x)).numpy(force=True), [math.erf(v) for v in x],
-                               rtol=1e-15, atol=1e-16)
+    np.testing.assert_allclose(
+        tm.erf(tm.Tensor(x)).numpy(force=True), [math.erf(v) for v in x], rtol=1e-15, atol=1e-16
+    )
 
 
 def test_log1p_expm1_accurate_for_tiny_values():
@@ -172,8 +177,10 @@ def test_atan2_and_pow_broadcasting(device, shapes):
 def test_atan2_matches_torch_in_every_quadrant():
     a = np.array([1.0, 1.0, -1.0, -1.0, 0.0, 2.0])
     b = np.array([1.0, -1.0, 1.0, -1.0, -1.0, 0.0])
-    np.testing.assert_allclose(tm.atan2(tm.Tensor(a), tm.Tensor(b)).numpy(force=True),
-                               torch.atan2(torch.tensor(a), torch.tensor(b)).numpy(force=True))
+    np.testing.assert_allclose(
+        tm.atan2(tm.Tensor(a), tm.Tensor(b)).numpy(force=True),
+        torch.atan2(torch.tensor(a), torch.tensor(b)).numpy(force=True),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -181,8 +188,23 @@ def test_atan2_matches_torch_in_every_quadrant():
 
 
 @needs_torch
-@pytest.mark.parametrize("name", ["eq", "ne", "lt", "le", "gt", "ge", "greater", "less_equal",
-                                  "not_equal", "logical_and", "logical_or", "logical_xor"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "eq",
+        "ne",
+        "lt",
+        "le",
+        "gt",
+        "ge",
+        "greater",
+        "less_equal",
+        "not_equal",
+        "logical_and",
+        "logical_or",
+        "logical_xor",
+    ],
+)
 def test_comparisons_and_logic_match_torch(device, name):
     a = np.array([[0.0, 1.0, 2.0], [3.0, -1.0, 0.0]])
     b = np.array([1.0, 1.0, 0.0])
@@ -191,8 +213,10 @@ def test_comparisons_and_logic_match_torch(device, name):
     for out in (getattr(tm, name)(ta, tb), getattr(ta, name)(tb)):
         assert out.dtype == tm.bool_ and out.grad_fn is None
         np.testing.assert_array_equal(out.numpy(force=True), ref)
-    assert getattr(tm, name)(ta, 1.0).tolist() == getattr(torch, name)(
-        torch.tensor(a), torch.tensor(1.0)).tolist()
+    assert (
+        getattr(tm, name)(ta, 1.0).tolist()
+        == getattr(torch, name)(torch.tensor(a), torch.tensor(1.0)).tolist()
+    )
 
 
 def test_predicates_any_all_nonzero(device):
@@ -289,7 +313,9 @@ def test_einsum_matches_torch(equation, shapes):
     ours = tm.einsum(equation, *[tm.Tensor(a) for a in arrays])
     ref = torch.einsum(equation, *[torch.tensor(a) for a in arrays])
     assert ours.shape == tuple(ref.shape)
-    np.testing.assert_allclose(ours.numpy(force=True), ref.numpy(force=True), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        ours.numpy(force=True), ref.numpy(force=True), rtol=1e-12, atol=1e-12
+    )
     assert tm.einsum(equation, [tm.Tensor(a) for a in arrays]).shape == ours.shape  # a list
 
 
@@ -297,21 +323,42 @@ NORMS = {
     "norm_default": (lambda x: tm.norm(x), any_, lambda t: torch.norm(t)),
     "norm_fro_dim": (lambda x: x.norm(dim=1), any_, lambda t: t.norm(dim=1)),
     "norm_p1": (lambda x: tm.norm(x, 1, dim=0), nonzero, lambda t: torch.norm(t, 1, dim=0)),
-    "norm_p3_keepdim": (lambda x: tm.norm(x, 3, dim=1, keepdim=True), nonzero,
-                        lambda t: torch.norm(t, 3, dim=1, keepdim=True)),
-    "norm_inf": (lambda x: tm.norm(x, float("inf")), distinct,
-                 lambda t: torch.norm(t, float("inf"))),
-    "vector_norm_half": (lambda x: tm.linalg.vector_norm(x, 0.5, dim=(0, 1)), positive,
-                         lambda t: torch.linalg.vector_norm(t, 0.5, dim=(0, 1))),
-    "vector_norm_neg_inf": (lambda x: tm.linalg.vector_norm(x, float("-inf"), dim=1), distinct,
-                            lambda t: torch.linalg.vector_norm(t, float("-inf"), dim=1)),
+    "norm_p3_keepdim": (
+        lambda x: tm.norm(x, 3, dim=1, keepdim=True),
+        nonzero,
+        lambda t: torch.norm(t, 3, dim=1, keepdim=True),
+    ),
+    "norm_inf": (
+        lambda x: tm.norm(x, float("inf")),
+        distinct,
+        lambda t: torch.norm(t, float("inf")),
+    ),
+    "vector_norm_half": (
+        lambda x: tm.linalg.vector_norm(x, 0.5, dim=(0, 1)),
+        positive,
+        lambda t: torch.linalg.vector_norm(t, 0.5, dim=(0, 1)),
+    ),
+    "vector_norm_neg_inf": (
+        lambda x: tm.linalg.vector_norm(x, float("-inf"), dim=1),
+        distinct,
+        lambda t: torch.linalg.vector_norm(t, float("-inf"), dim=1),
+    ),
     "linalg_norm": (lambda x: tm.linalg.norm(x), any_, lambda t: torch.linalg.norm(t)),
-    "linalg_norm_1": (lambda x: tm.linalg.norm(x, 1), lambda s: distinct(s) + 0.05,
-                      lambda t: torch.linalg.norm(t, 1)),
-    "linalg_norm_inf": (lambda x: tm.linalg.norm(x, float("inf")), lambda s: distinct(s) + 0.05,
-                        lambda t: torch.linalg.norm(t, float("inf"))),
-    "matrix_norm_fro": (lambda x: tm.linalg.matrix_norm(x), any_,
-                        lambda t: torch.linalg.matrix_norm(t)),
+    "linalg_norm_1": (
+        lambda x: tm.linalg.norm(x, 1),
+        lambda s: distinct(s) + 0.05,
+        lambda t: torch.linalg.norm(t, 1),
+    ),
+    "linalg_norm_inf": (
+        lambda x: tm.linalg.norm(x, float("inf")),
+        lambda s: distinct(s) + 0.05,
+        lambda t: torch.linalg.norm(t, float("inf")),
+    ),
+    "matrix_norm_fro": (
+        lambda x: tm.linalg.matrix_norm(x),
+        any_,
+        lambda t: torch.linalg.matrix_norm(t),
+    ),
 }
 
 
@@ -326,14 +373,16 @@ def test_norm_gradcheck(device, name):
 @pytest.mark.parametrize("name", sorted(NORMS))
 def test_norm_matches_torch(name):
     fn, draw, ref = NORMS[name]
-    a, = [draw((3, 4))]
+    (a,) = [draw((3, 4))]
     x, xt = tm.Tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
     y, yt = fn(x), ref(xt)
     g = RNG.standard_normal(yt.shape)
     (y * tm.Tensor(g)).sum().backward()
     (yt * torch.tensor(g)).sum().backward()
     np.testing.assert_allclose(y.numpy(force=True), yt.detach().numpy(force=True), rtol=1e-12)
-    np.testing.assert_allclose(x.grad.numpy(force=True), xt.grad.numpy(force=True), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        x.grad.numpy(force=True), xt.grad.numpy(force=True), rtol=1e-10, atol=1e-12
+    )
 
 
 @pytest.mark.parametrize("p", [2, 1, 3])
@@ -363,8 +412,10 @@ COMPOSITES = {
     "topk": (lambda x: tm.topk(x, 2).values, distinct),
     "topk_smallest": (lambda x: x.topk(1, dim=0, largest=False).values, distinct),
     "msort": (lambda x: tm.msort(x), distinct),
-    "gather": (lambda x: tm.gather(x, 1, tm.tensor([[0, 0], [3, 1], [2, 2]], device=x.device)),
-               any_),
+    "gather": (
+        lambda x: tm.gather(x, 1, tm.tensor([[0, 0], [3, 1], [2, 2]], device=x.device)),
+        any_,
+    ),
     "take_along_dim": (lambda x: tm.take_along_dim(x, tm.argsort(x, 1), 1), distinct),
     "split": (lambda x: tm.split(x, 3, 1)[1] * 2 + tm.split(x, [1, 3], 1)[0].sum(), any_),
     "chunk": (lambda x: x.chunk(2, 0)[1], any_),
@@ -390,9 +441,16 @@ def test_composite_gradcheck(device, name):
     check_both(lambda x: fn(x.T.T[:, :]), [draw((3, 4))], device)
 
 
-@pytest.mark.parametrize("fn", [lambda x: tm.cumsum(x, 0), lambda x: tm.cumprod(x, 0),
-                                lambda x: tm.prod(x), lambda x: tm.sort(x).values],
-                         ids=["cumsum", "cumprod", "prod", "sort"])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda x: tm.cumsum(x, 0),
+        lambda x: tm.cumprod(x, 0),
+        lambda x: tm.prod(x),
+        lambda x: tm.sort(x).values,
+    ],
+    ids=["cumsum", "cumprod", "prod", "sort"],
+)
 @pytest.mark.parametrize("shape", [(), (0,), (2, 0)], ids=str)
 def test_scans_of_scalars_and_empty(device, fn, shape):
     check_both(fn, [any_(shape)], device)
@@ -405,7 +463,9 @@ def test_scans_sort_and_unique_match_torch():
     g = RNG.standard_normal((3, 5))
     (tm.cumprod(x, 1) * tm.Tensor(g)).sum().backward()
     (torch.cumprod(xt, 1) * torch.tensor(g)).sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(force=True), xt.grad.numpy(force=True), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(
+        x.grad.numpy(force=True), xt.grad.numpy(force=True), rtol=1e-12, atol=1e-14
+    )
     np.testing.assert_allclose(tm.prod(x, 1).detach().numpy(force=True), torch.prod(xt, 1).detach())
     d = distinct((4, 5))
     v, i = tm.sort(tm.Tensor(d), dim=0, descending=True)
@@ -505,8 +565,11 @@ BAD = [
     (ValueError, "differ in length", lambda: tm.dot(tm.ones(2), tm.ones(3))),
     (ValueError, "names 2 operands", lambda: tm.einsum("ij,jk", tm.ones(2, 2))),
     (ValueError, "name 3 dimensions", lambda: tm.einsum("ijk", tm.ones(2, 2))),
-    (ValueError, "subscript 'j' has size", lambda: tm.einsum("ij,jk", tm.ones(2, 2),
-                                                            tm.ones(3, 2))),
+    (
+        ValueError,
+        "subscript 'j' has size",
+        lambda: tm.einsum("ij,jk", tm.ones(2, 2), tm.ones(3, 2)),
+    ),
     (ValueError, "invalid subscripts", lambda: tm.einsum("i1", tm.ones(2, 2))),
     (TypeError, "'equation'", lambda: tm.einsum(tm.ones(2), tm.ones(2))),
     (TypeError, "floating point", lambda: tm.norm(tm.tensor([1, 2]))),
@@ -556,16 +619,24 @@ def test_bitwise_operators(device):
 def test_remainder_and_floor_divide_match_torch(device):
     ints = np.array([7, -7, 2**40 + 1, 0])
     divisors = np.array([2, 3, -3, 5])
-    for fn in (lambda a, b: a % b, lambda a, b: a // b,
-               lambda a, b: a.remainder(b), lambda a, b: a.floor_divide(b)):
+    for fn in (
+        lambda a, b: a % b,
+        lambda a, b: a // b,
+        lambda a, b: a.remainder(b),
+        lambda a, b: a.floor_divide(b),
+    ):
         ours = fn(tm.tensor(ints, device=device), tm.tensor(divisors, device=device))
         ref = fn(torch.tensor(ints), torch.tensor(divisors))
         assert ours.tolist() == ref.tolist() and ours.dtype == tm.int64
     floats = np.array([7.5, -7.5, 0.25])
-    np.testing.assert_allclose((tm.Tensor(floats, device=device) % 2).numpy(force=True),
-                               (torch.tensor(floats) % 2).numpy(force=True))
-    np.testing.assert_allclose((3.0 // tm.Tensor(floats, device=device)).numpy(force=True),
-                               (3.0 // torch.tensor(floats)).numpy(force=True))
+    np.testing.assert_allclose(
+        (tm.Tensor(floats, device=device) % 2).numpy(force=True),
+        (torch.tensor(floats) % 2).numpy(force=True),
+    )
+    np.testing.assert_allclose(
+        (3.0 // tm.Tensor(floats, device=device)).numpy(force=True),
+        (3.0 // torch.tensor(floats)).numpy(force=True),
+    )
     assert (tm.tensor([5], device=device) % 3).tolist() == [2]
 
 

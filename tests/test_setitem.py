@@ -254,5 +254,6 @@ def test_zero_fill_and_random_fills_cut_the_gradient(device):
         fill(y)
         assert y.grad_fn.name() == "SetItemBackward0"
         (y * x).sum().backward()
-        np.testing.assert_array_equal(x.grad.numpy(force=True), y.detach().numpy(force=True))  # only through y*x
+        # only through y*x
+        np.testing.assert_array_equal(x.grad.numpy(force=True), y.detach().numpy(force=True))
         x.grad = None

@@ -38,7 +38,12 @@ def check_all_reduce(rank, world):
             dist.all_reduce(t, op=op)
             assert t.array is array, "all_reduce must work in place"
             assert t.dtype == np.dtype(dtype)
-            assert np.array_equal(t.numpy(force=True), want.astype(dtype)), (dtype, op, t.numpy(force=True), want)
+            assert np.array_equal(t.numpy(force=True), want.astype(dtype)), (
+                dtype,
+                op,
+                t.numpy(force=True),
+                want,
+            )
     flags = tm.tensor([rank == 0, True, False])
     dist.all_reduce(flags)  # bools: SUM is "any", as in PyTorch
     assert flags.numpy(force=True).tolist() == [True, True, False]
@@ -69,7 +74,9 @@ def check_broadcast_reduce_gather(rank, world):
     if rank == dst:
         assert np.array_equal(t.numpy(force=True), world * base(np.int64) + sum(range(world)))
     else:
-        assert np.array_equal(t.numpy(force=True), base(np.int64) + rank), "non-dst ranks stay unchanged"
+        assert np.array_equal(t.numpy(force=True), base(np.int64) + rank), (
+            "non-dst ranks stay unchanged"
+        )
     out = [tm.zeros(2, 3, dtype=tm.float64) for _ in range(world)]
     dist.all_gather(out, tm.tensor(base(np.float64) * rank))
     for r, o in enumerate(out):

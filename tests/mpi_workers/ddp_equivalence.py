@@ -82,7 +82,9 @@ def check_no_sync():
     for p, q in zip(model.module.parameters(), reference.parameters()):
         assert np.abs(p.grad.numpy(force=True) - q.grad.numpy(force=True)).max() <= 1e-12
     # the no_sync backward really stayed local: rank 0's first half alone differs
-    assert any(not np.allclose(a, q.grad.numpy(force=True)) for a, q in zip(local, reference.parameters()))
+    assert any(
+        not np.allclose(a, q.grad.numpy(force=True)) for a, q in zip(local, reference.parameters())
+    )
 
 
 class TwoHeads(tm.nn.Module):

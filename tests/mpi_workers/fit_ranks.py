@@ -93,7 +93,9 @@ def check_presharded_loader():
         model, tm.optim.SGD(model.parameters(), lr=0.1), loader(rank), epochs=1, log=None
     )
     for p, q in zip(model.parameters(), ref.parameters()):
-        assert np.abs(p.numpy(force=True) - q.numpy(force=True)).max() <= 1e-10, "a presharded loader was split"
+        assert np.abs(p.numpy(force=True) - q.numpy(force=True)).max() <= 1e-10, (
+            "a presharded loader was split"
+        )
     assert 0.0 <= history[0]["train_acc"] <= 1.0
 
 
@@ -113,7 +115,9 @@ def main(scratch):
     model = make_model(0 if rank == 0 else 50 + rank)
     history = run_fit(model, 2, f"{scratch}/full", log=lines.append)
     for p, q in zip(model.parameters(), ref_model.parameters()):
-        assert np.abs(p.numpy(force=True) - q.numpy(force=True)).max() <= 1e-10, "fit differs from one process"
+        assert np.abs(p.numpy(force=True) - q.numpy(force=True)).max() <= 1e-10, (
+            "fit differs from one process"
+        )
     got = [row["train_loss"] for row in history]
     assert np.allclose(got, ref_losses, rtol=0, atol=1e-12), (got, ref_losses)
     assert abs(history[-1]["val_loss"] - ref_val) <= 1e-12, (history[-1]["val_loss"], ref_val)
@@ -130,7 +134,9 @@ def main(scratch):
     history = run_fit(model, 2, own, resume=True)
     assert [row["epoch"] for row in history] == [1, 2]
     for p, q in zip(model.parameters(), ref_model.parameters()):
-        assert np.abs(p.numpy(force=True) - q.numpy(force=True)).max() <= 1e-10, "the resumed run differs"
+        assert np.abs(p.numpy(force=True) - q.numpy(force=True)).max() <= 1e-10, (
+            "the resumed run differs"
+        )
 
     # a missing checkpoint fails on every rank alike (no rank left waiting)
     try:

@@ -397,11 +397,15 @@ def test_conv_transpose2d_matches_torch_and_is_conv2d_adjoint(kwargs):
     b = rng.standard_normal(2)
     ours = F.conv_transpose2d(tm.tensor(x), tm.tensor(w), tm.tensor(b), **kwargs)
     theirs = TF.conv_transpose2d(t64(x), t64(w), t64(b), **kwargs)
-    np.testing.assert_allclose(ours.numpy(force=True), theirs.numpy(force=True), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        ours.numpy(force=True), theirs.numpy(force=True), rtol=1e-10, atol=1e-12
+    )
     # <conv_transpose2d(x, W), y> = <x, conv2d(y, W)>: the same primitive as conv2d's gradient
     y = rng.standard_normal(ours.shape)
     plain = {k: v for k, v in kwargs.items() if k != "output_padding"}
-    back = F.conv2d(tm.tensor(y), tm.tensor(w), **plain).numpy(force=True)[:, :, : x.shape[2], : x.shape[3]]
+    back = F.conv2d(tm.tensor(y), tm.tensor(w), **plain).numpy(force=True)[
+        :, :, : x.shape[2], : x.shape[3]
+    ]
     forward = F.conv_transpose2d(tm.tensor(x), tm.tensor(w), **kwargs).numpy(force=True)
     np.testing.assert_allclose((forward * y).sum(), (x * back).sum(), rtol=1e-10)
 
@@ -414,12 +418,16 @@ def test_conv1d_functional_matches_torch_with_gradients():
     targs = [t64(a).requires_grad_() for a in (x, w, b)]
     ours = F.conv1d(*args, stride=3, padding=2, dilation=2)
     theirs = TF.conv1d(*targs, stride=3, padding=2, dilation=2)
-    np.testing.assert_allclose(ours.numpy(force=True), theirs.detach().numpy(force=True), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        ours.numpy(force=True), theirs.detach().numpy(force=True), rtol=1e-10, atol=1e-12
+    )
     g = rng.standard_normal(ours.shape)
     ours.backward(tm.tensor(g))
     theirs.backward(t64(g))
     for a, ta in zip(args, targs, strict=True):
-        np.testing.assert_allclose(a.grad.numpy(force=True), ta.grad.numpy(force=True), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(
+            a.grad.numpy(force=True), ta.grad.numpy(force=True), rtol=1e-10, atol=1e-12
+        )
 
 
 def test_conv_transpose2d_layer_default_init_matches_torch_statistics():

@@ -36,7 +36,8 @@ def test_forward_passthrough_module_and_prefixed_state_dict():
     fresh = DDP(mlp())
     fresh.load_state_dict(ddp.state_dict())
     assert all(
-        np.array_equal(a.numpy(force=True), b.numpy(force=True)) for a, b in zip(fresh.parameters(), model.parameters())
+        np.array_equal(a.numpy(force=True), b.numpy(force=True))
+        for a, b in zip(fresh.parameters(), model.parameters())
     )
     ddp.eval()
     assert not model.training
