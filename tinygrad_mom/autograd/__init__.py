@@ -53,6 +53,14 @@ def _grad_outputs(outputs: list, grad_outputs, fn: str) -> list:
     return grad_outputs
 
 
+def _start_gradients(outputs: list, grad_outputs, create_graph: bool, fn: str) -> list:
+    """The gradient each output starts backward with, in the engine's form."""
+    return [
+        _engine_gradient(_root_gradient(o, g, fn), bool(create_graph))
+        for o, g in zip(outputs, _grad_outputs(outputs, grad_outputs, fn))
+    ]
+
+
 def grad(
     outputs,
     inputs,
@@ -83,11 +91,7 @@ def grad(
         allow_unused = materialize_grads
     elif materialize_grads and not allow_unused:
         raise ValueError("grad: materialize_grads=True needs allow_unused to be True or None")
-    starts = _grad_outputs(outputs, grad_outputs, "grad")
-    root_grads = [
-        _engine_gradient(_root_gradient(o, g, "grad"), bool(create_graph))
-        for o, g in zip(outputs, starts)
-    ]
+    root_grads = _start_gradients(outputs, grad_outputs, create_graph, "grad")
     if retain_graph is None:
         retain_graph = create_graph
     targets = {_node_of(t): t for t in inputs}
@@ -132,11 +136,7 @@ def backward(
 ) -> None:
     """``torch.autograd.backward``: backward from several outputs at once into ``.grad``."""
     tensors = _tensor_list(tensors, "tensors", "backward")
-    starts = _grad_outputs(tensors, grad_tensors, "backward")
-    root_grads = [
-        _engine_gradient(_root_gradient(o, g, "backward"), bool(create_graph))
-        for o, g in zip(tensors, starts)
-    ]
+    root_grads = _start_gradients(tensors, grad_tensors, create_graph, "backward")
     targets = None
     if inputs is not None:
         targets = {_node_of(t): t for t in _tensor_list(inputs, "inputs", "backward")}

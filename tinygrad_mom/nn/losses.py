@@ -640,6 +640,13 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean",
                    reduction)
 
 
+def _check_kl_reduction(reduction: str, where: str) -> None:
+    if reduction not in ("none", "mean", "sum", "batchmean"):
+        raise ValueError(
+            f"{where}: reduction must be 'none', 'mean', 'sum' or 'batchmean', got {reduction!r}"
+        )
+
+
 def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
            reduction: str = "mean", log_target: bool = False) -> Tensor:
     """Kullback–Leibler divergence with ``input`` as log-probabilities: pointwise
@@ -648,10 +655,7 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
     'mean' averages over every element, as PyTorch does (and warns about)."""
     name = "kl_div"
     reduction = legacy_reduction(size_average, reduce, reduction, name)
-    if reduction not in ("none", "mean", "sum", "batchmean"):
-        raise ValueError(
-            f"{name}: reduction must be 'none', 'mean', 'sum' or 'batchmean', got {reduction!r}"
-        )
+    _check_kl_reduction(reduction, name)
     V.flag("log_target", log_target, where=name)
     input, target = _check_pair(input, target, name)
     if log_target:
@@ -761,9 +765,7 @@ class KLDivLoss(_Loss):
                  log_target: bool = False) -> None:
         reduction = legacy_reduction(size_average, reduce, reduction, "KLDivLoss")
         Module.__init__(self)
-        if reduction not in ("none", "mean", "sum", "batchmean"):
-            raise ValueError(f"KLDivLoss: reduction must be 'none', 'mean', 'sum' or "
-                             f"'batchmean', got {reduction!r}")
+        _check_kl_reduction(reduction, "KLDivLoss")
         self.reduction = reduction
         self.log_target = V.flag("log_target", log_target, where="KLDivLoss")
 

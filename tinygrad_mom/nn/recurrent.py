@@ -58,6 +58,12 @@ def _cell(mode: str, gx: Tensor, h: Tensor, c: Tensor | None, w_hh: Tensor,
     return (1 - z) * n + z * h, None
 
 
+def _uniform_by_hidden_size(module: Module) -> None:
+    bound = 1.0 / math.sqrt(module.hidden_size)
+    for p in module.parameters():
+        init.uniform_(p, -bound, bound)
+
+
 def _project(x: Tensor, w_ih: Tensor, b_ih: Tensor | None) -> Tensor:
     out = ops.matmul(x, ops.transpose(w_ih, 0, 1))
     return out + b_ih if b_ih is not None else out
@@ -126,9 +132,7 @@ class RNNBase(Module):
 
     def reset_parameters(self) -> None:
         """Every weight and bias ~ U(−1/√hidden_size, 1/√hidden_size), as PyTorch."""
-        bound = 1.0 / math.sqrt(self.hidden_size)
-        for p in self.parameters():
-            init.uniform_(p, -bound, bound)
+        _uniform_by_hidden_size(self)
 
     def _weights(self, layer: int, direction: int) -> tuple:
         suffix = f"_l{layer}" + ("_reverse" if direction else "")
@@ -283,9 +287,7 @@ class RNNCellBase(Module):
 
     def reset_parameters(self) -> None:
         """Every weight and bias ~ U(−1/√hidden_size, 1/√hidden_size), as PyTorch."""
-        bound = 1.0 / math.sqrt(self.hidden_size)
-        for p in self.parameters():
-            init.uniform_(p, -bound, bound)
+        _uniform_by_hidden_size(self)
 
     def _step(self, input: Tensor, hx, with_cell: bool):
         name = type(self).__name__
