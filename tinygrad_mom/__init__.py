@@ -161,6 +161,12 @@ from .ops import (
     var,
     where,
 )
+from .linalg import inverse, logdet, pinverse
+from .linalg import legacy_cholesky as cholesky
+from .linalg import legacy_det as det
+from .linalg import legacy_qr as qr
+from .linalg import legacy_slogdet as slogdet
+from .linalg import legacy_svd as svd
 from .serialization import load, save
 from .tensor import (
     BoolTensor,
@@ -205,6 +211,14 @@ int = int32  # noqa: A001  (torch.int is int32)
 bool = bool_  # noqa: A001
 
 __all__ = [
+    "cholesky",
+    "det",
+    "inverse",
+    "logdet",
+    "pinverse",
+    "qr",
+    "slogdet",
+    "svd",
     "bitwise_and",
     "bitwise_not",
     "bitwise_or",

@@ -1829,6 +1829,31 @@ class Tensor:
     def trace(self) -> Tensor:
         return _ops.trace(self)
 
+    # linear algebra: PyTorch's legacy method spellings (tm.linalg holds the rest)
+    def inverse(self) -> Tensor:
+        return _linalg.inverse(self)
+
+    def det(self) -> Tensor:
+        return _linalg.legacy_det(self)
+
+    def logdet(self) -> Tensor:
+        return _linalg.logdet(self)
+
+    def slogdet(self):
+        return _linalg.legacy_slogdet(self)
+
+    def cholesky(self, upper: bool = False) -> Tensor:
+        return _linalg.legacy_cholesky(self, upper)
+
+    def qr(self, some: bool = True):
+        return _linalg.legacy_qr(self, some)
+
+    def svd(self, some: bool = True, compute_uv: bool = True):
+        return _linalg.legacy_svd(self, some, compute_uv)
+
+    def pinverse(self, rcond: float = 1e-15) -> Tensor:
+        return _linalg.pinverse(self, rcond)
+
     # ==========================================================================================
 
 
@@ -2030,6 +2055,7 @@ def _shape_arg(size) -> tuple:
 
 from . import ops as _ops  # noqa: E402  (ops needs Tensor and Function defined above)
 from . import tensor_xp as _tensor_xp  # noqa: E402
+from . import linalg as _linalg  # noqa: E402
 
 # backward formulas ask get_array_module(gy); for a Tensor (create_graph) this is the answer
 Tensor._array_namespace = _tensor_xp
