@@ -32,6 +32,12 @@ from .creation import (
     zeros_like,
 )
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .linalg import inverse, logdet, pinverse
+from .linalg import legacy_cholesky as cholesky
+from .linalg import legacy_det as det
+from .linalg import legacy_qr as qr
+from .linalg import legacy_slogdet as slogdet
+from .linalg import legacy_svd as svd
 from .ops import (
     abs,
     acos,
@@ -161,12 +167,6 @@ from .ops import (
     var,
     where,
 )
-from .linalg import inverse, logdet, pinverse
-from .linalg import legacy_cholesky as cholesky
-from .linalg import legacy_det as det
-from .linalg import legacy_qr as qr
-from .linalg import legacy_slogdet as slogdet
-from .linalg import legacy_svd as svd
 from .serialization import load, save
 from .tensor import (
     BoolTensor,

@@ -2053,9 +2053,9 @@ def _shape_arg(size) -> tuple:
     return tuple(out)
 
 
+from . import linalg as _linalg  # noqa: E402
 from . import ops as _ops  # noqa: E402  (ops needs Tensor and Function defined above)
 from . import tensor_xp as _tensor_xp  # noqa: E402
-from . import linalg as _linalg  # noqa: E402
 
 # backward formulas ask get_array_module(gy); for a Tensor (create_graph) this is the answer
 Tensor._array_namespace = _tensor_xp
