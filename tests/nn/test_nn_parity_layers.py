@@ -44,6 +44,9 @@ RECURRENT_CASES = [
     ("RNN", {"nonlinearity": "relu", "num_layers": 2}),
     ("LSTM", {}),
     ("LSTM", {"num_layers": 2, "bidirectional": True, "batch_first": True}),
+    ("LSTM", {"proj_size": 2}),
+    ("LSTM", {"proj_size": 3, "num_layers": 2, "bidirectional": True, "batch_first": True}),
+    ("LSTM", {"proj_size": 1, "num_layers": 2, "bias": False}),
     ("GRU", {"bias": False}),
     ("GRU", {"num_layers": 2, "bidirectional": True}),
 ]
@@ -89,6 +92,35 @@ def test_cells_match_torch_batched_and_unbatched(name):
         np.testing.assert_allclose(o.numpy(force=True), t.detach().numpy(force=True), atol=1e-12)
 
 
+def test_lstm_proj_size_with_initial_state_unbatched_matches_torch():
+    torch = torch_or_skip()
+    torch.manual_seed(1)
+    theirs = torch.nn.LSTM(3, 4, num_layers=2, bidirectional=True, proj_size=2).double()
+    ours = nn.LSTM(3, 4, num_layers=2, bidirectional=True, proj_size=2, dtype=tm.float64)
+    load_from_torch(ours, theirs)
+    assert ours.weight_hr_l1_reverse.shape == (2, 4) and ours.weight_ih_l1.shape == (16, 4)
+    assert ours.weight_hh_l0.shape == (16, 2)
+    for batch in [(2,), ()]:
+        x = RNG.standard_normal((5,) + batch + (3,))
+        h0 = RNG.standard_normal((4,) + batch + (2,))
+        c0 = RNG.standard_normal((4,) + batch + (4,))
+        t_out, (t_h, t_c) = theirs(torch.tensor(x), (torch.tensor(h0), torch.tensor(c0)))
+        o_out, (o_h, o_c) = ours(f64(x), (f64(h0), f64(c0)))
+        assert o_out.shape == tuple(t_out.shape) == (5,) + batch + (4,)
+        for a, b in [(o_out, t_out), (o_h, t_h), (o_c, t_c)]:
+            np.testing.assert_allclose(a.numpy(force=True), b.detach().numpy(), atol=1e-12)
+
+
+def test_lstm_proj_size_gradcheck(device):
+    lstm = nn.LSTM(2, 3, proj_size=2, bidirectional=True, dtype=tm.float64, device=device)
+    h0 = f64(RNG.standard_normal((2, 2, 2)), device)
+    c0 = f64(RNG.standard_normal((2, 2, 3)), device)
+    x = f64(RNG.standard_normal((3, 2, 2)), device)
+    params = [lstm.weight_hr_l0, lstm.weight_hr_l0_reverse]
+    assert tm.gradcheck(lambda a, h, c, *w: lstm(a, (h, c))[0], [x, h0, c0, *params])
+    assert tm.gradgradcheck(lambda a, h, c: lstm(a, (h, c))[0], [x[:2], h0, c0])
+
+
 def test_recurrent_gradcheck_and_initial_state(device):
     lstm = nn.LSTM(2, 3, dtype=tm.float64, device=device)
     h0 = f64(RNG.standard_normal((1, 2, 3)), device)
@@ -120,8 +152,13 @@ def test_recurrent_defaults_init_and_errors():
         nn.LSTM(3, 5)(tm.randn(7, 2, 3), tm.zeros(1, 2, 5))
     with pytest.raises(ValueError, match="nonlinearity"):
         nn.RNN(3, 5, nonlinearity="sigmoid")
+    with pytest.raises(ValueError, match="proj_size has to be smaller than hidden_size"):
+        nn.LSTM(3, 5, proj_size=5)
     with pytest.raises(ValueError, match="proj_size"):
-        nn.LSTM(3, 5, proj_size=2)
+        nn.LSTM(3, 5, proj_size=-1)
+    with pytest.raises(ValueError, match=r"h_0 has shape \(2, 2, 5\), expected \(2, 2, 2\)"):
+        nn.LSTM(3, 5, 2, proj_size=2)(tm.randn(7, 2, 3), (tm.zeros(2, 2, 5), tm.zeros(2, 2, 5)))
+    assert repr(nn.LSTM(3, 5, proj_size=2)).startswith("LSTM(3, 5, proj_size=2)")
     with pytest.raises(TypeError, match="hidden_size"):
         nn.RNN(3, "5")
     assert repr(nn.LSTM(3, 5, 2, batch_first=True)).startswith(
