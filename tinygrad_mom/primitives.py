@@ -1181,3 +1181,15 @@ class Pinv(Function):
         ga = ga + (_eye(gy, m) - a @ p) @ gt @ (p @ pt)
         ga = ga + (pt @ p) @ gt @ (_eye(gy, n) - p @ a)
         return ga
+
+
+class ScaleGrad(Function):
+    """The identity whose gradient is ``gy * scale`` (a constant broadcastable to x): the
+    values stay exact, only the gradient is reweighted (Embedding's scale_grad_by_freq)."""
+
+    def forward(self, x, scale):
+        self.scale = scale
+        return x.view()  # the same values, a distinct array object for the graph
+
+    def backward(self, gy):
+        return gy * self.scale
