@@ -32,6 +32,7 @@ from .primitives import (
     SLogDet,
     Solve,
     SVDVals,
+    _largest,
     _svd_unpack,
 )
 from .tensor import Tensor
@@ -253,7 +254,7 @@ def matrix_rank(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False,
         s = xp.abs(xp.linalg.eigvalsh(A.array))
     else:
         s = xp.linalg.svd(A.array, compute_uv=False)
-    cutoff = xp.maximum(atol, rtol * s.max(axis=-1, keepdims=True, initial=0))
+    cutoff = xp.maximum(atol, rtol * _largest(s))
     return Tensor._wrap((s > cutoff).sum(axis=-1).astype(np.int64))
 
 

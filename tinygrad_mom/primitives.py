@@ -1151,6 +1151,13 @@ class SVDVals(Function):
         return (u * gy.reshape(tuple(gy.shape[:-1]) + (1, k))) @ vh
 
 
+def _largest(values):
+    """The largest of each row (..., 1), an empty row's being 0 (CuPy's max has no initial)."""
+    if values.shape[-1] == 0:
+        return get_array_module(values).zeros(values.shape[:-1] + (1,), dtype=values.dtype)
+    return values.max(axis=-1, keepdims=True)
+
+
 class Pinv(Function):
     """Moore–Penrose pseudo-inverse P, singular values at or below ``cutoff`` (per matrix,
     shape (..., 1)) treated as zero. The gradient, for a rank that is locally constant (the
@@ -1161,12 +1168,12 @@ class Pinv(Function):
         if hermitian:
             w, v = xp.linalg.eigh(a)
             mag = xp.abs(w)
-            cutoff = xp.maximum(atol, rtol * mag.max(axis=-1, keepdims=True, initial=0))
+            cutoff = xp.maximum(atol, rtol * _largest(mag))
             inv = xp.where(mag > cutoff, 1 / xp.where(mag > cutoff, w, 1), 0)
             out = (v * inv[..., None, :]) @ _mT(v)
         else:
             u, s, vh = xp.linalg.svd(a, full_matrices=False)
-            cutoff = xp.maximum(atol, rtol * s.max(axis=-1, keepdims=True, initial=0))
+            cutoff = xp.maximum(atol, rtol * s[..., :1])  # σ₁: the singular values descend
             inv = xp.where(s > cutoff, 1 / xp.where(s > cutoff, s, 1), 0)
             out = (_mT(vh) * inv[..., None, :]) @ _mT(u)
         out = out.astype(a.dtype, copy=False)
