@@ -97,6 +97,13 @@ CASES = {
     "pinv_wide": (lambda lib, a: lib.linalg.pinv(a), [general(2, 2, 4)]),
     "pinv_hermitian": (lambda lib, a: lib.linalg.pinv(sym(a), hermitian=True), [spd(3, 3)]),
     "pinverse": (lambda lib, a: lib.pinverse(a), [general(4, 3)]),
+    "matrix_norm_nuc": (lambda lib, a: lib.linalg.matrix_norm(a, "nuc", (0, 2)),
+                        [general(3, 2, 4)]),
+    "matrix_norm_2": (lambda lib, a: lib.linalg.matrix_norm(a, 2, keepdim=True),
+                      [general(2, 3, 4)]),
+    "matrix_norm_-2": (lambda lib, a: lib.linalg.matrix_norm(a, -2), [general(2, 4, 3)]),
+    "linalg_norm_2": (lambda lib, a: lib.linalg.norm(a, 2), [general(3, 3)]),
+    "norm_nuc": (lambda lib, a: lib.norm(a, "nuc"), [general(3, 4)]),
 }
 
 

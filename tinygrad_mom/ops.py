@@ -70,6 +70,7 @@ from .primitives import (
     Sqrt,
     Sub,
     Sum,
+    SVDVals,
     Tan,
     Tanh,
     Trunc,
@@ -1439,7 +1440,8 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
 
 def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *,
                 dtype=None) -> Tensor:
-    """Frobenius (``'fro'``) or induced 1/∞ norms (``±1``, ``±inf``) of matrices over ``dim``."""
+    """Frobenius (``'fro'``), nuclear (``'nuc'``), spectral (``±2``, the largest/smallest
+    singular value) or induced 1/∞ norms (``±1``, ``±inf``) of matrices over ``dim``."""
     A = _tensor_arg(A, "matrix_norm", "A")
     if dtype is not None:
         A = A.type(dtype)
@@ -1459,9 +1461,18 @@ def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *,
         reduce = amax if ord > 0 else amin
         result = reduce(sums, over, keepdim=True)
         return result if keepdim else squeeze(result, (d0, d1))
+    if ord == "nuc" or (ord in (2, -2) and not isinstance(ord, bool)):
+        # from the singular values: their sum ('nuc'), the largest (2) or smallest (-2)
+        rest = [i for i in range(A.ndim) if i not in (d0, d1)]
+        s = SVDVals.apply(permute(A, *rest, d0, d1))
+        result = sum(s, -1) if ord == "nuc" else (amax if ord == 2 else amin)(s, -1)
+        if keepdim:
+            for d in sorted((d0, d1)):
+                result = unsqueeze(result, d)
+        return result
     raise ValueError(
-        f"matrix_norm(): ord {ord!r} is not supported; use 'fro', 1, -1, inf or -inf "
-        "('nuc', 2 and -2 need a singular value decomposition, which this library lacks)"
+        f"matrix_norm(): ord {ord!r} is not supported; use 'fro', 'nuc', 1, -1, 2, -2, inf or "
+        "-inf"
     )
 
 
@@ -1497,8 +1508,7 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out=None,
     if p == "fro" or p is None:
         result = _vector_norm(x, 2, dim, keepdim, "norm")
     elif p == "nuc":
-        raise ValueError("norm(): p='nuc' needs a singular value decomposition, which this "
-                         "library lacks")
+        result = matrix_norm(x, "nuc", (-2, -1) if dim is None else dim, keepdim)
     elif isinstance(p, str):
         raise ValueError(f"norm(): argument 'p' must be a number, 'fro' or 'nuc', got {p!r}")
     else:
