@@ -332,6 +332,10 @@ def test_bad_values():
         L.qr(tm.eye(2), mode="full")
     with pytest.raises(ValueError, match="argument 'UPLO'.*'X'"):
         L.eigh(tm.eye(2), UPLO="X")
+    with pytest.raises(ValueError, match="argument 'driver'"):
+        L.svd(tm.eye(2), driver="gesvdj")
+    with pytest.raises(TypeError, match="out="):
+        L.inv(tm.eye(2), out=tm.eye(2))
 
 
 def test_float32_stays_float32():

@@ -88,6 +88,12 @@ def _tolerances(A: Tensor, atol, rtol, fn: str) -> tuple[float, float]:
     return (0.0 if atol is None else float(atol)), float(rtol)
 
 
+def _check_driver(driver, fn: str) -> None:
+    if driver is not None:
+        raise ValueError(f"{fn}(): argument 'driver' chooses a cuSOLVER routine in PyTorch and "
+                         f"is not supported here; leave it None, got {driver!r}")
+
+
 def inv(A: Tensor, *, out=None) -> Tensor:
     """The inverse of each square matrix; :class:`LinAlgError` when one is singular."""
     _check_out(out, "linalg.inv")
@@ -215,9 +221,7 @@ def svd(A: Tensor, full_matrices: bool = True, *, driver=None, out=None):
     k = min(m, n) columns of U and rows of Vh. Signs are LAPACK's (see :func:`eigh`)."""
     _check_out(out, "linalg.svd")
     A = _matrices(A, "linalg.svd", square=False)
-    if driver is not None:
-        raise ValueError("linalg.svd(): argument 'driver' is only for CUDA in PyTorch; "
-                         f"leave it None, got {driver!r}")
+    _check_driver(driver, "linalg.svd")
     if not isinstance(full_matrices, (bool, np.bool_)):
         raise TypeError(f"linalg.svd(): argument 'full_matrices' must be a bool, got "
                         f"{full_matrices!r}")
@@ -231,6 +235,7 @@ def svd(A: Tensor, full_matrices: bool = True, *, driver=None, out=None):
 def svdvals(A: Tensor, *, driver=None, out=None) -> Tensor:
     """The singular values of each matrix, descending."""
     _check_out(out, "linalg.svdvals")
+    _check_driver(driver, "linalg.svdvals")
     return SVDVals.apply(_matrices(A, "linalg.svdvals", square=False))
 
 

@@ -893,8 +893,9 @@ def _diag_embed(v, eye):
     return v.reshape(v.shape + (1,)) * eye
 
 
-def _batch(x, lead: int) -> tuple:
-    return tuple(x.shape[:lead])
+def _tril_mask(xp, n: int, dtype, k: int = 0):
+    """Ones on and below diagonal ``k``, zeros above: a constant multiplier."""
+    return xp.tril(xp.ones((n, n), dtype=dtype), k)
 
 
 class Inv(Function):
@@ -962,7 +963,7 @@ class Cholesky(Function):
         out = _lapack("linalg.cholesky", xp.linalg.cholesky, a)
         n = a.shape[-1]
         # Φ: the lower triangle with the diagonal halved, as a constant multiplier
-        self.phi = (xp.tril(xp.ones((n, n), dtype=a.dtype)) - 0.5 * xp.eye(n, dtype=a.dtype))
+        self.phi = _tril_mask(xp, n, a.dtype) - 0.5 * xp.eye(n, dtype=a.dtype)
         self.save_for_backward(out)
         return out
 
@@ -971,10 +972,6 @@ class Cholesky(Function):
         inv = Inv.call(low)
         s = _mT(inv) @ ((_mT(low) @ gy) * self.phi) @ inv  # L⁻ᵀ Φ(Lᵀ gy) L⁻¹
         return 0.5 * (s + _mT(s))
-
-
-def _tril_mask(xp, n: int, dtype, k: int = 0):
-    return xp.tril(xp.ones((n, n), dtype=dtype), k)
 
 
 class QR(Function):
@@ -990,7 +987,7 @@ class QR(Function):
             self.not_differentiable = True
         self.low = _tril_mask(xp, min(m, n), a.dtype)
         self.strict_low = _tril_mask(xp, min(m, n), a.dtype, -1)
-        lead = _batch(a, a.ndim - 2)
+        lead = tuple(a.shape[:-2])
         out = xp.concatenate([q.reshape(lead + (q.shape[-2] * q.shape[-1],)),
                               r.reshape(lead + (r.shape[-2] * r.shape[-1],))], axis=-1)
         self.save_for_backward(out)
@@ -1105,7 +1102,7 @@ class SVD(Function):
         self.u_shape, self.vh_shape = tuple(u.shape[-2:]), tuple(vh.shape[-2:])
         k = s.shape[-1]
         self.off = ~xp.eye(k, dtype=bool)
-        lead = _batch(a, a.ndim - 2)
+        lead = tuple(a.shape[:-2])
         out = xp.concatenate([u.reshape(lead + (u.shape[-2] * u.shape[-1],)), s,
                               vh.reshape(lead + (vh.shape[-2] * vh.shape[-1],))], axis=-1)
         self.save_for_backward(out)
