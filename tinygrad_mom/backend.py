@@ -471,6 +471,39 @@ def scatter_add(target, indices, values) -> None:
         cupyx.scatter_add(target, indices, values)
 
 
+
+_REDUCE_UFUNCS = {"sum": np.add, "prod": np.multiply, "amax": np.maximum, "amin": np.minimum}
+
+
+def scatter_reduce(target, indices, values, reduce: str) -> None:
+    """``target[indices] = reduce(target[indices], values)`` with repeated indices all reduced
+    (unbuffered); ``reduce`` is "sum", "prod", "amax" or "amin"."""
+    if type(target) is np.ndarray:
+        _REDUCE_UFUNCS[reduce].at(target, indices, values)
+        return
+    import cupyx
+
+    if reduce != "prod":
+        fn = {"sum": cupyx.scatter_add, "amax": cupyx.scatter_max, "amin": cupyx.scatter_min}
+        fn[reduce](target, indices, values)
+        return
+    # CuPy has no scatter-multiply: multiply in rounds, the k-th occurrence of each position in
+    # round k, so that no round writes one position twice
+    import cupy as cp
+
+    index = cp.broadcast_arrays(*indices)
+    values = cp.broadcast_to(values, index[0].shape).reshape(-1)
+    flat = cp.ravel_multi_index(tuple(i.reshape(-1) for i in index), target.shape)
+    order = cp.argsort(flat, kind="stable")
+    if flat.size == 0:
+        return
+    flat, values = flat[order], values[order]
+    rank = cp.arange(flat.size) - cp.searchsorted(flat, flat, side="left")  # sorted: 1st hit
+    view = target.reshape(-1)
+    for r in range(int(rank.max()) + 1):
+        pick = rank == r
+        view[flat[pick]] *= values[pick]
+
 def erf(x):
     """The error function elementwise (NumPy has none: SciPy's when installed, else math.erf)."""
     if type(x) is np.ndarray or isinstance(x, np.generic):
