@@ -320,9 +320,11 @@ def test_inplace_on_integer_tensors(device):
     assert i.masked_fill_(bools([True, False], device=device), 0).tolist() == [0, 7]
     with pytest.raises(TypeError, match="sqrt_: result type float32 can't be cast.*int64"):
         i.sqrt_()
-    with pytest.raises(TypeError, match="cannot be stored"):
-        i.masked_fill_(bools([True, False], device=device), 0.5)
+    with pytest.raises(ValueError, match="value inf cannot be converted to dtype int64"):
+        i.masked_fill_(bools([True, False], device=device), float("inf"))
     assert i.tolist() == [0, 7]
+    assert i.masked_fill(bools([False, True], device=device), -2.7).tolist() == [0, -2]  # as torch
+    assert tm.zeros(2, dtype=tm.bool).masked_fill(bools([True, False]), 2).tolist() == [True, False]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -475,3 +477,55 @@ def test_every_new_function_is_exported_and_a_method():
                  "reciprocal_", "sign_", "addcmul_", "addcdiv_", "lerp_", "copy_", "uniform_",
                  "normal_"]:
         assert callable(getattr(tm.Tensor, name)), name
+
+
+def test_multiply_in_rounds_equals_numpy_multiply_at():
+    """The scatter-multiply CuPy's scatter_reduce("prod") uses, checked on NumPy arrays."""
+    target = RNG.uniform(0.5, 1.5, (4, 3))
+    rows = RNG.integers(0, 4, (6, 3))
+    index = (rows, np.arange(3).reshape(1, 3))
+    values = RNG.uniform(0.5, 1.5, (6, 3))
+    expected = target.copy()
+    np.multiply.at(expected, index, values)
+    tm.backend.multiply_at_in_rounds(np, target, index, values)
+    np.testing.assert_allclose(target, expected, rtol=1e-14)
+
+
+# ---------------------------------------------------------------------------------------------
+# the suite's other shapes: 0-d, size 0, non-contiguous (a transposed view)
+
+EDGE = {
+    "scatter_add_0d": (lambda x, s: tm.scatter_add(x, 0, ints(0, device=x.device), s) * x,
+                       [(), ()]),
+    "scatter_0d": (lambda x, s: tm.scatter(x, 0, ints(0, device=x.device), s) + x, [(), ()]),
+    "index_add_0d": (lambda x, s: x.index_add(0, ints(0, device=x.device), s, alpha=2) * x,
+                     [(), ()]),
+    "index_select_0d": (lambda x: x.index_select(0, ints(0, device=x.device)) ** 2, [()]),
+    "masked_fill_0d": (lambda x: x.masked_fill(tm.tensor(True, device=x.device), 1.0) * x,
+                       [()]),
+    "take_0d": (lambda x: x.take(ints([0, 0], device=x.device)) ** 2, [()]),
+    "index_select_empty": (lambda x: x.index_select(1, ints([], device=x.device)) + 1,
+                           [(2, 3)]),
+    "masked_select_empty": (lambda x: x.masked_select(tm.zeros(2, 3, device=x.device).bool()),
+                            [(2, 3)]),
+    "scatter_add_size0": (lambda x, s: x.scatter_add(1, ints([[], []], device=x.device), s) * x,
+                          [(2, 3), (2, 0)]),
+    "scatter_add_transposed": (
+        lambda x, s: x.t().scatter_add(0, ints([[1, 1], [0, 1], [1, 0]], device=x.device),
+                                       s.t()) * x.t(), [(2, 3), (2, 3)]),
+    "index_add_transposed": (
+        lambda x, s: x.t().index_add(1, ints([1, 1, 0], device=x.device), s.t()) * x.t(),
+        [(2, 3), (3, 3)]),
+    "masked_fill_transposed": (
+        lambda x: x.t().masked_fill(bools([[True], [False], [True]], device=x.device), 2.0)
+        * x.t(), [(2, 3)]),
+    "index_copy_transposed": (
+        lambda x, s: x.t().index_copy(0, ints([2, 0], device=x.device), s.t()) * x.t(),
+        [(2, 3), (2, 2)]),
+}
+
+
+@pytest.mark.parametrize("name", list(EDGE))
+def test_edge_shapes_gradcheck(device, name):
+    fn, shapes = EDGE[name]
+    check_both(fn, [RNG.standard_normal(s) for s in shapes], device)

@@ -8,6 +8,7 @@ the few non-primitive operations (mean, var, stack, ...) from others.
 from __future__ import annotations
 
 import builtins
+import math
 import sys
 from collections import namedtuple
 from collections.abc import Sequence
@@ -1620,8 +1621,13 @@ def _fill_value(value, x: Tensor, fn: str) -> Tensor:
     if not isinstance(value, (bool, int, float, np.number, np.bool_)):
         raise TypeError(f"{fn}(): argument 'value' must be a number or a 0-dimensional tensor, "
                         f"got {type(value).__name__}")
-    if x.dtype.kind in "biu" and not float(value).is_integer() and builtins.abs(value) != np.inf:
-        raise TypeError(f"{fn}(): value {value!r} cannot be stored in a tensor of dtype {x.dtype}")
+    if x.dtype.kind in "iu" and not isinstance(value, (bool, np.bool_)):
+        # PyTorch's cast: a float truncates toward zero; what does not fit raises
+        info = np.iinfo(x.dtype)
+        if not (math.isfinite(value) and info.min <= math.trunc(value) <= info.max):
+            raise ValueError(f"{fn}(): value {value!r} cannot be converted to dtype {x.dtype} "
+                             "without overflow")
+        value = math.trunc(value)
     return Tensor._wrap(x.dtype.type(value))
 
 
@@ -1761,8 +1767,9 @@ def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None,
                              f"{reduce!r}")
         x = _tensor_arg(input, "scatter")
         if src is None:
+            shape = tuple(_index_tensor(index, "scatter").shape)
             src = Tensor._wrap(get_array_module(x.array).full(
-                tuple(index.shape), _fill_value(value, x, "scatter").array, dtype=x.dtype))
+                shape, _fill_value(value, x, "scatter").array, dtype=x.dtype))
         return scatter_reduce(x, dim, index, src, "sum" if reduce == "add" else "prod")
     x, d, idx_array, src = _scatter_operands(input, dim, index, src, "scatter")
     v = _fill_value(value, x, "scatter") if src is None else _scatter_source(src, idx_array)
