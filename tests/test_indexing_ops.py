@@ -370,6 +370,16 @@ def test_inplace_modifying_a_saved_tensor_raises_at_backward(name):
 
 
 @pytest.mark.parametrize("name", list(INPLACE))
+def test_recorded_inplace_on_a_saved_non_leaf_raises_at_backward(name):
+    x = tm.tensor([1.5, -2.0], dtype=tm.float64, requires_grad=True)
+    y = x * 1
+    w = (y * y).sum()  # Mul saved y
+    INPLACE[name](y)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation.*MulBackward0"):
+        w.backward()
+
+
+@pytest.mark.parametrize("name", list(INPLACE))
 def test_inplace_on_a_non_leaf_is_recorded(name):
     x = tm.tensor([1.5, -2.0], dtype=tm.float64, requires_grad=True)
     y = x * 1
