@@ -6,6 +6,7 @@ import os
 import pickle
 import struct
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -567,3 +568,45 @@ def test_missing_safetensors_names_the_extra(tmp_path, monkeypatch):
         tm.save({"w": tm.ones(1)}, tmp_path / "x.st")
     with pytest.raises(ImportError, match=r"tinygrad_mom\[checkpoint\]"):
         tm.load(tmp_path / "x.st")
+
+
+# ---------------------------------------------------------------------------------------------
+# files written by earlier versions of the code
+
+
+def _format1_state():
+    """The object saved in tests/fixtures/checkpoint_format1.safetensors, written by tm.save as
+    of main 63c7c3c (format version 1, before serialization.py left header parsing to the
+    safetensors package). The fixture is committed, not regenerated: it is what an old file is.
+    """
+    w = tm.Tensor(np.arange(6, dtype=np.float32).reshape(2, 3) / 7)
+    w.requires_grad_(True)
+    return {
+        "model": {"fc.weight": w, "fc.bias": tm.Tensor(np.array([-0.0, 1.5], np.float64)),
+                  "bn.num_batches_tracked": tm.Tensor(np.array(7, np.int64)),
+                  "mask": tm.Tensor(np.array([True, False, True]))},
+        "optimizer": {"state": {0: {"momentum_buffer": np.full((2, 3), 0.25, np.float32),
+                                    "step": 3}, 1: {"momentum_buffer": None}},
+                      "param_groups": [{"lr": 0.01, "betas": (0.9, 0.999), "nesterov": False,
+                                        "params": [0, 1]}]},
+        "scalars": [np.float64(0.5), np.int32(-4), np.bool_(True), np.uint8(200)],
+        "floats": [float("nan"), float("inf"), float("-inf"), -0.0, 1e-310, 2**70],
+        "odd": {"a.b": np.zeros((0, 3), np.int16), "a": {"b": np.ones(2, np.uint64)},
+                3: "int key", "3": "str key", "tags": ("x", None, "ünïcode ✓"), "empty": {}},
+        "epoch": 5,
+    }
+
+
+FIXTURE = os.path.join(os.path.dirname(__file__), "fixtures", "checkpoint_format1.safetensors")
+
+
+def test_a_file_written_by_the_format_1_code_still_loads():
+    _assert_same(_format1_state(), tm.load(FIXTURE))
+    with open(FIXTURE, "rb") as fh:
+        _assert_same(_format1_state(), tm.load(fh))
+
+
+def test_the_format_1_fixture_is_what_save_writes_today(tmp_path):
+    """The format has not changed: saving the same object gives the same bytes."""
+    tm.save(_format1_state(), tmp_path / "now.safetensors")
+    assert (tmp_path / "now.safetensors").read_bytes() == Path(FIXTURE).read_bytes()
