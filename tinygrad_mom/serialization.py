@@ -289,7 +289,9 @@ def load(f, map_location=None, *, device=None, weights_only: bool | None = None)
     """
     del weights_only  # always safe: there is no pickle path to opt into
     target = _target_device(map_location, device)
-    st = _safetensors_numpy()
+    _safetensors_numpy()  # the format's package must be installed, as for save
+    from safetensors import deserialize, safe_open
+
     if hasattr(f, "read"):
         raw = f.read()
         source = getattr(f, "name", type(f).__name__)
@@ -301,9 +303,9 @@ def load(f, map_location=None, *, device=None, weights_only: bool | None = None)
         if npy is not None:
             return npy
         with _refused(source):
-            tensors = dict(st.deserialize(bytes(raw)))  # name -> {dtype, shape, data: bytearray}
+            tensors = dict(deserialize(bytes(raw)))  # name -> {dtype, shape, data: bytearray}
         header, data_start = _header(raw, source)
-        del raw  # the tensors' bytes are copies: hold the file once more only while parsing
+        del raw  # deserialize copied each tensor's bytes out: the file's are no longer needed
 
         def read(name: str) -> np.ndarray:
             info = tensors.pop(name)
@@ -319,7 +321,7 @@ def load(f, map_location=None, *, device=None, weights_only: bool | None = None)
             return npy
         # "pread" reads each tensor into a fresh buffer; "mmap" would also keep the file's
         # pages resident while the arrays are copied out of them (twice the memory).
-        with _refused(source), st.safe_open(source, framework="np", backend="pread") as sf:
+        with _refused(source), safe_open(source, framework="np", backend="pread") as sf:
             fh.seek(0)
             head = fh.read(8)
             header, data_start = _header(head + fh.read(struct.unpack("<Q", head)[0]), source)
