@@ -850,6 +850,82 @@ class SetItem(Function):
         return gx, gv
 
 
+class ScatterReduce(Function):
+    """scatter_reduce's "prod", "amax" and "amin": ``src`` reduced into a copy of ``x`` at an
+    advanced ``index`` (``include_self=False``: the old values of the written positions are
+    left out). The gradient follows PyTorch: for amax/amin it is shared evenly by every
+    contributor equal to the result; for prod each contributor gets the product of the others
+    (exact at zeros; a zero's coefficient is a constant, so second derivatives through a zero
+    contributor are not tracked)."""
+
+    def forward(self, x, src, index, reduce, include_self):
+        xp = get_array_module(x)
+        self.index, self.reduce = index, reduce
+        written = xp.zeros(x.shape, dtype=bool)
+        written[index] = True
+        out = x.copy()
+        if not include_self:
+            out[written] = _reduce_identity(reduce, x.dtype)
+        backend.scatter_reduce(out, index, src, reduce)
+        # which of x's positions take part in the result (a constant mask)
+        self.self_kept = xp.ones(x.shape, dtype=bool) if include_self else ~written
+        if reduce == "prod":
+            self._prod_constants(xp, x, src, include_self, written)
+            self.save_for_backward(x, src, out)
+        else:
+            self_hit = self.self_kept & ((x == out) | (xp.isnan(x) & xp.isnan(out)))
+            picked = out[index]
+            src_hit = (src == picked) | (xp.isnan(src) & xp.isnan(picked))
+            count = self_hit.astype(x.dtype)
+            backend.scatter_add(count, index, src_hit.astype(x.dtype))
+            count = xp.where(count == 0, 1, count)
+            self.self_share = self_hit / count
+            self.src_share = src_hit / count[index]
+        return out
+
+    def _prod_constants(self, xp, x, src, include_self, written):
+        """For a zero contributor: the product of the group's other (nonzero) elements when
+        it is the group's only zero, else 0."""
+        zeros = xp.where(self.self_kept & (x == 0), 1, 0).astype(x.dtype)
+        backend.scatter_add(zeros, self.index, (src == 0).astype(x.dtype))
+        nonzero = xp.where(self.self_kept & (x != 0), x, 1).astype(x.dtype)
+        backend.scatter_reduce(nonzero, self.index, xp.where(src == 0, 1, src), "prod")
+        at_zero = xp.where(zeros == 1, nonzero, 0)
+        self.x_zero = x == 0
+        self.src_zero = src == 0
+        self.x_zero_coef = at_zero
+        self.src_zero_coef = at_zero[self.index]
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        g_at = GetItem.call(gy, index=self.index, advanced=True)
+        if self.reduce != "prod":
+            gx = gy * self.self_share if self.needs_input_grad[0] else None
+            gs = g_at * self.src_share if self.needs_input_grad[1] else None
+            return gx, gs
+        x, src, out = self.saved
+        gx = gs = None
+        if self.needs_input_grad[0]:
+            others = xp.where(self.x_zero, self.x_zero_coef, out / xp.where(self.x_zero, 1, x))
+            gx = xp.where(self.self_kept, gy * others, 0)
+        if self.needs_input_grad[1]:
+            out_at = GetItem.call(out, index=self.index, advanced=True)
+            others = xp.where(self.src_zero, self.src_zero_coef,
+                              out_at / xp.where(self.src_zero, 1, src))
+            gs = g_at * others
+        return gx, gs
+
+
+def _reduce_identity(reduce: str, dtype):
+    """The value that leaves a reduction unchanged (1 for prod, the lowest value for amax)."""
+    if reduce == "prod":
+        return 1
+    if dtype.kind == "f":
+        return -np.inf if reduce == "amax" else np.inf
+    info = np.iinfo(dtype)
+    return info.min if reduce == "amax" else info.max
+
+
 # ==============================================================================================
 # Linear algebra (torch.linalg): forward through xp.linalg, backward in matrix products so that
 # it is itself differentiable. A decomposition with several outputs returns them packed in one
