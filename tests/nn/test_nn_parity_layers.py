@@ -6,6 +6,7 @@ Each is gradchecked (float64, random upstream gradient) and compared with PyTorc
 same weights where torch is installed (skipped with a reason otherwise).
 """
 
+import re
 import warnings
 
 import numpy as np
@@ -387,6 +388,39 @@ def test_dropout2d_zeroes_whole_channels():
     drop.eval()
     assert drop(x) is x
 
+
+
+@pytest.mark.parametrize("shape, mask_dims, warning", [
+    ((64, 32), 2, "Received a 2-D input to dropout2d"),
+    ((16, 8, 5), 2, "interpreted as shape \\(N, C, L\\)"),
+    ((4, 8, 3, 3), 2, None),
+])
+def test_dropout2d_masks_the_first_two_dims_as_pytorch(shape, mask_dims, warning):
+    """PyTorch's feature dropout: the mask is (N, C, 1, ...), so a 2-D input (an RNN's last
+    output in pytorch/examples' mnist_rnn) loses single elements and a 3-D one whole rows."""
+    tm.manual_seed(0)
+    x = tm.ones(*shape)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        y = F.dropout2d(x, 0.5).numpy().copy()
+        nn.Dropout2d(0.5).eval()(x)  # warns in eval mode too, as PyTorch
+    messages = [str(w.message) for w in caught if w.category is UserWarning]
+    if warning is None:
+        assert messages == []
+    else:
+        assert len(messages) == 2 and all(re.search(warning, m) for m in messages)
+    rows = y.reshape(shape[:mask_dims] + (-1,))
+    assert np.all((rows == 0).all(-1) | (rows == 2).all(-1))  # constant over the trailing dims
+    assert 0.3 < (rows[..., 0] == 0).mean() < 0.7
+    with pytest.raises(ValueError, match="at least 2 dimensions, got shape \\(5,\\)"):
+        F.dropout2d(tm.ones(5))
+    torch = pytest.importorskip("torch", reason="torch is not installed: cross-check skipped")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ty = torch.nn.functional.dropout2d(torch.ones(*shape), 0.5).numpy()
+    assert (warning is None) == (not [w for w in caught if w.category is UserWarning])
+    trows = ty.reshape(shape[:mask_dims] + (-1,))
+    assert np.all((trows == 0).all(-1) | (trows == 2).all(-1))
 
 # ---------------------------------------------------------------------------------------------
 # lazy layers

@@ -3,6 +3,8 @@ functional forms), on top of the 2-d primitives."""
 
 from __future__ import annotations
 
+import warnings
+
 from .. import _validation as V
 from .. import backend, ops
 from ..backend import get_array_module
@@ -63,18 +65,33 @@ def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
 
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
               inplace: bool = False) -> Tensor:
-    """Zero whole channels of (N, C, H, W) (or (C, H, W)) with probability ``p``, scale the
-    rest by 1/(1−p); identity when not training."""
+    """Zero whole channels with probability ``p`` and scale the rest by 1/(1−p), as PyTorch:
+    the mask has the input's first two dimensions (N, C) and size 1 elsewhere, so (N, C, H, W)
+    loses whole feature maps. Like PyTorch, a 2-D input (N, C) then drops single elements and a
+    3-D input is taken as (N, C, L), each with PyTorch's warning; identity when not training."""
     _check_tensor(input, "dropout2d")
     p = _check_p(p, "dropout2d")
+    if input.ndim < 2:
+        raise ValueError(
+            "dropout2d: feature dropout needs at least 2 dimensions, got shape "
+            f"{tuple(input.shape)}"
+        )
     if input.ndim not in (3, 4):
-        raise ValueError(f"dropout2d: expected a 3-D or 4-D input, got shape {tuple(input.shape)}")
+        warnings.warn(
+            f"dropout2d: Received a {input.ndim}-D input to dropout2d, which is deprecated "
+            "(as in PyTorch); use dropout instead. dropout2d is channel-wise dropout on "
+            "(N, C, H, W) or (C, H, W) inputs.", UserWarning, stacklevel=2)
+    elif input.ndim == 3:
+        warnings.warn(
+            "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D "
+            "dropout behavior is desired - input is interpreted as shape (N, C, L), as PyTorch "
+            "does; use dropout1d for that.", UserWarning, stacklevel=2)
     if not training or p == 0.0:
         return input
     if not is_floating(input.dtype):
         raise TypeError(f"dropout2d needs a floating point input, got dtype {input.dtype}")
     xp = get_array_module(input.array)
-    mask_shape = tuple(input.shape[:-2]) + (1, 1)
+    mask_shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
     with backend.device_context(input.device):
         keep = backend.rng(input.device).random(mask_shape) >= p
