@@ -178,3 +178,122 @@ def test_compose_and_a_transformed_dataset_through_the_loader():
     assert np.array_equal(x.numpy(force=True), x2.numpy(force=True))
     one, label = wrapped[2]
     assert one.shape == (3, 6, 6) and int(label.item()) == 2
+
+
+# ---------------------------------------------------------------------------------------------
+# Lambda, Pad, and PIL images (what torchvision datasets hand to their transforms)
+
+
+def test_lambda_applies_the_function_and_rejects_what_is_not_callable():
+    t = T.Lambda(lambda x: x * 2)
+    assert t(3) == 6 and repr(t) == "Lambda()"
+    one_hot = T.Lambda(lambda y: tm.zeros(10).scatter_(0, tm.tensor(y), value=1))
+    assert one_hot(3).tolist() == [0, 0, 0, 1, 0, 0, 0, 0, 0, 0]
+    with pytest.raises(TypeError, match="lambd should be callable, got int"):
+        T.Lambda(3)
+
+
+@pytest.mark.parametrize(
+    "padding, widths",
+    [(2, ((2, 2), (2, 2))), ((1, 3), ((3, 3), (1, 1))), ((1, 2, 3, 4), ((2, 4), (1, 3)))],
+)
+@pytest.mark.parametrize("mode", ["constant", "edge", "reflect", "symmetric"])
+def test_pad_matches_numpy_pad_for_each_padding_form(xp, padding, widths, mode):
+    x = _image(xp, (2, 5, 6))
+    out = T.Pad(padding, fill=7, padding_mode=mode)(x)
+    kwargs = {"constant_values": 7} if mode == "constant" else {}
+    expected = np.pad(x.numpy(force=True).copy(), ((0, 0),) + widths, mode=mode, **kwargs)
+    assert isinstance(out, tm.Tensor) and np.array_equal(out.numpy(force=True), expected)
+
+
+def test_pad_fill_per_channel_and_bad_arguments():
+    x = tm.zeros(3, 1, 1)
+    out = T.Pad(1, fill=(1, 2, 3))(x).numpy(force=True)
+    assert [out[c, 0, 0] for c in range(3)] == [1, 2, 3] and out[:, 1, 1].tolist() == [0, 0, 0]
+    with pytest.raises(ValueError, match="fill has 2 values, but the image has 3 channels"):
+        T.Pad(1, fill=(1, 2))(x)
+    with pytest.raises(ValueError, match="Pad: padding should be an int or a sequence"):
+        T.Pad((1, 2, 3))
+    with pytest.raises(ValueError, match="Pad: padding must be non-negative"):
+        T.Pad(-1)
+    with pytest.raises(ValueError, match="Pad: padding_mode should be one of"):
+        T.Pad(1, padding_mode="wrap")
+    with pytest.raises(TypeError, match="Pad: fill should be a number"):
+        T.Pad(1, fill="red")
+    with pytest.raises(TypeError, match="Pad: expected a Tensor or PIL image, got list"):
+        T.Pad(1)([[1.0]])
+
+
+def _pil(seed, shape):
+    Image = pytest.importorskip("PIL.Image", reason="Pillow is not installed")
+    pixels = np.random.default_rng(seed).integers(0, 256, shape, dtype=np.uint8)
+    return Image.fromarray(pixels), pixels
+
+
+@pytest.mark.parametrize("shape", [(5, 6), (5, 6, 3)], ids=["L", "RGB"])
+def test_to_tensor_takes_a_pil_image_like_its_array(shape):
+    img, pixels = _pil(0, shape)
+    out = T.ToTensor()(img)
+    expected = T.ToTensor()(pixels)
+    assert out.shape == expected.shape == ((1,) if len(shape) == 2 else (3,)) + shape[:2]
+    assert out.dtype == tm.float32 and np.array_equal(out.numpy(), expected.numpy())
+    out.numpy()[...] = 0  # its own writable memory, not the image's
+    assert np.array_equal(np.asarray(img), pixels)
+
+
+@pytest.mark.parametrize("shape", [(5, 6), (5, 6, 3)], ids=["L", "RGB"])
+def test_pil_images_through_pad_crop_and_flip_stay_pil_with_the_same_pixels(shape):
+    img, pixels = _pil(1, shape)
+    as_tensor = T.ToTensor()(pixels)
+    for seed in range(5):
+        for transform in (T.Pad((1, 2, 3, 4), fill=9), T.RandomCrop(4, padding=1),
+                          T.RandomHorizontalFlip(), T.Pad(2, padding_mode="reflect")):
+            tm.manual_seed(seed)
+            out = transform(img)
+            tm.manual_seed(seed)
+            reference = transform(as_tensor * 255)  # the same draw on the tensor image
+            assert type(out).__module__.startswith("PIL.") and out.mode == img.mode
+            got = T.ToTensor()(out).numpy() * 255  # fill 9 is a pixel value on both paths
+            np.testing.assert_allclose(got, reference.numpy(), atol=1e-3)
+
+
+def test_a_torchvision_style_pil_pipeline_gives_a_normalized_tensor():
+    img, _ = _pil(2, (32, 32, 3))
+    pipeline = T.Compose([T.Pad(4), T.RandomHorizontalFlip(), T.RandomCrop(32), T.ToTensor(),
+                          T.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))])
+    out = pipeline(img)
+    assert out.shape == (3, 32, 32) and out.dtype == tm.float32
+    assert -1.0 <= out.min().item() and out.max().item() <= 1.0
+
+
+def test_center_crop_on_tensors_and_pil_images():
+    x = tm.Tensor(np.arange(2 * 5 * 6, dtype=np.float32).reshape(2, 5, 6))
+    out = T.CenterCrop((3, 2))(x).numpy()
+    # torchvision's offsets: round((5 - 3) / 2) = 1, round((6 - 2) / 2) = 2
+    assert np.array_equal(out, x.numpy()[:, 1:4, 2:4])
+    padded = T.CenterCrop(8)(tm.ones(1, 5, 6)).numpy()[0]
+    assert padded.shape == (8, 8) and padded.sum() == 30 and padded[1:6, 1:7].all()
+    img, pixels = _pil(4, (7, 9, 3))
+    crop = T.CenterCrop(4)(img)
+    assert crop.size == (4, 4) and np.array_equal(np.asarray(crop), pixels[2:6, 2:6])
+    assert repr(T.CenterCrop(3)) == "CenterCrop(size=(3, 3))"
+    with pytest.raises(ValueError, match="CenterCrop: size"):
+        T.CenterCrop(0)
+
+
+def test_resize_shorter_edge_and_exact_size():
+    img, _ = _pil(5, (20, 30, 3))
+    assert T.Resize(10)(img).size == (15, 10)  # PIL's (w, h): the shorter edge becomes 10
+    assert T.Resize((8, 12))(img).size == (12, 8)
+    assert T.Resize(10, max_size=12)(img).size == (12, 8)
+    x = tm.Tensor(np.random.default_rng(0).random((3, 20, 30), dtype=np.float32))
+    assert T.Resize(10)(x).shape == (3, 10, 15) and T.Resize((4, 5))(x).shape == (3, 4, 5)
+    small = T.Resize(5, interpolation="nearest")(tm.ones(1, 10, 10, dtype=tm.uint8))
+    assert small.dtype == tm.uint8 and small.shape == (1, 5, 5)
+    with pytest.raises(ValueError, match="interpolation should be one of"):
+        T.Resize(4, interpolation="bicubic")
+    torch = pytest.importorskip("torch", reason="torch is not installed: cross-check skipped")
+    theirs = torch.nn.functional.interpolate(torch.tensor(x.numpy())[None], size=(40, 60),
+                                             mode="bilinear", align_corners=False)[0]
+    np.testing.assert_allclose(T.Resize((40, 60))(x).numpy(), theirs.numpy(), rtol=1e-5,
+                               atol=1e-6)
