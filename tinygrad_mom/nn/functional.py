@@ -516,7 +516,37 @@ def batch_norm(
 
 # Functional forms of layers that live in their own modules (they import this module's checks,
 # so they are imported last).
+from .activations import (  # noqa: E402
+    celu,
+    elu,
+    gelu,
+    glu,
+    hardshrink,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    logsigmoid,
+    mish,
+    normalize,
+    one_hot,
+    prelu,
+    relu6,
+    selu,
+    silu,
+    softmin,
+    softplus,
+    softshrink,
+    softsign,
+    tanhshrink,
+    threshold,
+)
 from .normalization import group_norm, layer_norm  # noqa: E402
 from .pooling1d import avg_pool1d, dropout2d, max_pool1d  # noqa: E402
 from .sparse import embedding  # noqa: E402
 from .upsampling import interpolate  # noqa: E402
+
+__all__ += [
+    "celu", "elu", "gelu", "glu", "hardshrink", "hardsigmoid", "hardswish", "hardtanh",
+    "logsigmoid", "mish", "normalize", "one_hot", "prelu", "relu6", "selu", "silu", "softmin",
+    "softplus", "softshrink", "softsign", "tanhshrink", "threshold",
+]
