@@ -420,6 +420,19 @@ COMPOSITES = {
     "split": (lambda x: tm.split(x, 3, 1)[1] * 2 + tm.split(x, [1, 3], 1)[0].sum(), any_),
     "chunk": (lambda x: x.chunk(2, 0)[1], any_),
     "unbind": (lambda x: tm.unbind(x, 1)[2], any_),
+    "narrow": (lambda x: tm.narrow(x, 1, 1, 2), any_),
+    "narrow_method_neg": (lambda x: x.narrow(0, -2, 2) * 3, any_),
+    "narrow_tensor_start": (lambda x: x.narrow(-1, tm.tensor(3), 1), any_),
+    "flip": (lambda x: tm.flip(x, (0, 1)) * tm.flip(x, [1]), any_),
+    "flip_method": (lambda x: x.flip(0), any_),
+    "roll": (lambda x: tm.roll(x, (1, -3), (0, 1)), any_),
+    "roll_flat": (lambda x: x.roll(5), any_),
+    "repeat": (lambda x: x.repeat(2, 1, 3), any_),
+    "tile": (lambda x: tm.tile(x, (2,)), any_),
+    "repeat_interleave": (lambda x: tm.repeat_interleave(x, 2, dim=1), any_),
+    "repeat_interleave_counts": (
+        lambda x: x.repeat_interleave(tm.tensor([0, 2, 1], device=x.device), dim=0), any_
+    ),
     "tril": (lambda x: tm.tril(x), any_),
     "triu_k": (lambda x: x.triu(1), any_),
     "tril_neg": (lambda x: x.tril(-1), any_),
@@ -646,3 +659,152 @@ def test_remainder_gradcheck(device, shapes):
     # a / b stays >= 0.15 from an integer (a jump of floor): b near 2, a = 2·(k + f), f in .2–.8
     b = RNG.uniform(1.98, 2.02, sb)
     check_both(tm.remainder, [2 * off_integers(sa), b], device)
+
+
+# ---------------------------------------------------------------------------------------------
+# narrow and the Tensor.new_* factories (re-testing tutorial scripts: word_language_model)
+
+
+@needs_torch
+def test_narrow_matches_torch_and_names_bad_input():
+    a = any_((4, 5))
+    for dim, start, length in [(0, 0, 4), (1, 2, 3), (-1, -3, 2), (0, 4, 0), (1, -5, 5)]:
+        ours = tm.narrow(tm.Tensor(a), dim, start, length)
+        theirs = torch.narrow(torch.tensor(a), dim, start, length)
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    for call, error, message in [
+        (lambda: tm.narrow(tm.ones(3), 0, 4, 0), IndexError, "start out of range"),
+        (lambda: tm.narrow(tm.ones(3), 0, -4, 1), IndexError, "start out of range"),
+        (lambda: tm.narrow(tm.ones(3), 0, 2, 2), ValueError, "exceeds dimension size"),
+        (lambda: tm.narrow(tm.ones(3), 0, 0, -1), ValueError, "length is negative"),
+        (lambda: tm.narrow(tm.ones(3), 1, 0, 1), IndexError, "Dimension out of range"),
+        (lambda: tm.narrow(tm.ones(3), 0, 0.5, 1), TypeError, "'start' must be an int"),
+        (lambda: tm.narrow(tm.tensor(1.0), 0, 0, 1), ValueError, "0-dim"),
+        (lambda: tm.narrow([1, 2], 0, 0, 1), TypeError, "'input' must be a Tensor"),
+    ]:
+        with pytest.raises(error, match=message):
+            call()
+
+
+def test_new_factories_inherit_dtype_and_device(device):
+    base = tm.ones(2, dtype=tm.float64, device=device)
+    for t, shape, value in [(base.new_zeros(2, 3), (2, 3), 0.0), (base.new_ones((3,)), (3,), 1.0),
+                            (base.new_full((2, 2), 7.0), (2, 2), 7.0),
+                            (base.new_tensor([[4.0]]), (1, 1), 4.0)]:
+        assert t.shape == shape and t.dtype == tm.float64 and t.device == base.device
+        assert np.all(t.numpy(force=True) == value) and not t.requires_grad
+    assert base.new_empty(4).shape == (4,) and base.new_empty(4).dtype == tm.float64
+    other = base.new_zeros(2, dtype=tm.int64, requires_grad=False)
+    assert other.dtype == tm.int64
+    grad = base.new_ones(3, requires_grad=True)
+    assert grad.requires_grad and grad.is_leaf
+    src = tm.ones(2, requires_grad=True) * 2
+    copy = base.new_tensor(src)  # a detached copy, as PyTorch's
+    assert copy.grad_fn is None and not copy.requires_grad and copy.tolist() == [2.0, 2.0]
+    if torch is not None:
+        tb = torch.ones(2, dtype=torch.float64)
+        assert tuple(tb.new_zeros(2, 3).shape) == base.new_zeros(2, 3).shape
+        assert tuple(tb.new_full((2, 2), 7.0).shape) == base.new_full((2, 2), 7.0).shape
+
+
+@needs_torch
+def test_flip_roll_repeat_tile_repeat_interleave_match_torch():
+    a = any_((3, 4))
+    t, tt = tm.Tensor(a), torch.tensor(a)
+    pairs = [
+        (tm.flip(t, (0, 1)), torch.flip(tt, (0, 1))), (t.flip(1), tt.flip(1)),
+        (t.flip(0, 1), tt.flip(0, 1)),
+        (tm.roll(t, 1), torch.roll(tt, 1)), (t.roll(-2, 1), tt.roll(-2, 1)),
+        (tm.roll(t, (1, 7), (0, 1)), torch.roll(tt, (1, 7), (0, 1))),
+        (t.repeat(2, 3), tt.repeat(2, 3)), (t.repeat((2, 1, 2)), tt.repeat((2, 1, 2))),
+        (tm.tile(t, (2,)), torch.tile(tt, (2,))), (t.tile(2, 1, 1), tt.tile(2, 1, 1)),
+        (tm.repeat_interleave(t, 2), torch.repeat_interleave(tt, 2)),
+        (t.repeat_interleave(tm.tensor([1, 0, 2]), dim=0),
+         tt.repeat_interleave(torch.tensor([1, 0, 2]), dim=0)),
+        (t.repeat(0, 1), tt.repeat(0, 1)),
+    ]
+    for ours, theirs in pairs:
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    assert tm.tensor(2.0).repeat(3).tolist() == torch.tensor(2.0).repeat(3).tolist()
+    for call, error, message in [
+        (lambda: t.repeat(2), ValueError, "can not be smaller than"),
+        (lambda: tm.flip(t, (0, 0)), ValueError, "more than once"),
+        (lambda: tm.flip(t, 2), IndexError, "Dimension out of range"),
+        (lambda: tm.roll(t, (1, 2)), ValueError, "needs dims"),
+        (lambda: tm.roll(t, (1, 2), 0), ValueError, "must align"),
+        (lambda: tm.roll(t, 1.5, 0), TypeError, "'shifts' must be an int"),
+        (lambda: t.repeat_interleave(tm.tensor([1, 2]), dim=0), ValueError, "same size"),
+        (lambda: t.repeat_interleave(-1), ValueError, "negative"),
+        (lambda: t.type_as(3), TypeError, "'other' must be a Tensor"),
+    ]:
+        with pytest.raises(error, match=message):
+            call()
+
+
+def test_type_as_is_tensor_is_floating_point_inference_mode_and_compile():
+    x, i = tm.ones(2, dtype=tm.float64), tm.tensor([1, 2])
+    assert i.type_as(x).dtype == tm.float64 and x.type_as(i).dtype == tm.int64
+    assert tm.is_tensor(x) and not tm.is_tensor(np.ones(2)) and not tm.is_tensor([1.0])
+    assert x.is_floating_point() and not i.is_floating_point() and tm.is_floating_point(x)
+    w = tm.ones(2, requires_grad=True)
+    with tm.inference_mode():
+        assert not (w * 2).requires_grad
+    with tm.inference_mode(False):
+        assert (w * 2).requires_grad
+
+    @tm.inference_mode()
+    def f(v):
+        return v * 2
+
+    @tm.inference_mode
+    def g(v):
+        return v * 2
+
+    assert not f(w).requires_grad and not g(w).requires_grad and (w * 2).requires_grad
+    model = tm.nn.Linear(2, 1)
+    assert tm.compile(model) is model and tm.compile(mode="max-autotune")(model) is model
+    with pytest.raises(TypeError, match="fullgraph must be a bool"):
+        tm.compile(model, fullgraph="yes")
+
+
+def test_multinomial_frequencies_no_repeats_and_bad_input(device):
+    tm.manual_seed(0)
+    w = tm.tensor([0.0, 1.0, 3.0], device=device)
+    draws = tm.multinomial(w, 4000, replacement=True)
+    assert draws.dtype == tm.int64 and draws.shape == (4000,) and draws.device == w.device
+    counts = np.bincount(draws.numpy(force=True), minlength=3)
+    assert counts[0] == 0 and 2.5 < counts[2] / counts[1] < 3.5
+    rows = tm.tensor([[1.0, 1.0, 1.0, 1.0], [0.0, 5.0, 5.0, 1.0]], device=device)
+    picks = rows.multinomial(3).numpy(force=True)
+    assert picks.shape == (2, 3) and all(len(set(r)) == 3 for r in picks) and 0 not in picks[1]
+    a = tm.multinomial(rows, 2, generator=tm.Generator().manual_seed(5)).tolist()
+    assert a == tm.multinomial(rows, 2, generator=tm.Generator().manual_seed(5)).tolist()
+    for call, error, message in [
+        (lambda: tm.multinomial(tm.tensor([1.0, -1.0]), 1), ValueError, "element < 0"),
+        (lambda: tm.multinomial(tm.tensor([1.0, 0.0]), 2), ValueError, "not enough"),
+        (lambda: tm.multinomial(tm.tensor([1.0, 1.0]), 3), ValueError, "without replacement"),
+        (lambda: tm.multinomial(tm.tensor([0.0, 0.0]), 1, True), ValueError, "sum of"),
+        (lambda: tm.multinomial(tm.tensor([1, 2]), 1), TypeError, "floating point"),
+        (lambda: tm.multinomial(tm.ones(2, 2, 2), 1), ValueError, "1 or 2 dim"),
+    ]:
+        with pytest.raises(error, match=message):
+            call()
+    if torch is not None:  # the same shapes and dtype as PyTorch's
+        assert tuple(torch.multinomial(torch.ones(2, 4), 3).shape) == tm.multinomial(
+            tm.ones(2, 4), 3).shape
+
+
+def test_bernoulli_and_bernoulli_(device):
+    tm.manual_seed(1)
+    p = tm.full((20000,), 0.3, dtype=tm.float64, device=device)
+    draws = tm.bernoulli(p)
+    assert draws.dtype == tm.float64 and set(np.unique(draws.numpy(force=True))) <= {0.0, 1.0}
+    assert 0.28 < draws.mean().item() < 0.32
+    assert tm.bernoulli(tm.zeros(5, device=device), p=1.0).tolist() == [1.0] * 5
+    x = tm.zeros(1000, device=device)
+    assert x.bernoulli_(0.5) is x and 0.4 < x.mean().item() < 0.6
+    assert tm.zeros(3).bernoulli_(tm.tensor([0.0, 1.0, 1.0])).tolist() == [0.0, 1.0, 1.0]
+    with pytest.raises(ValueError, match="must be in \\[0, 1\\]"):
+        tm.bernoulli(tm.tensor([1.5]))
+    with pytest.raises(ValueError, match="Invalid p value"):
+        tm.bernoulli(tm.zeros(2), p=2.0)

@@ -5,6 +5,7 @@ The public API follows PyTorch: ``tm.Tensor``, ``tm.nn``, ``tm.optim``, ``tm.no_
 
 from . import accelerator, autograd, backend, backends, cuda, data, linalg, nn, optim, utils, viz
 from .backend import cuda_is_available, device, get_default_device, manual_seed, set_default_device
+from .compiler import compile  # noqa: A004  (torch.compile)
 from .creation import (
     arange,
     as_tensor,
@@ -31,6 +32,7 @@ from .creation import (
     zeros,
     zeros_like,
 )
+from .generator import Generator
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .linalg import inverse, logdet, pinverse
 from .linalg import legacy_cholesky as cholesky
@@ -59,6 +61,7 @@ from .ops import (
     asin,
     atan,
     atan2,
+    bernoulli,
     bitwise_and,
     bitwise_not,
     bitwise_or,
@@ -87,6 +90,7 @@ from .ops import (
     expm1,
     fix,
     flatten,
+    flip,
     floor,
     floor_divide,
     gather,
@@ -99,6 +103,8 @@ from .ops import (
     index_copy,
     index_fill,
     index_select,
+    is_floating_point,
+    is_tensor,
     isclose,
     isfinite,
     isinf,
@@ -131,8 +137,10 @@ from .ops import (
     mm,
     msort,
     mul,
+    multinomial,
     multiply,
     mv,
+    narrow,
     ne,
     nonzero,
     norm,
@@ -145,7 +153,9 @@ from .ops import (
     reciprocal,
     relu,
     remainder,
+    repeat_interleave,
     reshape,
+    roll,
     round,
     rsqrt,
     scatter,
@@ -170,6 +180,7 @@ from .ops import (
     take_along_dim,
     tan,
     tanh,
+    tile,
     topk,
     trace,
     transpose,
@@ -205,6 +216,7 @@ from .tensor import (
     float64,
     get_default_dtype,
     half,
+    inference_mode,
     int8,
     int16,
     int32,
@@ -317,6 +329,17 @@ __all__ = [
     "mul",
     "multiply",
     "mv",
+    "narrow",
+    "multinomial",
+    "bernoulli",
+    "flip",
+    "is_floating_point",
+    "is_tensor",
+    "repeat_interleave",
+    "roll",
+    "tile",
+    "inference_mode",
+    "compile",
     "ne",
     "nonzero",
     "norm",
@@ -380,6 +403,7 @@ __all__ = [
     "short",
     "utils",
     "Function",
+    "Generator",
     "GradcheckError",
     "autograd",
     "gradgradcheck",

@@ -2099,6 +2099,145 @@ def unbind(input: Tensor, dim: int = 0) -> tuple:
     return tuple(getitem(x, (slice(None),) * d + (i,)) for i in range(x.shape[d]))
 
 
+def narrow(input: Tensor, dim: int, start, length: int) -> Tensor:
+    """``input`` restricted to ``start : start + length`` along ``dim``, as ``torch.narrow``:
+    ``start`` may be negative (counted from the end) or a 0-d integer tensor."""
+    x = _tensor_arg(input, "narrow")
+    if x.ndim == 0:
+        raise ValueError("narrow(): cannot be applied to a 0-dim tensor")
+    d = _normalize_dim(dim, x.ndim)
+    if isinstance(start, Tensor) and start.ndim == 0 and start.dtype.kind in "iu":
+        start = start.item()
+    for name, value in (("start", start), ("length", length)):
+        if not V.is_int(value):
+            raise TypeError(
+                f"narrow(): argument '{name}' must be an int, got {type(value).__name__}"
+            )
+    n = x.shape[d]
+    if not -n <= start <= n:
+        raise IndexError(
+            f"narrow(): start out of range (expected to be in range of [{-n}, {n}], "
+            f"but got {start})"
+        )
+    start = int(start) % n if n and start < 0 else int(start)
+    if length < 0 or start + length > n:
+        raise ValueError(
+            f"narrow(): start ({start}) + length ({length}) exceeds dimension size ({n}), or "
+            "length is negative"
+        )
+    return getitem(x, (slice(None),) * d + (slice(start, start + int(length)),))
+
+
+def _int_list(value, fn: str, arg: str) -> list:
+    """An int or a sequence of ints (``shifts``, ``dims``, ``sizes``) as a list of ints."""
+    items = list(value) if isinstance(value, (Sequence, np.ndarray)) else [value]
+    for v in items:
+        if not V.is_int(v):
+            raise TypeError(f"{fn}(): argument '{arg}' must be an int or a tuple of ints, "
+                            f"got {value!r}")
+    return [int(v) for v in items]
+
+
+def flip(input: Tensor, dims) -> Tensor:
+    """``input`` with the order of its elements reversed along each of ``dims``."""
+    x = _tensor_arg(input, "flip")
+    axes = [_normalize_dim(d, x.ndim) for d in _int_list(dims, "flip", "dims")]
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"flip(): dims has a dimension more than once: {dims!r}")
+    if x.ndim == 0 or not axes:
+        return x.clone()
+    index = tuple(slice(None, None, -1) if d in axes else slice(None) for d in range(x.ndim))
+    return getitem(x, index).clone()  # a copy, as torch.flip (a reversed view would alias)
+
+
+def roll(input: Tensor, shifts, dims=None) -> Tensor:
+    """Elements shifted by ``shifts`` along ``dims``, wrapping around (the flattened tensor when
+    ``dims`` is None), as ``torch.roll``."""
+    x = _tensor_arg(input, "roll")
+    shifts = _int_list(shifts, "roll", "shifts")
+    if dims is None:
+        if len(shifts) != 1:
+            raise ValueError(f"roll(): shifts {shifts} needs dims with as many entries")
+        return roll(reshape(x, -1), shifts[0], 0).reshape(x.shape)
+    axes = [_normalize_dim(d, x.ndim) for d in _int_list(dims, "roll", "dims")]
+    if len(axes) != len(shifts):
+        raise ValueError(
+            f"roll(): shifts and dimensions must align. shifts: {len(shifts)}, dims: {len(axes)}"
+        )
+    out = x
+    for shift, d in zip(shifts, axes):
+        n = out.shape[d]
+        k = shift % n if n else 0
+        if k:
+            out = cat([narrow(out, d, n - k, k), narrow(out, d, 0, n - k)], d)
+    return out
+
+
+def tile(input: Tensor, dims) -> Tensor:
+    """``input`` repeated ``dims[i]`` times along each dimension, ``dims`` padded with leading
+    ones to the input's rank (and the input with leading size-1 dimensions to ``dims``')."""
+    x = _tensor_arg(input, "tile")
+    reps = _int_list(dims, "tile", "dims")
+    reps = [1] * (x.ndim - len(reps)) + reps
+    return _repeat(x, reps, "tile")
+
+
+def _repeat(x: Tensor, reps: list, fn: str) -> Tensor:
+    if not reps and x.ndim == 0:
+        return x.clone()
+    if len(reps) < x.ndim:
+        raise ValueError(
+            f"{fn}(): number of dimensions of repeat dims ({len(reps)}) can not be smaller than "
+            f"number of dimensions of tensor ({x.ndim})"
+        )
+    if builtins.any(r < 0 for r in reps):
+        raise ValueError(f"{fn}(): repeats must be non-negative, got {reps}")
+    shape = (1,) * (len(reps) - x.ndim) + tuple(x.shape)
+    # (a, b) by (r, s): view as (1, a, 1, b), broadcast to (r, a, s, b), then merge the pairs
+    spread = reshape(x, *[v for n in shape for v in (1, n)])
+    spread = expand(spread, *[v for r, n in zip(reps, shape) for v in (r, n)])
+    return reshape(spread, *[r * n for r, n in zip(reps, shape)])
+
+
+def repeat_interleave(input: Tensor, repeats, dim: int | None = None, *,
+                      output_size: int | None = None) -> Tensor:
+    """Each element repeated ``repeats`` times (an int, or one count per element along
+    ``dim``); the flattened input when ``dim`` is None."""
+    x = _tensor_arg(input, "repeat_interleave")
+    if dim is None:
+        x, dim = reshape(x, -1), 0
+    d = _normalize_dim(dim, x.ndim)
+    n = x.shape[d] if x.ndim else 1
+    if isinstance(repeats, Tensor):
+        if repeats.dtype.kind not in "iu" or repeats.ndim > 1:
+            raise TypeError("repeat_interleave(): repeats must be an int or a 0-d/1-d int tensor")
+        counts = [int(c) for c in repeats.reshape(-1).tolist()]
+    elif V.is_int(repeats):
+        counts = [int(repeats)]
+    else:
+        raise TypeError(
+            f"repeat_interleave(): repeats must be an int or a Tensor, got {type(repeats).__name__}"
+        )
+    if len(counts) == 1:
+        counts = counts * n
+    if len(counts) != n:
+        raise ValueError(
+            f"repeat_interleave(): repeats must have the same size as input along dim, "
+            f"got {len(counts)} repeats for size {n}"
+        )
+    if builtins.any(c < 0 for c in counts):
+        raise ValueError("repeat_interleave(): repeats can not be negative")
+    xp = get_array_module(x.array)
+    with backend.device_context(x.device):
+        index = xp.repeat(xp.arange(n, dtype=np.int64), counts)
+    if output_size is not None and output_size != index.shape[0]:
+        raise ValueError(
+            f"repeat_interleave(): output_size {output_size} does not match the "
+            f"{index.shape[0]} elements the repeats give"
+        )
+    return index_select(x, d, Tensor._wrap(index))
+
+
 def _triangle(input: Tensor, diagonal: int, lower: bool, fn: str) -> Tensor:
     x = _tensor_arg(input, fn)
     if x.ndim < 2:
@@ -2151,3 +2290,101 @@ def trace(input: Tensor) -> Tensor:
     x = _tensor_arg(input, "trace")
     _check_ndim(x, 2, "trace", "input")
     return sum(diag(x))
+
+
+def is_tensor(obj) -> bool:
+    """True if ``obj`` is a Tensor (``torch.is_tensor``)."""
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(input: Tensor) -> bool:
+    """True if ``input`` has a floating dtype."""
+    return _tensor_arg(input, "is_floating_point").dtype.kind == "f"
+
+
+# ----------------------------------------------------------------------------------------------
+# sampling (not differentiable): multinomial, bernoulli
+
+
+def _uniform(shape: tuple, like, generator, fn: str):
+    """Uniform [0, 1) draws on ``like``'s device: from ``generator`` (drawn on the host, then
+    moved) or the device's global generator."""
+    xp = get_array_module(like)
+    with backend.device_context(_device_of_array(like)):
+        if generator is not None:
+            from .generator import numpy_rng
+
+            return xp.asarray(numpy_rng(generator, fn).random(shape))
+        return backend.rng(_device_of_array(like)).random(shape)
+
+
+def _device_of_array(arr) -> str:
+    return backend.device_of(arr)
+
+
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
+                generator=None) -> Tensor:
+    """Indices drawn from the categorical distributions given by the rows of ``input``
+    (non-negative weights, not necessarily normalised), as ``torch.multinomial``: int64 of shape
+    (num_samples,) or (rows, num_samples); without replacement no index repeats in a row."""
+    x = _tensor_arg(input, "multinomial")
+    if x.ndim not in (1, 2):
+        raise ValueError(f"multinomial(): prob_dist must be 1 or 2 dim, got shape {x.shape}")
+    if x.dtype.kind != "f":
+        raise TypeError(f"multinomial(): expected a floating point input, got dtype {x.dtype}")
+    V.int_at_least("num_samples", num_samples, 1, where="multinomial")
+    V.flag("replacement", replacement, where="multinomial")
+    w = x.array.reshape(1, -1) if x.ndim == 1 else x.array
+    xp = get_array_module(w)
+    w = w.astype(np.float64)
+    k = w.shape[1]
+    if k == 0 or not bool(xp.isfinite(w).all()) or bool((w < 0).any()):
+        raise ValueError(
+            "multinomial(): probability tensor contains either inf, nan or element < 0"
+        )
+    if bool((w.sum(axis=1) <= 0).any()):
+        raise ValueError(
+            "multinomial(): invalid multinomial distribution (sum of probabilities <= 0)"
+        )
+    if not replacement:
+        if num_samples > k:
+            raise ValueError(
+                f"multinomial(): cannot sample n_sample ({num_samples}) > prob_dist.size(-1) "
+                f"({k}) samples without replacement"
+            )
+        if bool(((w > 0).sum(axis=1) < num_samples).any()):
+            raise ValueError(
+                "multinomial(): invalid multinomial distribution (with replacement=False, not "
+                "enough non-negative category to sample)"
+            )
+        # Efraimidis–Spirakis: the num_samples largest log(u) / w (zero weights never win)
+        u = _uniform(w.shape, w, generator, "multinomial")
+        with np.errstate(divide="ignore"):
+            keys = xp.where(w > 0, xp.log(xp.maximum(u, 1e-300)) / xp.where(w > 0, w, 1.0),
+                            -xp.inf)
+        out = xp.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
+    else:
+        cdf = xp.cumsum(w / w.sum(axis=1, keepdims=True), axis=1)
+        u = _uniform((w.shape[0], int(num_samples)), w, generator, "multinomial")
+        out = (u[:, :, None] >= cdf[:, None, :]).sum(axis=2)
+        # a draw at the top of the last non-zero bucket (rounding) goes to the last non-zero one
+        last = k - 1 - xp.argmax((w > 0)[:, ::-1], axis=1)
+        out = xp.minimum(out, last[:, None])
+    out = out.astype(np.int64)
+    return Tensor._wrap(out[0] if x.ndim == 1 else out)
+
+
+def bernoulli(input: Tensor, p=None, *, generator=None) -> Tensor:
+    """0/1 draws with probability ``input`` elementwise (or ``p`` for every element), in
+    ``input``'s dtype, as ``torch.bernoulli``; not differentiable."""
+    x = _tensor_arg(input, "bernoulli")
+    if x.dtype.kind != "f":
+        raise TypeError(f"bernoulli(): expected a floating point input, got dtype {x.dtype}")
+    if p is None:
+        probs = x.array
+        if x.numel() and not bool(((probs >= 0) & (probs <= 1)).all()):
+            raise ValueError("bernoulli(): all elements of input must be in [0, 1]")
+    else:
+        probs = V.number_in("p", p, 0.0, 1.0, where="bernoulli")
+    u = _uniform(tuple(x.shape), x.array, generator, "bernoulli")
+    return Tensor._wrap((u < probs).astype(x.dtype))

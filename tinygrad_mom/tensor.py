@@ -82,6 +82,27 @@ class enable_grad(_GradMode):
     enabled = True
 
 
+class inference_mode(_GradMode):
+    """``torch.inference_mode(mode=True)``: here the same as ``no_grad`` (and ``mode=False``
+    leaves grad mode as it is). Tensors made inside are ordinary tensors: PyTorch's
+    restrictions on "inference tensors" are not enforced."""
+
+    enabled = False
+
+    def __new__(cls, mode=True):
+        if callable(mode):  # ``@tm.inference_mode`` without parentheses
+            return super().__new__(cls, mode)
+        self = super().__new__(cls)
+        self._mode = bool(mode)
+        return self
+
+    def __enter__(self):
+        self._prev = is_grad_enabled()
+        if getattr(self, "_mode", True):
+            set_grad_enabled(False)
+        return self
+
+
 # ----------------------------------------------------------------------------------------------
 # dtypes
 float16 = np.dtype(np.float16)
@@ -2039,6 +2060,93 @@ class Tensor:
 
     def chunk(self, chunks: int, dim: int = 0) -> tuple:
         return _ops.chunk(self, chunks, dim)
+
+    def flip(self, *dims) -> Tensor:
+        return _ops.flip(self, dims[0] if len(dims) == 1 else dims)
+
+    def roll(self, shifts, dims=None) -> Tensor:
+        return _ops.roll(self, shifts, dims)
+
+    def repeat(self, *sizes) -> Tensor:
+        """This tensor tiled ``sizes[i]`` times along each dimension (``sizes`` may add leading
+        dimensions), as ``torch.Tensor.repeat``; differentiable."""
+        one = len(sizes) == 1 and isinstance(sizes[0], (Sequence, np.ndarray))
+        reps = sizes[0] if one else sizes
+        return _ops._repeat(self, _ops._int_list(reps, "repeat", "sizes"), "repeat")
+
+    def tile(self, *dims) -> Tensor:
+        return _ops.tile(self, dims[0] if len(dims) == 1 else dims)
+
+    def repeat_interleave(self, repeats, dim: int | None = None, *,
+                          output_size: int | None = None) -> Tensor:
+        return _ops.repeat_interleave(self, repeats, dim, output_size=output_size)
+
+    def type_as(self, other: Tensor) -> Tensor:
+        """Cast to ``other``'s dtype and device (``self.type(other.type())``)."""
+        if not isinstance(other, Tensor):
+            raise TypeError(
+                f"type_as(): argument 'other' must be a Tensor, not {type(other).__name__}"
+            )
+        return self.type(other.type())
+
+    def is_floating_point(self) -> bool:
+        return self.dtype.kind == "f"
+
+    def multinomial(self, num_samples: int, replacement: bool = False, *,
+                    generator=None) -> Tensor:
+        return _ops.multinomial(self, num_samples, replacement, generator=generator)
+
+    def bernoulli(self, p=None, *, generator=None) -> Tensor:
+        return _ops.bernoulli(self, p, generator=generator)
+
+    def bernoulli_(self, p=0.5, *, generator=None) -> Tensor:
+        """Fill with 0/1 draws of probability ``p`` (a number or a tensor broadcast to this
+        shape), in place."""
+        if isinstance(p, Tensor):
+            return self._apply_inplace(
+                "bernoulli_", lambda t: _ops.bernoulli(p.expand(*t.shape).type(t.dtype),
+                                                       generator=generator))
+        return self._apply_inplace("bernoulli_",
+                                   lambda t: _ops.bernoulli(t, p, generator=generator))
+
+    def narrow(self, dim: int, start, length: int) -> Tensor:
+        return _ops.narrow(self, dim, start, length)
+
+    # --- factories that inherit this tensor's dtype and device (PyTorch's Tensor.new_*) ---
+
+    def _new_kwargs(self, dtype, device) -> dict:
+        return {"dtype": self.dtype if dtype is None else dtype,
+                "device": self.device if device is None else device}
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        from . import creation
+
+        return creation.zeros(*size, **self._new_kwargs(dtype, device), requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        from . import creation
+
+        return creation.ones(*size, **self._new_kwargs(dtype, device), requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        from . import creation
+
+        return creation.empty(*size, **self._new_kwargs(dtype, device), requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, *, dtype=None, device=None,
+                 requires_grad: bool = False) -> Tensor:
+        from . import creation
+
+        return creation.full(size, fill_value, **self._new_kwargs(dtype, device),
+                             requires_grad=requires_grad)
+
+    def new_tensor(self, data, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        """A copy of ``data`` (detached, as PyTorch's) with this tensor's dtype and device."""
+        from . import creation
+
+        if isinstance(data, Tensor):
+            data = data.detach()
+        return creation.tensor(data, **self._new_kwargs(dtype, device), requires_grad=requires_grad)
 
     def unbind(self, dim: int = 0) -> tuple:
         return _ops.unbind(self, dim)
