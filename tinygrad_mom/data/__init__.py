@@ -13,6 +13,14 @@ from .dataset import ConcatDataset, Dataset, Subset, TensorDataset, random_split
 from .distributed import DistributedSampler
 from .idx import fashion_mnist, mnist
 from .loader import DataLoader, default_collate
+from .sampler import (
+    BatchSampler,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    SubsetRandomSampler,
+    WeightedRandomSampler,
+)
 from .synthetic import shapes
 from .transforms import TransformedDataset
 
@@ -49,6 +57,12 @@ def load_dataset(name: str, root=None, split: str | None = None, download: bool 
 
 __all__ = [
     "DATASETS",
+    "BatchSampler",
+    "RandomSampler",
+    "Sampler",
+    "SequentialSampler",
+    "SubsetRandomSampler",
+    "WeightedRandomSampler",
     "ChecksumError",
     "ConcatDataset",
     "DataLoader",

@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import _validation as V
 from .. import backend
+from ..generator import numpy_rng
 from ..tensor import Tensor
 
 
@@ -166,15 +167,20 @@ class ConcatDataset(Dataset):
         return self.datasets[which][index - start]
 
 
-def random_split(dataset: Dataset, lengths: Sequence[int | float], seed: int | None = None):
+def random_split(dataset: Dataset, lengths: Sequence[int | float], generator=None, *,
+                 seed: int | None = None):
     """Split ``dataset`` into non-overlapping random Subsets of the given lengths.
 
     ``lengths`` are counts summing to ``len(dataset)``, or fractions summing to 1 (each
     ``floor(n * f)``, the remainder handed out one by one from the first subset, as PyTorch
     does). The permutation comes from ``seed``; with ``seed=None`` it is drawn from the global
-    generator (``tm.manual_seed``). PyTorch's ``generator=`` argument is replaced by ``seed``.
+    generator (``tm.manual_seed``), or from ``generator`` (a ``tm.Generator``, PyTorch's argument:
+    ``random_split(ds, [0.8, 0.2], generator=tm.Generator().manual_seed(42))``).
     """
     n = len(dataset)
+    if generator is not None and seed is not None:
+        raise ValueError("random_split: give generator or seed, not both")
+    numpy_rng(generator, "random_split")  # a wrong type fails before anything else
     if seed is not None:
         V.int_at_least("seed", seed, 0, where="random_split")
     lengths = list(lengths)
@@ -208,7 +214,7 @@ def random_split(dataset: Dataset, lengths: Sequence[int | float], seed: int | N
             f"dataset ({n})"
         )
     if seed is None:
-        seed = int(backend.rng("cpu").integers(0, 2**63 - 1))
+        seed = int(numpy_rng(generator, "random_split").integers(0, 2**63 - 1))
     perm = np.random.default_rng(seed).permutation(n)
     subsets, offset = [], 0
     for length in lengths:

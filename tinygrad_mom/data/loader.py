@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import _validation as V
 from .. import backend
+from ..generator import numpy_rng
 from ..tensor import Tensor
 
 
@@ -92,8 +93,10 @@ class DataLoader:
     together on the host and copied to ``device`` once. Batches of a TensorDataset come out as
     a list of Tensors, as in PyTorch.
 
-    Differences from PyTorch (deliberate): ``seed`` replaces ``generator``; ``device`` is new;
-    ``num_workers > 0`` still loads in the main process (with a warning); ``pin_memory`` is
+    Differences from PyTorch (deliberate): ``seed`` is new (``generator=``, a ``tm.Generator``,
+    draws the seed instead); ``device`` is new; ``num_workers > 0`` still loads in the main
+    process (with a warning), so ``persistent_workers``, ``prefetch_factor``, ``timeout``,
+    ``worker_init_fn`` and ``multiprocessing_context`` are accepted and unused; ``pin_memory`` is
     accepted and has no effect; ``sampler`` (an iterable of indices with a length, such as
     :class:`DistributedSampler`) is keyword-only, and ``batch_sampler`` is not supported.
     """
@@ -111,6 +114,14 @@ class DataLoader:
         num_workers: int = 0,
         pin_memory: bool = False,
         sampler=None,
+        generator=None,
+        timeout: float = 0,
+        worker_init_fn=None,
+        multiprocessing_context=None,
+        prefetch_factor: int | None = None,
+        persistent_workers: bool = False,
+        pin_memory_device: str = "",
+        in_order: bool = True,
     ):
         if not (hasattr(dataset, "__getitem__") and hasattr(dataset, "__len__")):
             raise TypeError(
@@ -141,8 +152,16 @@ class DataLoader:
                 )
             if shuffle:
                 raise ValueError("sampler option is mutually exclusive with shuffle")
+        V.flag("persistent_workers", persistent_workers, where="DataLoader")
+        V.flag("in_order", in_order, where="DataLoader")
+        if worker_init_fn is not None and not callable(worker_init_fn):
+            raise TypeError(
+                f"worker_init_fn must be callable, got {type(worker_init_fn).__name__}"
+            )
+        if generator is not None and seed is not None:
+            raise ValueError("DataLoader: give generator or seed, not both")
         if seed is None:
-            seed = int(backend.rng("cpu").integers(0, 2**63 - 1))
+            seed = int(numpy_rng(generator, "DataLoader").integers(0, 2**63 - 1))
         _check_seed(seed)
         if collate_fn is not None and not callable(collate_fn):
             raise TypeError(f"collate_fn must be callable, got {type(collate_fn).__name__}")

@@ -4,12 +4,18 @@
 transform names, :mod:`tinygrad_mom.data.transforms`) are reachable here too."""
 
 from ...data import (
+    BatchSampler,
     ConcatDataset,
     DataLoader,
     Dataset,
     DistributedSampler,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
     Subset,
+    SubsetRandomSampler,
     TensorDataset,
+    WeightedRandomSampler,
     default_collate,
     random_split,
     transforms,
@@ -17,6 +23,12 @@ from ...data import (
 from . import distributed  # noqa: E402
 
 __all__ = [
+    "BatchSampler",
+    "RandomSampler",
+    "Sampler",
+    "SequentialSampler",
+    "SubsetRandomSampler",
+    "WeightedRandomSampler",
     "ConcatDataset",
     "DistributedSampler",
     "distributed",
