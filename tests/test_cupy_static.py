@@ -29,6 +29,7 @@ ARRAY_MODULES = [
     "autograd/__init__.py",
     "autograd/functional.py",
     *sorted(str(p.relative_to(PACKAGE)) for p in (PACKAGE / "nn").glob("*.py")),
+    *sorted(str(p.relative_to(PACKAGE)) for p in (PACKAGE / "nn" / "utils").glob("*.py")),
     *sorted(str(p.relative_to(PACKAGE)) for p in (PACKAGE / "optim").glob("*.py")),
 ]
 
@@ -57,7 +58,8 @@ ALLOWED_HOST_CALLS = {
     ("tensor.py", "Tensor._host_array", "asarray"): "numpy-only: a numpy scalar constant",
     ("nn/layers.py", "_BatchNorm.__init__", "zeros"): "a 0-d counter, moved with to_device",
     ("nn/module.py", "Parameter.__init__", "empty"): "Parameter() with no data is on the CPU",
-    ("nn/utils.py", "clip_grad_norm_", "zeros"): "no gradients at all: a CPU 0, as PyTorch",
+    ("nn/utils/__init__.py", "clip_grad_norm_", "zeros"):
+        "no gradients at all: a CPU 0, as PyTorch",
     ("optim/optimizer.py", "Optimizer._check_state_entry", "zeros"):
         "a tiny host probe that one update runs on, to learn the rule's state names and kinds",
     ("gradcheck.py", "gradcheck", "random"): "host float64 reference, copied with xp.asarray",

@@ -5,6 +5,28 @@
 """
 
 from . import functional, init, parallel, utils
+from .activations import (
+    CELU,
+    ELU,
+    GELU,
+    GLU,
+    SELU,
+    Hardshrink,
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
+    LogSigmoid,
+    Mish,
+    PReLU,
+    ReLU6,
+    SiLU,
+    Softmin,
+    Softplus,
+    Softshrink,
+    Softsign,
+    Tanhshrink,
+    Threshold,
+)
 from .layers import (
     AdaptiveAvgPool2d,
     AvgPool2d,
@@ -43,7 +65,15 @@ from .losses import (
     SmoothL1Loss,
     TripletMarginLoss,
 )
-from .module import Module, ModuleList, Parameter, Sequential
+from .module import (
+    Module,
+    ModuleDict,
+    ModuleList,
+    Parameter,
+    ParameterDict,
+    ParameterList,
+    Sequential,
+)
 from .normalization import GroupNorm, LayerNorm
 from .pooling1d import AvgPool1d, Dropout2d, MaxPool1d
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
@@ -108,4 +138,9 @@ __all__ = [
     "init",
     "parallel",
     "utils",
+]
+__all__ += [
+    "CELU", "ELU", "GELU", "GLU", "Hardshrink", "Hardsigmoid", "Hardswish", "Hardtanh",
+    "LogSigmoid", "Mish", "PReLU", "ReLU6", "SELU", "SiLU", "Softmin", "Softplus", "Softshrink",
+    "Softsign", "Tanhshrink", "Threshold", "ModuleDict", "ParameterDict", "ParameterList",
 ]

@@ -755,3 +755,185 @@ class ModuleList(Module):
         raise NotImplementedError(
             "ModuleList has no forward: iterate over it in your own forward()"
         )
+
+
+def _check_key(key, where: str) -> str:
+    if not isinstance(key, str):
+        raise TypeError(f"{where} keys must be strings, got {type(key).__name__}")
+    return key
+
+
+def _pairs(items, where: str):
+    """(key, value) pairs from a mapping or an iterable of pairs, as PyTorch's update()."""
+    if isinstance(items, Mapping):
+        return list(items.items())
+    pairs = []
+    for i, item in enumerate(items):
+        if not isinstance(item, (tuple, list)) or len(item) != 2:
+            raise ValueError(
+                f"{where}.update: element #{i} should be a (key, value) pair, got {item!r}"
+            )
+        pairs.append((item[0], item[1]))
+    return pairs
+
+
+class ModuleDict(Module):
+    """An ordered dict of modules whose parameters are registered (``nn.ModuleDict``)."""
+
+    def __init__(self, modules=None) -> None:
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key: str) -> Module:
+        return self._modules[key]
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        self.add_module(_check_key(key, "ModuleDict"), module)
+
+    def __delitem__(self, key: str) -> None:
+        del self._modules[key]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._modules)
+
+    def __contains__(self, key) -> bool:
+        return key in self._modules
+
+    def keys(self):
+        return self._modules.keys()
+
+    def items(self):
+        return self._modules.items()
+
+    def values(self):
+        return self._modules.values()
+
+    def pop(self, key: str) -> Module:
+        module = self[key]
+        del self[key]
+        return module
+
+    def clear(self) -> None:
+        self._modules.clear()
+
+    def update(self, modules) -> None:
+        for key, module in _pairs(modules, "ModuleDict"):
+            self[key] = module
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError("ModuleDict has no forward: call its modules in your forward()")
+
+
+class ParameterList(Module):
+    """A list of Parameters registered on the module (``nn.ParameterList``); tensors that are
+    not Parameters are wrapped in one, as PyTorch does."""
+
+    def __init__(self, values=None) -> None:
+        super().__init__()
+        if values is not None:
+            self.extend(values)
+
+    def _index(self, idx) -> int:
+        n = len(self)
+        if isinstance(idx, bool) or not isinstance(idx, (int, np.integer)):
+            raise TypeError(f"ParameterList indices must be integers, not {type(idx).__name__}")
+        if not -n <= idx < n:
+            raise IndexError(f"index {idx} is out of range for a ParameterList of length {n}")
+        return int(idx) % n
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return ParameterList(list(self._parameters.values())[idx])
+        return self._parameters[str(self._index(idx))]
+
+    def __setitem__(self, idx: int, param) -> None:
+        self.register_parameter(str(self._index(idx)), _as_parameter(param, "ParameterList"))
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters.values())
+
+    def __iadd__(self, values) -> ParameterList:
+        return self.extend(values)
+
+    def append(self, value) -> ParameterList:
+        self.register_parameter(str(len(self)), _as_parameter(value, "ParameterList"))
+        return self
+
+    def extend(self, values) -> ParameterList:
+        for value in values:
+            self.append(value)
+        return self
+
+    def extra_repr(self) -> str:
+        return "\n".join(
+            f"({i}): Parameter containing: [{p.dtype} of size {'x'.join(map(str, p.shape))}]"
+            for i, p in enumerate(self)
+        )
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError("ParameterList has no forward")
+
+
+class ParameterDict(Module):
+    """An ordered dict of Parameters registered on the module (``nn.ParameterDict``)."""
+
+    def __init__(self, parameters=None) -> None:
+        super().__init__()
+        if parameters is not None:
+            self.update(parameters)
+
+    def __getitem__(self, key: str):
+        return self._parameters[key]
+
+    def __setitem__(self, key: str, value) -> None:
+        self.register_parameter(_check_key(key, "ParameterDict"),
+                                _as_parameter(value, "ParameterDict"))
+
+    def __delitem__(self, key: str) -> None:
+        del self._parameters[key]
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._parameters)
+
+    def __contains__(self, key) -> bool:
+        return key in self._parameters
+
+    def keys(self):
+        return self._parameters.keys()
+
+    def items(self):
+        return self._parameters.items()
+
+    def values(self):
+        return self._parameters.values()
+
+    def update(self, parameters) -> None:
+        for key, value in _pairs(parameters, "ParameterDict"):
+            self[key] = value
+
+    def extra_repr(self) -> str:
+        return "\n".join(
+            f"({k}): Parameter containing: [{p.dtype} of size {'x'.join(map(str, p.shape))}]"
+            for k, p in self.items()
+        )
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError("ParameterDict has no forward")
+
+
+def _as_parameter(value, where: str) -> Parameter:
+    if isinstance(value, Parameter):
+        return value
+    if isinstance(value, Tensor):
+        return Parameter(value)
+    raise TypeError(f"{where} holds Parameters or Tensors, got {type(value).__name__}")

@@ -154,6 +154,10 @@ class RNNBase(Module):
         return (get(f"weight_ih{suffix}"), get(f"weight_hh{suffix}"), get(f"bias_ih{suffix}"),
                 get(f"bias_hh{suffix}"), get(f"weight_hr{suffix}"))
 
+    def flatten_parameters(self) -> None:
+        """A no-op kept for PyTorch scripts: PyTorch compacts its cuDNN weight buffer here;
+        there is no cuDNN buffer in this library."""
+
     def forward(self, input: Tensor, hx=None):
         name = type(self).__name__
         _check_input(input, name, self.input_size, (2, 3))

@@ -9,11 +9,20 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from .. import _validation as V
-from ..backend import get_array_module
-from ..tensor import Tensor
+from ... import _validation as V
+from ...backend import get_array_module
+from ...tensor import Tensor
+from . import rnn  # noqa: E402  (torch.nn.utils.rnn)
 
-__all__ = ["RemovableHandle", "clip_grad_norm_", "clip_grad_value_", "register_clip_grad_norm_hook"]
+__all__ = [
+    "RemovableHandle",
+    "clip_grad_norm_",
+    "clip_grad_value_",
+    "parameters_to_vector",
+    "register_clip_grad_norm_hook",
+    "rnn",
+    "vector_to_parameters",
+]
 
 _handle_ids = itertools.count()
 
@@ -158,3 +167,34 @@ def clip_grad_value_(
         if p.grad is not None:
             g = p.grad.array
             get_array_module(g).clip(g, -clip_value, clip_value, out=g)
+
+
+def parameters_to_vector(parameters) -> Tensor:
+    """The parameters flattened and concatenated into one 1-D tensor (differentiable)."""
+    from ... import ops
+
+    params = _as_param_list(parameters, "parameters_to_vector")
+    if not params:
+        raise ValueError("parameters_to_vector: got no parameters")
+    return ops.cat([p.reshape(-1) for p in params])
+
+
+def vector_to_parameters(vec: Tensor, parameters) -> None:
+    """Copy consecutive slices of the 1-D ``vec`` into the parameters, in place."""
+    from ...tensor import no_grad
+
+    V.tensor_arg("vec", vec, where="vector_to_parameters")
+    if vec.ndim != 1:
+        raise TypeError(f"vector_to_parameters: expected a 1-D vec, got shape {tuple(vec.shape)}")
+    params = _as_param_list(parameters, "vector_to_parameters")
+    total = sum(p.numel() for p in params)
+    if total != vec.shape[0]:
+        raise ValueError(
+            f"vector_to_parameters: vec has {vec.shape[0]} elements, the parameters {total}"
+        )
+    offset = 0
+    with no_grad():
+        for p in params:
+            n = p.numel()
+            p.copy_(vec[offset:offset + n].reshape(p.shape))
+            offset += n
