@@ -808,3 +808,13 @@ def test_bernoulli_and_bernoulli_(device):
         tm.bernoulli(tm.tensor([1.5]))
     with pytest.raises(ValueError, match="Invalid p value"):
         tm.bernoulli(tm.zeros(2), p=2.0)
+
+
+def test_matmul_takes_pytorchs_keyword_names_and_device_predicates():
+    a, b = tm.ones(2, 3), tm.ones(3)
+    assert tm.matmul(input=a, other=b).tolist() == [3.0, 3.0]
+    assert a.is_cpu and not a.is_cuda and not a.is_xpu and not a.is_mps
+    import tinygrad_mom.onnx
+
+    with pytest.raises(NotImplementedError, match="ONNX"):
+        tinygrad_mom.onnx.export(tm.nn.Linear(1, 1), (tm.ones(1, 1),), "m.onnx")

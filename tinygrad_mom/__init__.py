@@ -3,7 +3,20 @@
 The public API follows PyTorch: ``tm.Tensor``, ``tm.nn``, ``tm.optim``, ``tm.no_grad`` ...
 """
 
-from . import accelerator, autograd, backend, backends, cuda, data, linalg, nn, optim, utils, viz
+from . import (
+    accelerator,
+    autograd,
+    backend,
+    backends,
+    cuda,
+    data,
+    linalg,
+    nn,
+    onnx,
+    optim,
+    utils,
+    viz,
+)
 from .backend import cuda_is_available, device, get_default_device, manual_seed, set_default_device
 from .compiler import compile  # noqa: A004  (torch.compile)
 from .creation import (
@@ -402,6 +415,7 @@ __all__ = [
     "set_default_dtype",
     "short",
     "utils",
+    "onnx",
     "Function",
     "Generator",
     "GradcheckError",

@@ -686,8 +686,10 @@ def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.
     return Pad.apply(x, widths=tuple(widths), value=value)
 
 
-def matmul(a, b, *, out=None) -> Tensor:
-    """Matrix product with NumPy/PyTorch semantics: 1-D operands, batching and broadcasting."""
+def matmul(input, other, *, out=None) -> Tensor:
+    """Matrix product with NumPy/PyTorch semantics: 1-D operands, batching and broadcasting
+    (PyTorch's argument names: ``tm.matmul(input=a, other=b)``)."""
+    a, b = input, other
     if out is not None:
         return _write_out(matmul(a, b), out, "matmul")
     if not isinstance(a, Tensor) or not isinstance(b, Tensor):

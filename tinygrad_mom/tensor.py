@@ -849,6 +849,20 @@ class Tensor:
         return self.device != "cpu"
 
     @property
+    def is_cpu(self) -> bool:
+        return self.device == "cpu"
+
+    @property
+    def is_xpu(self) -> bool:
+        """False: there is no XPU backend (PyTorch scripts test ``is_cuda or is_xpu``)."""
+        return False
+
+    @property
+    def is_mps(self) -> bool:
+        """False: there is no Metal backend."""
+        return False
+
+    @property
     def requires_grad(self) -> bool:
         return self._requires_grad
 

@@ -145,7 +145,8 @@ def test_prelu_matches_torch_per_channel_and_shared(shape, channels):
 def test_prelu_module_and_state_dict_names():
     m = nn.PReLU(3, init=0.1)
     assert list(m.state_dict()) == ["weight"] and m.weight.shape == (3,)
-    assert np.allclose(m.weight.numpy(force=True), 0.1) and repr(m).startswith("PReLU(num_parameters=3)")
+    assert np.allclose(m.weight.numpy(force=True), 0.1)
+    assert repr(m).startswith("PReLU(num_parameters=3)")
     out = m(tm.Tensor([[[-1.0]], [[2.0]], [[-3.0]]]).reshape(1, 3, 1, 1))
     assert np.allclose(out.detach().numpy().ravel(), [-0.1, 2.0, -0.3])
     with pytest.raises(ValueError, match="weight has 3 values, input \\(2, 4\\) has 4 channels"):
@@ -230,3 +231,28 @@ def test_normalize_of_a_zero_row_is_zero_with_a_finite_gradient():
     assert y.detach().tolist() == [[0.0, 0.0], [0.6, 0.8]]
     y.sum().backward()
     assert np.all(np.isfinite(x.grad.numpy()))
+
+
+@pytest.mark.parametrize("fn, kwargs", [
+    (F.binary_cross_entropy, {}), (F.mse_loss, {}), (F.l1_loss, {}),
+    (F.binary_cross_entropy_with_logits, {}),
+])
+def test_functional_losses_map_the_legacy_size_average_and_reduce(fn, kwargs):
+    x = tm.Tensor([[0.2, 0.7], [0.9, 0.4]], dtype=tm.float64)
+    t = tm.Tensor([[0.0, 1.0], [1.0, 0.0]], dtype=tm.float64)
+    for legacy, reduction in [({"size_average": False}, "sum"), ({"reduce": False}, "none"),
+                              ({"size_average": True}, "mean")]:
+        with pytest.warns(DeprecationWarning, match="deprecated"):
+            ours = fn(x, t, **legacy)
+        np.testing.assert_allclose(ours.numpy(), fn(x, t, reduction=reduction).numpy())
+
+
+def test_class_losses_map_the_legacy_arguments():
+    logits = tm.Tensor([[1.0, 2.0, 0.5], [0.1, -1.0, 2.0]])
+    y = tm.tensor([1, 2])
+    with pytest.warns(DeprecationWarning):
+        s = F.cross_entropy(logits, y, size_average=False)
+    np.testing.assert_allclose(s.item(), F.cross_entropy(logits, y, reduction="sum").item())
+    with pytest.warns(DeprecationWarning):
+        n = F.nll_loss(F.log_softmax(logits, 1), y, reduce=False)
+    assert n.shape == (2,)

@@ -202,7 +202,7 @@ def nll_loss(
     weight: Tensor | None = None,
     *,
     ignore_index: int = -100,
-    reduction: str = "mean",
+    size_average=None, reduce=None, reduction: str = "mean",
 ) -> Tensor:
     """Negative log-likelihood of class indices ``target`` under log-probabilities ``input``.
 
@@ -211,6 +211,7 @@ def nll_loss(
     """
     _check_input(input, "nll_loss")
     _check_target_tensor(target, input, "nll_loss")
+    reduction = legacy_reduction(size_average, reduce, reduction, "nll_loss")
     _check_reduction(reduction, "nll_loss")
     n_classes = _check_class_target(input, target, ignore_index, "nll_loss")
     _check_class_weight(weight, n_classes, input, "nll_loss")
@@ -224,7 +225,7 @@ def cross_entropy(
     weight: Tensor | None = None,
     *,
     ignore_index: int = -100,
-    reduction: str = "mean",
+    size_average=None, reduce=None, reduction: str = "mean",
     label_smoothing: float = 0.0,
 ) -> Tensor:
     """Cross-entropy between logits ``input`` and class indices (or class probabilities) ``target``.
@@ -236,6 +237,7 @@ def cross_entropy(
     """
     _check_input(input, "cross_entropy")
     _check_target_tensor(target, input, "cross_entropy")
+    reduction = legacy_reduction(size_average, reduce, reduction, "cross_entropy")
     _check_reduction(reduction, "cross_entropy")
     V.number_in("label_smoothing", label_smoothing, 0.0, 1.0, where="cross_entropy")
     V.int_at_least("ignore_index", ignore_index, None, where="cross_entropy")
@@ -309,16 +311,20 @@ def _check_pair(input, target, name: str) -> tuple[Tensor, Tensor]:
     return input, target
 
 
-def mse_loss(input: Tensor, target: Tensor, *, reduction: str = "mean") -> Tensor:
+def mse_loss(input: Tensor, target: Tensor, *, size_average=None, reduce=None,
+             reduction: str = "mean") -> Tensor:
     """Mean squared error ``(input − target)²``, reduced by ``reduction``."""
+    reduction = legacy_reduction(size_average, reduce, reduction, "mse_loss")
     _check_reduction(reduction, "mse_loss")
     input, target = _check_pair(input, target, "mse_loss")
     diff = input - target
     return _reduce(diff * diff, reduction)
 
 
-def l1_loss(input: Tensor, target: Tensor, *, reduction: str = "mean") -> Tensor:
+def l1_loss(input: Tensor, target: Tensor, *, size_average=None, reduce=None,
+            reduction: str = "mean") -> Tensor:
     """Mean absolute error ``|input − target|``, reduced by ``reduction``."""
+    reduction = legacy_reduction(size_average, reduce, reduction, "l1_loss")
     _check_reduction(reduction, "l1_loss")
     input, target = _check_pair(input, target, "l1_loss")
     return _reduce(ops.abs(input - target), reduction)
@@ -373,9 +379,11 @@ def _check_binary(input, target, name: str) -> Tensor:
 
 
 def binary_cross_entropy(
-    input: Tensor, target: Tensor, weight: Tensor | None = None, *, reduction: str = "mean"
+    input: Tensor, target: Tensor, weight: Tensor | None = None, *, size_average=None,
+    reduce=None, reduction: str = "mean"
 ) -> Tensor:
     """Binary cross-entropy of probabilities ``input`` in [0, 1]; logs are clamped at -100."""
+    reduction = legacy_reduction(size_average, reduce, reduction, "binary_cross_entropy")
     _check_reduction(reduction, "binary_cross_entropy")
     target = _check_binary(input, target, "binary_cross_entropy")
     a = input.array
@@ -431,7 +439,7 @@ def binary_cross_entropy_with_logits(
     target: Tensor,
     weight: Tensor | None = None,
     *,
-    reduction: str = "mean",
+    size_average=None, reduce=None, reduction: str = "mean",
     pos_weight: Tensor | None = None,
 ) -> Tensor:
     """Sigmoid + binary cross-entropy in one stable formula (finite for any logit).
@@ -439,6 +447,8 @@ def binary_cross_entropy_with_logits(
     ``pos_weight`` (broadcast against the last dimension, e.g. one value per class) scales the
     positive term; ``weight`` scales each element's loss.
     """
+    reduction = legacy_reduction(size_average, reduce, reduction,
+                                 "binary_cross_entropy_with_logits")
     _check_reduction(reduction, "binary_cross_entropy_with_logits")
     target = _check_binary(input, target, "binary_cross_entropy_with_logits")
     if pos_weight is not None:
