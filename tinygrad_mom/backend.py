@@ -471,6 +471,44 @@ def scatter_add(target, indices, values) -> None:
         cupyx.scatter_add(target, indices, values)
 
 
+
+_REDUCE_UFUNCS = {"sum": np.add, "prod": np.multiply, "amax": np.maximum, "amin": np.minimum}
+
+
+def scatter_reduce(target, indices, values, reduce: str) -> None:
+    """``target[indices] = reduce(target[indices], values)`` with repeated indices all reduced
+    (unbuffered); ``reduce`` is "sum", "prod", "amax" or "amin"."""
+    if type(target) is np.ndarray:
+        _REDUCE_UFUNCS[reduce].at(target, indices, values)
+        return
+    import cupyx
+
+    if reduce != "prod":
+        fn = {"sum": cupyx.scatter_add, "amax": cupyx.scatter_max, "amin": cupyx.scatter_min}
+        fn[reduce](target, indices, values)
+        return
+    multiply_at_in_rounds(get_array_module(target), target, indices, values)
+
+
+def multiply_at_in_rounds(xp, target, indices, values) -> None:
+    """``target[indices] *= values`` with repeated indices all multiplied, for an array module
+    without a scatter-multiply (CuPy): the k-th occurrence of each position is multiplied in
+    round k, so no round writes one position twice. ``indices`` are integer arrays (no slices)
+    and ``target`` is contiguous."""
+    index = xp.broadcast_arrays(*indices)
+    values = xp.broadcast_to(values, index[0].shape).reshape(-1)
+    flat = xp.ravel_multi_index(tuple(i.reshape(-1) for i in index), target.shape)
+    if flat.size == 0:
+        return
+    order = xp.argsort(flat)
+    flat, values = flat[order], values[order]
+    rank = xp.arange(flat.size) - xp.searchsorted(flat, flat, side="left")  # sorted: 1st hit
+    view = target.reshape(-1)
+    for r in range(int(rank.max()) + 1):
+        pick = rank == r
+        view[flat[pick]] *= values[pick]
+
+
 def erf(x):
     """The error function elementwise (NumPy has none: SciPy's when installed, else math.erf)."""
     if type(x) is np.ndarray or isinstance(x, np.generic):

@@ -8,6 +8,7 @@ the few non-primitive operations (mean, var, stack, ...) from others.
 from __future__ import annotations
 
 import builtins
+import math
 import sys
 from collections import namedtuple
 from collections.abc import Sequence
@@ -61,6 +62,7 @@ from .primitives import (
     ReLU,
     Reshape,
     Round,
+    ScatterReduce,
     SetItem,
     Sigmoid,
     Sign,
@@ -70,6 +72,7 @@ from .primitives import (
     Sqrt,
     Sub,
     Sum,
+    SVDVals,
     Tan,
     Tanh,
     Trunc,
@@ -1439,7 +1442,8 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
 
 def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *,
                 dtype=None) -> Tensor:
-    """Frobenius (``'fro'``) or induced 1/∞ norms (``±1``, ``±inf``) of matrices over ``dim``."""
+    """Frobenius (``'fro'``), nuclear (``'nuc'``), spectral (``±2``, the largest/smallest
+    singular value) or induced 1/∞ norms (``±1``, ``±inf``) of matrices over ``dim``."""
     A = _tensor_arg(A, "matrix_norm", "A")
     if dtype is not None:
         A = A.type(dtype)
@@ -1459,9 +1463,18 @@ def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *,
         reduce = amax if ord > 0 else amin
         result = reduce(sums, over, keepdim=True)
         return result if keepdim else squeeze(result, (d0, d1))
+    if ord == "nuc" or (ord in (2, -2) and not isinstance(ord, bool)):
+        # from the singular values: their sum ('nuc'), the largest (2) or smallest (-2)
+        rest = [i for i in range(A.ndim) if i not in (d0, d1)]
+        s = SVDVals.apply(permute(A, *rest, d0, d1))
+        result = sum(s, -1) if ord == "nuc" else (amax if ord == 2 else amin)(s, -1)
+        if keepdim:
+            for d in sorted((d0, d1)):
+                result = unsqueeze(result, d)
+        return result
     raise ValueError(
-        f"matrix_norm(): ord {ord!r} is not supported; use 'fro', 1, -1, inf or -inf "
-        "('nuc', 2 and -2 need a singular value decomposition, which this library lacks)"
+        f"matrix_norm(): ord {ord!r} is not supported; use 'fro', 'nuc', 1, -1, 2, -2, inf or "
+        "-inf"
     )
 
 
@@ -1497,8 +1510,7 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out=None,
     if p == "fro" or p is None:
         result = _vector_norm(x, 2, dim, keepdim, "norm")
     elif p == "nuc":
-        raise ValueError("norm(): p='nuc' needs a singular value decomposition, which this "
-                         "library lacks")
+        result = matrix_norm(x, "nuc", (-2, -1) if dim is None else dim, keepdim)
     elif isinstance(p, str):
         raise ValueError(f"norm(): argument 'p' must be a number, 'fro' or 'nuc', got {p!r}")
     else:
@@ -1592,6 +1604,357 @@ def take_along_dim(input: Tensor, indices: Tensor, dim=None) -> Tensor:
     if dim is None:
         return gather(reshape(x, -1), 0, reshape(idx, -1))
     return gather(x, dim, idx)
+
+
+# ----------------------------------------------------------------------------------------------
+# masks, scatter and index_* (PyTorch's indexing functions). Each is composed from the indexing
+# primitives (GetItem, IndexScatter, SetItem, Where), so each is twice differentiable; the
+# in-place spellings (masked_fill_, scatter_, ...) are Tensor methods over these.
+
+
+def _bool_mask(mask, x: Tensor, fn: str) -> Tensor:
+    m = _tensor_arg(mask, fn, "mask")
+    if m.dtype.kind != "b":
+        raise TypeError(f"{fn}(): argument 'mask' must be a bool tensor, got dtype {m.dtype}")
+    _check_same_device((x, m), (x.array, m.array))
+    return m
+
+
+def _fill_value(value, x: Tensor, fn: str) -> Tensor:
+    """A number, or a 0-d tensor (differentiable), as a constant of ``x``'s dtype."""
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise ValueError(f"{fn}(): argument 'value' must be a number or a 0-dimensional "
+                             f"tensor, got a tensor of shape {tuple(value.shape)}")
+        _check_same_device((x, value), (x.array, value.array))
+        return value if value.dtype == x.dtype else value.type(x.dtype)
+    if not isinstance(value, (bool, int, float, np.number, np.bool_)):
+        raise TypeError(f"{fn}(): argument 'value' must be a number or a 0-dimensional tensor, "
+                        f"got {type(value).__name__}")
+    if x.dtype.kind in "iu" and not isinstance(value, (bool, np.bool_)):
+        # PyTorch's cast: a float truncates toward zero; what does not fit raises
+        info = np.iinfo(x.dtype)
+        if not (math.isfinite(value) and info.min <= math.trunc(value) <= info.max):
+            raise ValueError(f"{fn}(): value {value!r} cannot be converted to dtype {x.dtype} "
+                             "without overflow")
+        value = math.trunc(value)
+    return Tensor._wrap(x.dtype.type(value))
+
+
+def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
+    """``value`` where ``mask`` (bool, broadcast with input) is true, else ``input``."""
+    x = _tensor_arg(input, "masked_fill")
+    m = _bool_mask(mask, x, "masked_fill")
+    v = _fill_value(value, x, "masked_fill")
+    _broadcast_shape(x.shape, m.shape)
+    # x first: Where takes its array module from its first operand (v may be a host scalar)
+    return Where.apply(x, v, condition=~m.array)
+
+
+def masked_select(input: Tensor, mask: Tensor) -> Tensor:
+    """The elements of ``input`` where ``mask`` is true, as a 1-D tensor (both broadcast)."""
+    x = _tensor_arg(input, "masked_select")
+    m = _bool_mask(mask, x, "masked_select")
+    shape = _broadcast_shape(x.shape, m.shape)
+    if tuple(x.shape) != shape:
+        x = expand(x, *shape)
+    m_array = get_array_module(m.array).broadcast_to(m.array, shape)
+    return GetItem.apply(x, index=(m_array,), advanced=True)
+
+
+def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
+    """``input`` with the positions where ``mask`` is true filled, in row-major order, by
+    consecutive elements of ``source`` (which needs at least ``mask.sum()`` elements)."""
+    x = _tensor_arg(input, "masked_scatter")
+    m = _bool_mask(mask, x, "masked_scatter")
+    src = _tensor_arg(source, "masked_scatter", "source")
+    _check_same_device((x, src), (x.array, src.array))
+    if src.dtype != x.dtype:
+        raise TypeError(f"masked_scatter(): argument 'source' must have the input's dtype "
+                        f"{x.dtype}, got {src.dtype}")
+    shape = _broadcast_shape(x.shape, m.shape)
+    xp = get_array_module(m.array)
+    m_array = xp.broadcast_to(m.array, shape)
+    count = m_array.sum()
+    backend.check(count > src.numel(), ValueError, lambda: (
+        f"masked_scatter(): the mask selects {int(count)} elements but 'source' has only "
+        f"{src.numel()}"))
+    if src.numel() == 0:  # nothing selected (checked above): the input, broadcast
+        return Where.apply(x, x, condition=m_array)
+    # the k-th selected position takes source's k-th element; unselected ones pick element 0,
+    # which the where discards (so no gradient reaches it from there)
+    positions = xp.maximum(xp.cumsum(m_array.reshape(-1)) - 1, 0).reshape(shape)
+    taken = GetItem.apply(reshape(src, -1), index=(positions,), advanced=True)
+    return Where.apply(taken, x, condition=m_array)
+
+
+def _index_tensor(index, fn: str, arg: str = "index") -> Tensor:
+    idx = _tensor_arg(index, fn, arg)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"{fn}(): argument '{arg}' must be an integer tensor, got {idx.dtype}")
+    return idx
+
+
+def _check_index_range(idx_array, size: int, dim: int, fn: str, negative_ok: bool) -> None:
+    """IndexError for an index outside [0, size) (or [-size, size) where negatives count
+    from the end); on a GPU the check runs at the next sync."""
+    if idx_array.size == 0:
+        return
+    low = -size if negative_ok else 0
+    bad = (idx_array < low) | (idx_array >= size)
+
+    def message():
+        shown = idx_array[bad].reshape(-1)[0].item()
+        return f"{fn}(): index {shown} is out of bounds for dimension {dim} with size {size}"
+
+    backend.check(bad.any(), IndexError, message)
+
+
+def _scatter_operands(input, dim, index, src, fn: str, src_arg: str = "src"):
+    """Checked (x, d, index array, src tensor or None) of the scatter family, with 0-d
+    operands viewed as 1-D (PyTorch treats them as one element)."""
+    x = _tensor_arg(input, fn)
+    idx = _index_tensor(index, fn)
+    _check_same_device((x, idx), (x.array, idx.array))
+    d = _normalize_dim(dim, x.ndim)
+    if idx.ndim != builtins.max(x.ndim, 1) and not (idx.ndim == 0 and x.ndim <= 1):
+        raise ValueError(f"{fn}(): argument 'index' has {idx.ndim} dimensions but input has "
+                         f"{x.ndim}; they must have the same number")
+    if isinstance(src, Tensor):
+        _check_same_device((x, src), (x.array, src.array))
+        if src.dtype != x.dtype:
+            raise TypeError(f"{fn}(): argument '{src_arg}' must have the input's dtype "
+                            f"{x.dtype}, got {src.dtype}")
+        if src.ndim != idx.ndim and not (src.ndim <= 1 and idx.ndim <= 1):
+            raise ValueError(f"{fn}(): argument '{src_arg}' has {src.ndim} dimensions but "
+                             f"index has {idx.ndim}; they must have the same number")
+    idx_array = idx.array.reshape(-1) if idx.ndim == 0 else idx.array
+    x_shape = tuple(x.shape) or (1,)
+    for a, n in enumerate(idx_array.shape):
+        if a != d and n > x_shape[a]:
+            raise ValueError(f"{fn}(): index of shape {tuple(idx.shape)} is larger than input "
+                             f"of shape {tuple(x.shape)} at dimension {a}")
+        if isinstance(src, Tensor) and n > (tuple(src.shape) or (1,))[a]:
+            raise ValueError(f"{fn}(): index of shape {tuple(idx.shape)} is larger than "
+                             f"'{src_arg}' of shape {tuple(src.shape)} at dimension {a}")
+    _check_index_range(idx_array, x_shape[d], d, fn, negative_ok=False)
+    return x, d, idx_array, src
+
+
+def _scatter_source(src, idx_array) -> Tensor:
+    """The part of ``src`` that the index covers (PyTorch reads src[i][j] at index[i][j])."""
+    s = reshape(src, 1) if src.ndim == 0 else src
+    if tuple(s.shape) != tuple(idx_array.shape):
+        s = getitem(s, tuple(slice(0, n) for n in idx_array.shape))
+    return s
+
+
+def _as_1d(x: Tensor) -> Tensor:
+    return reshape(x, 1) if x.ndim == 0 else x
+
+
+def _set_at(x: Tensor, index: tuple, value: Tensor) -> Tensor:
+    """A copy of ``x`` with ``value`` written at ``index`` (the gradient for ``x`` is zero
+    there, the gradient for ``value`` is the upstream gradient read at ``index``)."""
+    return SetItem.apply(x.clone(), value, index=index, advanced=True)
+
+
+def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None,
+            reduce=None) -> Tensor:
+    """Write ``src`` (a tensor, or a number as ``value``) into a copy of ``input`` along
+    ``dim``: ``out[index[i][j]][j] = src[i][j]`` for dim 0, and so on. With repeated indices
+    one of the written values wins (PyTorch leaves which unspecified). ``reduce`` "add" or
+    "multiply" accumulates instead (PyTorch's older spelling of :func:`scatter_reduce`)."""
+    if src is not None and value is not None:
+        raise TypeError("scatter(): pass either 'src' or 'value', not both")
+    if src is None and value is None:
+        raise TypeError("scatter(): missing argument 'src' (a tensor) or 'value' (a number)")
+    if src is not None and not isinstance(src, Tensor):
+        value, src = src, None  # scatter(dim, index, 1.0): PyTorch's value overload
+    if reduce is not None:
+        if reduce not in ("add", "multiply"):
+            raise ValueError(f"scatter(): argument 'reduce' must be 'add' or 'multiply', got "
+                             f"{reduce!r}")
+        x = _tensor_arg(input, "scatter")
+        if src is None:
+            shape = tuple(_index_tensor(index, "scatter").shape)
+            src = Tensor._wrap(get_array_module(x.array).full(
+                shape, _fill_value(value, x, "scatter").array, dtype=x.dtype))
+        return scatter_reduce(x, dim, index, src, "sum" if reduce == "add" else "prod")
+    x, d, idx_array, src = _scatter_operands(input, dim, index, src, "scatter")
+    v = _fill_value(value, x, "scatter") if src is None else _scatter_source(src, idx_array)
+    xp = get_array_module(x.array)
+    out = _set_at(_as_1d(x), _gather_index(idx_array, d, xp), v)
+    return reshape(out, ()) if x.ndim == 0 else out
+
+
+def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+    """``input`` plus ``src`` summed into it along ``dim`` at ``index`` (repeated indices add up):
+    ``out[index[i][j]][j] += src[i][j]`` for dim 0."""
+    x, d, idx_array, src = _scatter_operands(input, dim, index, _tensor_arg(src, "scatter_add",
+                                                                            "src"), "scatter_add")
+    xp = get_array_module(x.array)
+    s = _scatter_source(src, idx_array)
+    added = IndexScatter.apply(s, shape=tuple(x.shape) or (1,),
+                               index=_gather_index(idx_array, d, xp), advanced=True)
+    return x + (reshape(added, ()) if x.ndim == 0 else added)
+
+
+def _reduce_name(reduce) -> str:
+    if reduce not in ("sum", "prod", "mean", "amax", "amin"):
+        raise ValueError(f"scatter_reduce(): argument 'reduce' must be one of 'sum', 'prod', "
+                         f"'mean', 'amax', 'amin', got {reduce!r}")
+    return reduce
+
+
+def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *,
+                   include_self: bool = True) -> Tensor:
+    """Reduce ``src`` into ``input`` along ``dim`` at ``index`` with "sum", "prod", "mean",
+    "amax" or "amin"; ``include_self=False`` leaves the old values of the written positions
+    out of the reduction. Ties of amax/amin share the gradient evenly, as PyTorch."""
+    reduce = _reduce_name(reduce)
+    include_self = V.flag("include_self", include_self, where="scatter_reduce")
+    x, d, idx_array, src = _scatter_operands(
+        input, dim, index, _tensor_arg(src, "scatter_reduce", "src"), "scatter_reduce")
+    xp = get_array_module(x.array)
+    x1, s = _as_1d(x), _scatter_source(src, idx_array)
+    where_idx = _gather_index(idx_array, d, xp)
+    if reduce in ("sum", "mean"):
+        written = xp.zeros(x1.shape, dtype=bool)
+        written[where_idx] = True
+        base = x1 if include_self else Where.apply(
+            x1, Tensor._wrap(x.dtype.type(0)), condition=~written)
+        out = base + IndexScatter.apply(s, shape=tuple(x1.shape), index=where_idx,
+                                        advanced=True)
+        if reduce == "mean":
+            count = xp.zeros(x1.shape, dtype=x.dtype)
+            backend.scatter_add(count, where_idx, xp.ones(idx_array.shape, dtype=x.dtype))
+            count = count + (1 if include_self else 0)
+            count = xp.where(count == 0, 1, count).astype(x.dtype)  # positions never written
+            out = out / Tensor._wrap(count) if x.dtype.kind == "f" else Tensor._wrap(
+                xp.floor_divide(out.array, count).astype(x.dtype))
+    else:
+        out = ScatterReduce.apply(x1, s, index=where_idx, reduce=reduce,
+                                  include_self=include_self)
+    return reshape(out, ()) if x.ndim == 0 else out
+
+
+def _index_operands(input, dim, index, fn: str):
+    """(x viewed as ≥1-D, d, 1-D index array, the advanced index along d) for index_*."""
+    x = _tensor_arg(input, fn)
+    idx = _index_tensor(index, fn)
+    _check_same_device((x, idx), (x.array, idx.array))
+    if idx.ndim > 1:
+        raise ValueError(f"{fn}(): argument 'index' must be 0- or 1-dimensional, got shape "
+                         f"{tuple(idx.shape)}")
+    d = _normalize_dim(dim, x.ndim)
+    x1 = _as_1d(x)
+    idx_array = idx.array.reshape(-1)
+    _check_index_range(idx_array, x1.shape[d], d, fn, negative_ok=False)
+    return x1, d, idx_array, (slice(None),) * d + (idx_array,)
+
+
+def _index_source(source, x1: Tensor, d: int, n: int, fn: str) -> Tensor:
+    src = _tensor_arg(source, fn, "source")
+    _check_same_device((x1, src), (x1.array, src.array))
+    if src.dtype != x1.dtype:
+        raise TypeError(f"{fn}(): argument 'source' must have the input's dtype {x1.dtype}, "
+                        f"got {src.dtype}")
+    expected = tuple(x1.shape[:d]) + (n,) + tuple(x1.shape[d + 1:])
+    src1 = _as_1d(src)
+    if tuple(src1.shape) != expected:
+        raise ValueError(f"{fn}(): argument 'source' must have shape {expected} (the input's "
+                         f"with dimension {d} of the index's length), got {tuple(src.shape)}")
+    return src1
+
+
+def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
+    """The slices of ``input`` along ``dim`` at the (0- or 1-D) ``index``."""
+    x1, d, idx_array, where_idx = _index_operands(input, dim, index, "index_select")
+    out = GetItem.apply(x1, index=where_idx, advanced=True)
+    return reshape(out, ()) if input.ndim == 0 else out
+
+
+def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
+    """``input`` with ``alpha · source`` added to its slices along ``dim`` at ``index``
+    (repeated indices add up)."""
+    x1, d, idx_array, where_idx = _index_operands(input, dim, index, "index_add")
+    src = _index_source(source, x1, d, idx_array.shape[0], "index_add")
+    if not V.is_real(alpha):
+        raise TypeError(f"index_add(): argument 'alpha' must be a number, got {V.describe(alpha)}")
+    if alpha != 1:
+        src = src * alpha
+    out = x1 + IndexScatter.apply(src, shape=tuple(x1.shape), index=where_idx, advanced=True)
+    return reshape(out, ()) if input.ndim == 0 else out
+
+
+def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor:
+    """A copy of ``input`` whose slices along ``dim`` at ``index`` are ``source``'s."""
+    x1, d, idx_array, where_idx = _index_operands(input, dim, index, "index_copy")
+    src = _index_source(source, x1, d, idx_array.shape[0], "index_copy")
+    out = _set_at(x1, where_idx, src)
+    return reshape(out, ()) if input.ndim == 0 else out
+
+
+def index_fill(input: Tensor, dim: int, index: Tensor, value) -> Tensor:
+    """A copy of ``input`` whose slices along ``dim`` at ``index`` hold ``value`` (a number
+    or a 0-d tensor)."""
+    x1, d, idx_array, where_idx = _index_operands(input, dim, index, "index_fill")
+    v = _fill_value(value, x1, "index_fill")
+    written = get_array_module(x1.array).zeros(x1.shape, dtype=bool)
+    written[where_idx] = True
+    out = Where.apply(x1, v, condition=~written)
+    return reshape(out, ()) if input.ndim == 0 else out
+
+
+def take(input: Tensor, index: Tensor) -> Tensor:
+    """``input`` read as 1-D at ``index`` (negative indices count from the end); the result
+    has the index's shape."""
+    x = _tensor_arg(input, "take")
+    idx = _index_tensor(index, "take")
+    _check_same_device((x, idx), (x.array, idx.array))
+    _check_index_range(idx.array, x.numel(), 0, "take", negative_ok=True)
+    return GetItem.apply(reshape(x, -1), index=(idx.array,), advanced=True)
+
+
+# ----------------------------------------------------------------------------------------------
+# small composites with in-place spellings (clamp_min_, addcmul_, lerp_, ...)
+
+
+def clamp_min(input: Tensor, min) -> Tensor:  # noqa: A002  (PyTorch's argument name)
+    """max(input, min) for a number ``min``."""
+    return clamp(input, min=min)
+
+
+def clamp_max(input: Tensor, max) -> Tensor:  # noqa: A002
+    """min(input, max) for a number ``max``."""
+    return clamp(input, max=max)
+
+
+def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
+    """input + value · tensor1 · tensor2, broadcasting."""
+    _tensor_arg(input, "addcmul")
+    product = _mul(_tensor_arg(tensor1, "addcmul", "tensor1"),
+                   _tensor_arg(tensor2, "addcmul", "tensor2"))
+    return _add(input, product if value == 1 else _mul(product, value))
+
+
+def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
+    """input + value · tensor1 / tensor2, broadcasting."""
+    _tensor_arg(input, "addcdiv")
+    t1, t2 = _tensor_arg(tensor1, "addcdiv", "tensor1"), _tensor_arg(tensor2, "addcdiv", "tensor2")
+    if t1.dtype.kind in "biu" and t2.dtype.kind in "biu":
+        raise TypeError("addcdiv(): integer division of 'tensor1' by 'tensor2' is not "
+                        "supported; use floating point tensors")
+    quotient = _div(t1, t2)
+    return _add(input, quotient if value == 1 else _mul(quotient, value))
+
+
+def lerp(input: Tensor, end: Tensor, weight) -> Tensor:
+    """input + weight · (end − input); ``weight`` a number or a tensor, broadcasting."""
+    x = _tensor_arg(input, "lerp")
+    e = _tensor_arg(end, "lerp", "end")
+    return _add(x, _mul(_sub(e, x), weight))
 
 
 SortResult = namedtuple("sort", ["values", "indices"])

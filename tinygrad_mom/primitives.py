@@ -848,3 +848,428 @@ class SetItem(Function):
         if self.needs_input_grad[1]:
             gv = GetItem.call(gy, index=self.index, advanced=self.advanced)
         return gx, gv
+
+
+class ScatterReduce(Function):
+    """scatter_reduce's "prod", "amax" and "amin": ``src`` reduced into a copy of ``x`` at an
+    advanced ``index`` (``include_self=False``: the old values of the written positions are
+    left out). The gradient follows PyTorch: for amax/amin it is shared evenly by every
+    contributor equal to the result; for prod each contributor gets the product of the others
+    (exact at zeros; a zero's coefficient is a constant, so second derivatives through a zero
+    contributor are not tracked)."""
+
+    def forward(self, x, src, index, reduce, include_self):
+        xp = get_array_module(x)
+        self.index, self.reduce = index, reduce
+        written = xp.zeros(x.shape, dtype=bool)
+        written[index] = True
+        out = x.copy()
+        if not include_self:
+            out[written] = _reduce_identity(reduce, x.dtype)
+        backend.scatter_reduce(out, index, src, reduce)
+        # which of x's positions take part in the result (a constant mask)
+        self.self_kept = xp.ones(x.shape, dtype=bool) if include_self else ~written
+        if reduce == "prod":
+            self._prod_constants(xp, x, src, include_self, written)
+            self.save_for_backward(x, src, out)
+        else:
+            self_hit = self.self_kept & ((x == out) | (xp.isnan(x) & xp.isnan(out)))
+            picked = out[index]
+            src_hit = (src == picked) | (xp.isnan(src) & xp.isnan(picked))
+            count = self_hit.astype(x.dtype)
+            backend.scatter_add(count, index, src_hit.astype(x.dtype))
+            count = xp.where(count == 0, 1, count)
+            self.self_share = self_hit / count
+            self.src_share = src_hit / count[index]
+        return out
+
+    def _prod_constants(self, xp, x, src, include_self, written):
+        """For a zero contributor: the product of the group's other (nonzero) elements when
+        it is the group's only zero, else 0."""
+        zeros = xp.where(self.self_kept & (x == 0), 1, 0).astype(x.dtype)
+        backend.scatter_add(zeros, self.index, (src == 0).astype(x.dtype))
+        nonzero = xp.where(self.self_kept & (x != 0), x, 1).astype(x.dtype)
+        backend.scatter_reduce(nonzero, self.index, xp.where(src == 0, 1, src), "prod")
+        at_zero = xp.where(zeros == 1, nonzero, 0)
+        self.x_zero = x == 0
+        self.src_zero = src == 0
+        self.x_zero_coef = at_zero
+        self.src_zero_coef = at_zero[self.index]
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        g_at = GetItem.call(gy, index=self.index, advanced=True)
+        if self.reduce != "prod":
+            gx = gy * self.self_share if self.needs_input_grad[0] else None
+            gs = g_at * self.src_share if self.needs_input_grad[1] else None
+            return gx, gs
+        x, src, out = self.saved
+        gx = gs = None
+        if self.needs_input_grad[0]:
+            others = xp.where(self.x_zero, self.x_zero_coef, out / xp.where(self.x_zero, 1, x))
+            gx = xp.where(self.self_kept, gy * others, 0)
+        if self.needs_input_grad[1]:
+            out_at = GetItem.call(out, index=self.index, advanced=True)
+            others = xp.where(self.src_zero, self.src_zero_coef,
+                              out_at / xp.where(self.src_zero, 1, src))
+            gs = g_at * others
+        return gx, gs
+
+
+def _reduce_identity(reduce: str, dtype):
+    """The value that leaves a reduction unchanged (1 for prod, the lowest value for amax)."""
+    if reduce == "prod":
+        return 1
+    if dtype.kind == "f":
+        return -np.inf if reduce == "amax" else np.inf
+    info = np.iinfo(dtype)
+    return info.min if reduce == "amax" else info.max
+
+
+# ==============================================================================================
+# Linear algebra (torch.linalg): forward through xp.linalg, backward in matrix products so that
+# it is itself differentiable. A decomposition with several outputs returns them packed in one
+# array (see the classes); the functional layer in linalg.py slices them apart.
+
+
+class LinAlgError(RuntimeError, np.linalg.LinAlgError):
+    """A matrix the operation cannot handle (singular, not positive-definite, no convergence).
+
+    A ``RuntimeError`` as ``torch.linalg.LinAlgError`` is, and also NumPy's ``LinAlgError``
+    (a ``ValueError``), so ``except`` clauses written for either keep working."""
+
+
+def _lapack(fn: str, func, *args, **kwargs):
+    """``func(*args)`` with NumPy/CuPy's LinAlgError re-raised as :class:`LinAlgError`."""
+    try:
+        return func(*args, **kwargs)
+    except LinAlgError:
+        raise
+    except np.linalg.LinAlgError as err:
+        reason = {
+            "linalg.inv": "the input matrix is singular (not invertible)",
+            "linalg.solve": "the matrix A is singular (not invertible), so A X = B has no "
+                            "unique solution",
+            "linalg.cholesky": "the input is not positive-definite",
+        }.get(fn, str(err))
+        raise LinAlgError(f"{fn}: {reason} ({err})") from None
+
+
+def _mT(x):
+    return x.swapaxes(-1, -2)
+
+
+def _eye(like, n: int):
+    """An n×n identity array, a constant on ``like``'s device in ``like``'s dtype."""
+    return _identity_like(like, n)
+
+
+def _diag_embed(v, eye):
+    """(..., n) → (..., n, n) with v on the diagonal."""
+    return v.reshape(v.shape + (1,)) * eye
+
+
+def _tril_mask(xp, n: int, dtype, k: int = 0):
+    """Ones on and below diagonal ``k``, zeros above: a constant multiplier."""
+    return xp.tril(xp.ones((n, n), dtype=dtype), k)
+
+
+class Inv(Function):
+    def forward(self, a):
+        out = _lapack("linalg.inv", get_array_module(a).linalg.inv, a)
+        self.save_for_backward(out)
+        return out
+
+    def backward(self, gy):
+        (out,) = self.saved
+        t = _mT(out)
+        return -(t @ gy @ t)  # d(A⁻¹) = −A⁻¹ dA A⁻¹
+
+
+class Solve(Function):
+    """X = A⁻¹B for a batch of matrices A (..., n, n) and B (..., n, k) of equal batch shape."""
+
+    def forward(self, a, b):
+        out = _lapack("linalg.solve", get_array_module(a).linalg.solve, a, b)
+        self.save_for_backward(a, out)
+        return out
+
+    def backward(self, gy):
+        a, out = self.saved
+        gb = Solve.call(_mT(a), gy)  # A⁻ᵀ gy
+        ga = -(gb @ _mT(out)) if self.needs_input_grad[0] else None
+        return ga, gb
+
+
+class Det(Function):
+    """det(A); the gradient det·A⁻ᵀ needs A invertible (a singular A raises LinAlgError)."""
+
+    def forward(self, a):
+        out = get_array_module(a).linalg.det(a)
+        self.save_for_backward(a, out)
+        return out
+
+    def backward(self, gy):
+        a, out = self.saved
+        scale = (gy * out).reshape(tuple(gy.shape) + (1, 1))
+        return scale * _mT(Inv.call(a))
+
+
+class SLogDet(Function):
+    """(sign, log|det A|) packed along a new last axis of size 2; only log|det| carries a
+    gradient (the sign is piecewise constant): gy·A⁻ᵀ."""
+
+    def forward(self, a):
+        xp = get_array_module(a)
+        sign, logabsdet = xp.linalg.slogdet(a)
+        self.save_for_backward(a)
+        return xp.stack([xp.asarray(sign, dtype=a.dtype), xp.asarray(logabsdet)], axis=-1)
+
+    def backward(self, gy):
+        (a,) = self.saved
+        g = gy[..., 1]
+        return g.reshape(tuple(g.shape) + (1, 1)) * _mT(Inv.call(a))
+
+
+class Cholesky(Function):
+    """The lower factor L of A = L Lᵀ (read from A's lower triangle)."""
+
+    def forward(self, a):
+        xp = get_array_module(a)
+        out = _lapack("linalg.cholesky", xp.linalg.cholesky, a)
+        n = a.shape[-1]
+        # Φ: the lower triangle with the diagonal halved, as a constant multiplier
+        self.phi = _tril_mask(xp, n, a.dtype) - 0.5 * xp.eye(n, dtype=a.dtype)
+        self.save_for_backward(out)
+        return out
+
+    def backward(self, gy):
+        (low,) = self.saved
+        inv = Inv.call(low)
+        s = _mT(inv) @ ((_mT(low) @ gy) * self.phi) @ inv  # L⁻ᵀ Φ(Lᵀ gy) L⁻¹
+        return 0.5 * (s + _mT(s))
+
+
+class QR(Function):
+    """A = QR (Householder, LAPACK's signs), Q and R flattened and packed along the last axis:
+    (..., m·kq + kr·n) with Q (m, kq), R (kr, n); ``mode`` as numpy ('reduced' or 'complete')."""
+
+    def forward(self, a, mode):
+        xp = get_array_module(a)
+        q, r = xp.linalg.qr(a, mode=mode)
+        m, n = a.shape[-2:]
+        self.q_shape, self.r_shape = tuple(q.shape[-2:]), tuple(r.shape[-2:])
+        if mode == "complete" and m > n:
+            self.not_differentiable = True
+        self.low = _tril_mask(xp, min(m, n), a.dtype)
+        self.strict_low = _tril_mask(xp, min(m, n), a.dtype, -1)
+        lead = tuple(a.shape[:-2])
+        out = xp.concatenate([q.reshape(lead + (q.shape[-2] * q.shape[-1],)),
+                              r.reshape(lead + (r.shape[-2] * r.shape[-1],))], axis=-1)
+        self.save_for_backward(out)
+        return out
+
+    def unpack(self, packed):
+        lead = tuple(packed.shape[:-1])
+        nq = self.q_shape[0] * self.q_shape[1]
+        return (packed[..., :nq].reshape(lead + self.q_shape),
+                packed[..., nq:].reshape(lead + self.r_shape))
+
+    def _square(self, q, r, gq, gr):
+        """The gradient for A = QR with R square (m >= n): (gQ + Q copyltu(M)) R⁻ᵀ,
+        M = R gRᵀ − gQᵀ Q, copyltu the symmetric matrix built from M's lower triangle."""
+        m_ = r @ _mT(gr) - _mT(gq) @ q
+        sym = m_ * self.low + _mT(m_ * self.strict_low)
+        return (gq + q @ sym) @ _mT(Inv.call(r))
+
+    def backward(self, gy):
+        if getattr(self, "not_differentiable", False):
+            raise RuntimeError(
+                "linalg.qr: the derivative of mode='complete' is not defined when the input "
+                "has more rows than columns (Q's extra columns are not unique); use "
+                "mode='reduced'"
+            )
+        q, r = self.unpack(self.saved[0])
+        gq, gr = self.unpack(gy)
+        m, n = self.in_shapes[0][-2:]
+        if m >= n:
+            return self._square(q, r, gq, gr)
+        # wide: A = [X | Y], R = [U | V], X = QU, Y = QV
+        xp = get_array_module(gy)
+        a_right = q @ r[..., :, m:]
+        gv = gr[..., :, m:]
+        gx = self._square(q, r[..., :, :m], gq + a_right @ _mT(gv), gr[..., :, :m])
+        return xp.concatenate([gx, q @ gv], axis=-1)
+
+
+def _inverse_gaps(values, off):
+    """F[i, j] = 1 / (values[j] − values[i]) off the diagonal, 0 on it (``off``: the
+    off-diagonal mask, a constant)."""
+    xp = get_array_module(values)
+    n = values.shape[-1]
+    lead = tuple(values.shape[:-1])
+    gaps = values.reshape(lead + (1, n)) - values.reshape(lead + (n, 1))
+    return xp.where(off, 1 / xp.where(off, gaps, 1), 0)
+
+
+class Eigh(Function):
+    """Eigen-decomposition of a symmetric matrix: eigenvectors V (..., n, n) with the ascending
+    eigenvalues appended as one more row, (..., n + 1, n).
+
+    The gradient is V (diag(gL) + F ∘ skew(VᵀgV)/2) Vᵀ with F = 1/(λⱼ − λᵢ), PyTorch's formula:
+    it needs distinct eigenvalues when the loss depends on V, and a loss that does not depend on
+    the sign of each eigenvector."""
+
+    def forward(self, a, uplo):
+        xp = get_array_module(a)
+        w, v = xp.linalg.eigh(a, UPLO=uplo)
+        n = a.shape[-1]
+        self.off = ~xp.eye(n, dtype=bool)
+        out = xp.concatenate([v, w[..., None, :]], axis=-2)
+        self.save_for_backward(out)
+        return out
+
+    def backward(self, gy):
+        (out,) = self.saved
+        n = self.in_shapes[0][-1]
+        v, w = out[..., :n, :], out[..., n, :]
+        gv, gw = gy[..., :n, :], gy[..., n, :]
+        vtgv = _mT(v) @ gv
+        inner = 0.5 * (vtgv - _mT(vtgv)) * _inverse_gaps(w, self.off)
+        inner = inner + _diag_embed(gw, _eye(gy, n))
+        return v @ inner @ _mT(v)
+
+
+class EigvalsH(Function):
+    """Eigenvalues of a symmetric matrix; the gradient V diag(g) Vᵀ recomputes V through
+    :class:`Eigh`, so that it is differentiable again."""
+
+    def forward(self, a, uplo):
+        self.uplo = uplo
+        self.save_for_backward(a)
+        return get_array_module(a).linalg.eigvalsh(a, UPLO=uplo)
+
+    def backward(self, gy):
+        (a,) = self.saved
+        n = self.in_shapes[0][-1]
+        v = Eigh.call(a, uplo=self.uplo)[..., :n, :]
+        return (v * gy.reshape(tuple(gy.shape[:-1]) + (1, n))) @ _mT(v)
+
+
+def _svd_unpack(packed, u_shape: tuple, vh_shape: tuple) -> tuple:
+    """U, S, Vh from :class:`SVD`'s packed output."""
+    lead = tuple(packed.shape[:-1])
+    nu = u_shape[0] * u_shape[1]
+    k = min(u_shape[0], vh_shape[1])
+    return (packed[..., :nu].reshape(lead + u_shape), packed[..., nu:nu + k],
+            packed[..., nu + k:].reshape(lead + vh_shape))
+
+
+class SVD(Function):
+    """A = U diag(S) Vh, U, S and Vh flattened and packed along the last axis.
+
+    The gradient is PyTorch's formula (distinct singular values where the loss depends on U or
+    Vh, a loss invariant to each singular pair's sign). With ``full_matrices`` the gradient of
+    U's and Vh's columns/rows beyond min(m, n) is ignored, as in PyTorch."""
+
+    def forward(self, a, full_matrices):
+        xp = get_array_module(a)
+        u, s, vh = xp.linalg.svd(a, full_matrices=full_matrices)
+        self.u_shape, self.vh_shape = tuple(u.shape[-2:]), tuple(vh.shape[-2:])
+        k = s.shape[-1]
+        self.off = ~xp.eye(k, dtype=bool)
+        lead = tuple(a.shape[:-2])
+        out = xp.concatenate([u.reshape(lead + (u.shape[-2] * u.shape[-1],)), s,
+                              vh.reshape(lead + (vh.shape[-2] * vh.shape[-1],))], axis=-1)
+        self.save_for_backward(out)
+        return out
+
+    def unpack(self, packed):
+        return _svd_unpack(packed, self.u_shape, self.vh_shape)
+
+    def backward(self, gy):
+        m, n = self.in_shapes[0][-2:]
+        k = min(m, n)
+        u, s, vh = self.unpack(self.saved[0])
+        gu, gs, gvh = self.unpack(gy)
+        u, gu, vh, gvh = u[..., :, :k], gu[..., :, :k], vh[..., :k, :], gvh[..., :k, :]
+        lead = tuple(s.shape[:-1])
+        s_row, s_col = s.reshape(lead + (1, k)), s.reshape(lead + (k, 1))
+        utgu = _mT(u) @ gu
+        vtgv = vh @ _mT(gvh)
+        f = _inverse_gaps(s * s, self.off)  # 1 / (s_j² − s_i²)
+        inner = ((utgu - _mT(utgu)) * s_row + s_col * (vtgv - _mT(vtgv))) * f
+        inner = inner + _diag_embed(gs, _eye(gy, k))
+        if m > n:  # U's columns span only part of Rᵐ: the (I − UUᵀ) gU S⁻¹ term
+            gus = gu / s_row
+            return (u @ inner + gus - u @ (_mT(u) @ gus)) @ vh
+        if m < n:
+            sgvh = gvh / s_col
+            return u @ (inner @ vh + sgvh - (sgvh @ _mT(vh)) @ vh)
+        return u @ inner @ vh
+
+
+class SVDVals(Function):
+    """Singular values; the gradient U diag(g) Vh recomputes U, Vh through :class:`SVD`."""
+
+    def forward(self, a):
+        self.save_for_backward(a)
+        return get_array_module(a).linalg.svd(a, compute_uv=False)
+
+    def backward(self, gy):
+        (a,) = self.saved
+        m, n = self.in_shapes[0][-2:]
+        k = min(m, n)
+        u, _, vh = _svd_unpack(SVD.call(a, full_matrices=False), (m, k), (k, n))
+        return (u * gy.reshape(tuple(gy.shape[:-1]) + (1, k))) @ vh
+
+
+def _largest(values):
+    """The largest of each row (..., 1), an empty row's being 0 (CuPy's max has no initial)."""
+    if values.shape[-1] == 0:
+        return get_array_module(values).zeros(values.shape[:-1] + (1,), dtype=values.dtype)
+    return values.max(axis=-1, keepdims=True)
+
+
+class Pinv(Function):
+    """Moore–Penrose pseudo-inverse P, singular values at or below ``cutoff`` (per matrix,
+    shape (..., 1)) treated as zero. The gradient, for a rank that is locally constant (the
+    Golub–Pereyra derivative): −Pᵀ g Pᵀ + (I − A P) gᵀ P Pᵀ + Pᵀ P gᵀ (I − P A)."""
+
+    def forward(self, a, rtol, atol, hermitian):
+        xp = get_array_module(a)
+        if hermitian:
+            w, v = xp.linalg.eigh(a)
+            mag = xp.abs(w)
+            cutoff = xp.maximum(atol, rtol * _largest(mag))
+            inv = xp.where(mag > cutoff, 1 / xp.where(mag > cutoff, w, 1), 0)
+            out = (v * inv[..., None, :]) @ _mT(v)
+        else:
+            u, s, vh = xp.linalg.svd(a, full_matrices=False)
+            cutoff = xp.maximum(atol, rtol * s[..., :1])  # σ₁: the singular values descend
+            inv = xp.where(s > cutoff, 1 / xp.where(s > cutoff, s, 1), 0)
+            out = (_mT(vh) * inv[..., None, :]) @ _mT(u)
+        out = out.astype(a.dtype, copy=False)
+        self.save_for_backward(a, out)
+        return out
+
+    def backward(self, gy):
+        a, p = self.saved
+        m, n = self.in_shapes[0][-2:]
+        pt, gt = _mT(p), _mT(gy)
+        ga = -(pt @ gy @ pt)
+        ga = ga + (_eye(gy, m) - a @ p) @ gt @ (p @ pt)
+        ga = ga + (pt @ p) @ gt @ (_eye(gy, n) - p @ a)
+        return ga
+
+
+class ScaleGrad(Function):
+    """The identity whose gradient is ``gy * scale`` (a constant broadcastable to x): the
+    values stay exact, only the gradient is reweighted (Embedding's scale_grad_by_freq)."""
+
+    def forward(self, x, scale):
+        self.scale = scale
+        return x.view()  # the same values, a distinct array object for the graph
+
+    def backward(self, gy):
+        return gy * self.scale

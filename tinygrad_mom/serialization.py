@@ -8,10 +8,11 @@ with ``"."`` (``{"model": {"fc.weight": w}}`` is stored as ``"model.fc.weight"``
 state_dict keeps its plain keys, so ``safetensors.torch.load_file`` reads a model saved here and
 ``tm.load`` reads one saved by PyTorch.
 
-Nothing is ever unpickled. Loading checks the whole file before building anything: the header
-length, the header JSON, every tensor's dtype, shape and byte range, and a SHA-256 digest of
-the header description and of each tensor's bytes (files written here carry them). Any problem
-raises :class:`CheckpointError` naming the key or the byte offset.
+Nothing is ever unpickled. The safetensors package parses and checks the file (header length,
+header JSON, every tensor's dtype, shape and byte range); this module adds a refusal of header
+keys given twice, the structure tree, and SHA-256 digests of the header description and of
+each tensor's bytes (files written here carry them), so a flipped data byte is caught too. Any
+problem raises :class:`CheckpointError` naming the file and the entry.
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ _META_KEY = "tinygrad_mom"
 # The container JSON starts with this, so a damaged metadata key is still recognised as ours.
 _MAGIC = '{"tinygrad_mom_checkpoint":'
 _FORMAT_VERSION = 1
-_MAX_HEADER = 100_000_000  # the safetensors reference implementation's limit
 
 # safetensors dtype names <-> NumPy dtypes (those NumPy can represent)
 _DTYPES = {
@@ -56,8 +56,6 @@ _DTYPES = {
     "C64": np.dtype(np.complex64),
 }
 _DTYPE_NAMES = {dt: name for name, dt in _DTYPES.items()}
-# Valid in the safetensors spec but not representable in NumPy: named in the error.
-_FOREIGN_DTYPES = {"BF16", "F8_E4M3", "F8_E5M2", "F8_E8M0", "F4", "F6_E2M3", "F6_E3M2", "C128"}
 
 
 def _dtype_name(dtype: np.dtype) -> str | None:
@@ -269,6 +267,11 @@ def _remove_stale_temporaries(directory: str, prefix: str) -> None:
 
 # ==============================================================================================
 # load
+#
+# The safetensors package parses and checks the file: the header length, the header JSON, every
+# tensor's dtype, shape and byte range, the ranges covering the data exactly. This part adds
+# what the package lacks: refusing a header key given twice (the package keeps the last one),
+# the structure tree, the SHA-256 digests, and messages that name the file and the entry.
 
 
 def load(f, map_location=None, *, device=None, weights_only: bool | None = None):
@@ -280,161 +283,76 @@ def load(f, map_location=None, *, device=None, weights_only: bool | None = None)
     dict of Tensors. ``weights_only`` is accepted for PyTorch compatibility: loading is always
     weights-only safe, since nothing is unpickled. Raises :class:`CheckpointError` for a
     damaged file, a pickle, or an ``.npy`` file holding Python objects.
+
+    From a path, each tensor is read from the file straight into its own array (the file is
+    held in memory once); a file object is read whole first.
     """
     del weights_only  # always safe: there is no pickle path to opt into
     target = _target_device(map_location, device)
     _safetensors_numpy()  # the format's package must be installed, as for save
+    from safetensors import deserialize, safe_open
+
     if hasattr(f, "read"):
         raw = f.read()
         source = getattr(f, "name", type(f).__name__)
-    elif isinstance(f, (str, os.PathLike)):
-        source = os.fspath(f)
-        with open(source, "rb") as fh:
-            streamed = _load_streaming(fh, source, target)
-            if streamed is not _NOT_STREAMED:
-                return streamed
-            fh.seek(0)
-            raw = fh.read()
-    else:
-        raise TypeError(f"load expects a path or a binary file object, got {type(f).__name__}")
-    if not isinstance(raw, (bytes, bytearray)):
-        raise TypeError(
-            f"load expects a binary file, but reading {source!r} gave {type(raw).__name__}"
-        )
-    raw = bytes(raw)
-
-    npy = _refuse_foreign_formats(raw, source)
-    if npy is not None:
-        return npy
-    data_start, entries, tree = _header_and_tree(raw, source)
-    view = memoryview(raw)
-
-    def fill(offset: int, out: memoryview) -> int:
-        chunk = view[offset : offset + len(out)]
-        out[: len(chunk)] = chunk
-        return len(chunk)
-
-    return _build(_read_arrays(entries, data_start, fill, tree, source), entries, tree, target,
-                  source)
-
-
-_NOT_STREAMED = object()
-
-
-def _load_streaming(fh, source: str, target: str):
-    """Load a safetensors file from an open file without reading it whole: the header, then
-    each tensor's bytes straight into its own array (peak memory: the arrays, once). Returns
-    ``_NOT_STREAMED`` for anything that is not a safetensors file (read whole, then refused or
-    read as .npy)."""
-    size = os.fstat(fh.fileno()).st_size
-    prefix = fh.read(9)
-    if len(prefix) < 9 or prefix[8:9] != b"{":
-        return _NOT_STREAMED
-    (n,) = struct.unpack("<Q", prefix[:8])
-    if n == 0 or n > _MAX_HEADER or 8 + n > size:
-        return _NOT_STREAMED  # the in-memory path names the problem
-    head = prefix + fh.read(n - 1)
-    data_start, entries, tree = _header_and_tree(head, source, size)
-
-    def fill(offset: int, out: memoryview) -> int:
-        fh.seek(offset)
-        return fh.readinto(out) or 0
-
-    return _build(_read_arrays(entries, data_start, fill, tree, source), entries, tree, target,
-                  source)
-
-
-def _header_and_tree(raw: bytes, source: str, file_size: int | None = None):
-    try:
-        data_start, entries, metadata = _parse_header(raw, source, file_size)
-        tree = _read_tree(metadata, entries, source)
-    except RecursionError:  # a crafted header nested thousands deep
-        raise CheckpointError(f"{source}: the header is nested too deeply") from None
-    return data_start, entries, tree
-
-
-def _read_arrays(entries: dict, data_start: int, fill, tree, source: str) -> dict:
-    """Each tensor's bytes, read by ``fill(file offset, buffer)`` into a new array it owns, and
-    checked against its SHA-256 (files written by save carry one per tensor)."""
-    arrays = {}
-    for name, info in sorted(entries.items(), key=lambda kv: kv[1]["data_offsets"][0]):
-        begin, end = info["data_offsets"]
-        arr = np.empty(info["shape"], dtype=_DTYPES[info["dtype"]].newbyteorder("<"))
-        buffer = memoryview(arr.reshape(-1).view(np.uint8))
-        if fill(data_start + begin, buffer) != end - begin:
-            raise CheckpointError(
-                f"{source}: tensor {name!r} ends at file offset {data_start + end}, but the file "
-                "ended before it (truncated while being read)"
-            )
-        if tree is not None and _bytes_digest(buffer) != tree.digests[name]:
-            raise CheckpointError(
-                f"{source}: the data of tensor {name!r} (file bytes {data_start + begin} to "
-                f"{data_start + end}) does not match its SHA-256: the file is corrupted"
-            )
-        native = arr.dtype.newbyteorder("=")
-        arrays[name] = arr if arr.dtype == native else arr.astype(native)
-    return arrays
-
-
-def _build(arrays: dict, entries: dict, tree, target: str, source: str):
-    if tree is None:  # a plain safetensors file: a flat state_dict of Tensors
-        return {name: _to_tensor(arrays[name], target, False, name, source) for name in entries}
-    return tree.build(arrays, target, source)
-
-
-def _target_device(map_location, device) -> str:
-    """The canonical device that loaded Tensors go to."""
-    for name, value in (("map_location", map_location), ("device", device)):
-        if value is not None and not isinstance(value, str):
+        if not isinstance(raw, (bytes, bytearray)):
             raise TypeError(
-                f"{name} must be a device string such as 'cpu' or 'cuda:0' or None, got "
-                f"{type(value).__name__} (dict and callable map_locations are not supported)"
+                f"load expects a binary file, but reading {source!r} gave {type(raw).__name__}"
             )
-    if map_location is not None and device is not None:
-        if backend.parse_device(map_location) != backend.parse_device(device):
-            raise ValueError(f"map_location={map_location!r} and device={device!r} disagree")
-    return backend.parse_device(device if device is not None else map_location)
+        npy = _foreign_format(io.BytesIO(raw), source)
+        if npy is not None:
+            return npy
+        with _refused(source):
+            tensors = dict(deserialize(bytes(raw)))  # name -> {dtype, shape, data: bytearray}
+        header, data_start = _header(raw, source)
+        del raw  # deserialize copied each tensor's bytes out: the file's are no longer needed
+
+        def read(name: str) -> np.ndarray:
+            info = tensors.pop(name)
+            return np.frombuffer(info["data"], _DTYPES[info["dtype"]]).reshape(info["shape"])
+
+        return _Reader(header, data_start, read, target, source).build()
+    if not isinstance(f, (str, os.PathLike)):
+        raise TypeError(f"load expects a path or a binary file object, got {type(f).__name__}")
+    source = os.fspath(f)
+    with open(source, "rb") as fh:
+        npy = _foreign_format(fh, source)
+        if npy is not None:
+            return npy
+        # "pread" reads each tensor into a fresh buffer; "mmap" would also keep the file's
+        # pages resident while the arrays are copied out of them (twice the memory).
+        with _refused(source), safe_open(source, framework="np", backend="pread") as sf:
+            fh.seek(0)
+            head = fh.read(8)
+            header, data_start = _header(head + fh.read(struct.unpack("<Q", head)[0]), source)
+            return _Reader(header, data_start, sf.get_tensor, target, source).build()
 
 
-def _refuse_foreign_formats(raw: bytes, source: str):
-    """Refuse pickles and zip archives, and read a plain .npy without allowing pickle."""
-    # A safetensors file's 8-byte header length can begin with the same two bytes as a pickle
-    # (a header of 896 bytes is 80 03 00 ...): its JSON header then starts at byte 8.
-    if len(raw) > 8 and raw[8:9] == b"{":
-        return None
-    if len(raw) >= 2 and raw[0] == 0x80 and 2 <= raw[1] <= 5:
-        raise CheckpointError(
-            f"{source} is a Python pickle (protocol {raw[1]}); tinygrad_mom never unpickles, "
-            "because unpickling runs arbitrary code. Re-save it as safetensors."
-        )
-    if raw.startswith(b"PK\x03\x04"):
-        raise CheckpointError(
-            f"{source} is a zip archive (torch.save or .npz format), which holds pickles; "
-            "tinygrad_mom does not read it. Save the state_dict with safetensors instead."
-        )
-    if raw.startswith(b"\x93NUMPY"):
-        buf = io.BytesIO(raw)
-        try:
-            version = np.lib.format.read_magic(buf)
-            if version == (1, 0):
-                _, _, dtype = np.lib.format.read_array_header_1_0(buf)
-            else:
-                _, _, dtype = np.lib.format.read_array_header_2_0(buf)
-        except Exception as exc:  # noqa: BLE001 - NumPy parses the header with ast/tokenize:
-            # ValueError, SyntaxError, tokenize errors, ... all mean a damaged header
-            raise CheckpointError(
-                f"{source}: damaged .npy header ({type(exc).__name__}: {exc})"
-            ) from None
-        if dtype.hasobject:
-            raise CheckpointError(
-                f"{source} is an .npy file holding Python objects (dtype {dtype}), which only "
-                "pickle can read; refused"
-            )
-        try:
-            return np.load(io.BytesIO(raw), allow_pickle=False)
-        except (ValueError, OSError, EOFError) as exc:
-            raise CheckpointError(f"{source}: damaged .npy file: {exc}") from exc
-    return None
+# What the package's refusals mean, where its words alone do not say
+_HINTS = {
+    "header too small": "the file is shorter than the 8-byte header length (truncated, or not "
+    "a checkpoint)",
+    "invalid header length": "the header length in the first 8 bytes runs past the end of the "
+    "file (truncated, or not a safetensors file)",
+    "header too large": "the header length in the first 8 bytes is over the format's limit "
+    "(corrupted, or not a safetensors file)",
+    "not fully covered": "the tensors' byte ranges do not end where the file ends (truncated, "
+    "or bytes after the last tensor)",
+}
+
+
+@contextlib.contextmanager
+def _refused(source: str):
+    """The safetensors package's refusal of a file, as a CheckpointError naming the file."""
+    from safetensors import SafetensorError
+
+    try:
+        yield
+    except SafetensorError as exc:
+        detail = str(exc).removeprefix("Error while deserializing").removeprefix(" header")
+        detail = detail.removeprefix(": ")
+        hint = next((f": {h}" for phrase, h in _HINTS.items() if phrase in detail), "")
+        raise CheckpointError(f"{source}: not a valid safetensors file: {detail}{hint}") from None
 
 
 class _DuplicateKey(Exception):
@@ -451,269 +369,232 @@ def _no_duplicate_keys(pairs: list) -> dict:
     return result
 
 
-def _parse_header(raw: bytes, source: str, file_size: int | None = None):
-    """Validate the safetensors header; returns (data start, tensor entries, metadata).
-
-    ``raw`` is the whole file, or (with ``file_size``) at least its first 8 + header bytes.
-    """
-    size = len(raw) if file_size is None else file_size
-    if size < 8:
-        raise CheckpointError(
-            f"{source} is {size} bytes long; a safetensors file starts with an 8-byte "
-            "header length (file truncated or not a checkpoint)"
-        )
-    (n,) = struct.unpack("<Q", raw[:8])
-    if n == 0 or n > _MAX_HEADER or 8 + n > size:
-        raise CheckpointError(
-            f"{source}: the header length at offset 0 says {n} bytes, but the file is "
-            f"{size} bytes long (truncated, corrupted, or not a safetensors file)"
-        )
-    header = raw[8 : 8 + n]
+def _header(head: bytes, source: str) -> tuple[dict, int]:
+    """The header that the package has accepted, as JSON, and the file offset where the data
+    starts; a key given twice is refused."""
+    (n,) = struct.unpack("<Q", head[:8])
     try:
-        text = header.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise CheckpointError(
-            f"{source}: the header is not valid UTF-8 at file offset {8 + exc.start}"
-        ) from None
-    try:
-        parsed, end = json.JSONDecoder(object_pairs_hook=_no_duplicate_keys).raw_decode(text)
+        header = json.loads(head[8 : 8 + n], object_pairs_hook=_no_duplicate_keys)
     except _DuplicateKey as exc:
         raise CheckpointError(
             f"{source}: the header names {exc.args[0]!r} twice (a safetensors header must not "
             "repeat a key: which entry is meant is ambiguous)"
         ) from None
-    except json.JSONDecodeError as exc:
-        offset = 8 + len(text[: exc.pos].encode())
+    except (ValueError, RecursionError) as exc:  # JSON that the package reads but Python's not
+        raise CheckpointError(f"{source}: the header is not valid JSON: {exc}") from None
+    return header, 8 + n
+
+
+def _foreign_format(fh, source: str):
+    """Refuse pickles and zip archives and read a plain .npy without allowing pickle; None for
+    anything else (the safetensors package then judges it)."""
+    head = fh.read(9)
+    # A safetensors file's 8-byte header length can begin with the same two bytes as a pickle
+    # (a header of 896 bytes is 80 03 00 ...): its JSON header then starts at byte 8.
+    if head[8:9] == b"{":
+        return None
+    if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
         raise CheckpointError(
-            f"{source}: the header is not valid JSON at file offset {offset}: {exc.msg}"
+            f"{source} is a Python pickle (protocol {head[1]}); tinygrad_mom never unpickles, "
+            "because unpickling runs arbitrary code. Re-save it as safetensors."
+        )
+    if head.startswith(b"PK\x03\x04"):
+        raise CheckpointError(
+            f"{source} is a zip archive (torch.save or .npz format), which holds pickles; "
+            "tinygrad_mom does not read it. Save the state_dict with safetensors instead."
+        )
+    if not head.startswith(b"\x93NUMPY"):
+        return None
+    fh.seek(0)
+    try:
+        version = np.lib.format.read_magic(fh)
+        if version == (1, 0):
+            _, _, dtype = np.lib.format.read_array_header_1_0(fh)
+        else:
+            _, _, dtype = np.lib.format.read_array_header_2_0(fh)
+    except Exception as exc:  # noqa: BLE001 - NumPy parses the header with ast/tokenize:
+        # ValueError, SyntaxError, tokenize errors, ... all mean a damaged header
+        raise CheckpointError(
+            f"{source}: damaged .npy header ({type(exc).__name__}: {exc})"
         ) from None
-    tail = text[end:]
-    if tail.strip(" ") != "":
-        offset = 8 + len(text[:end].encode()) + (len(tail) - len(tail.lstrip(" ")))
+    if dtype.hasobject:
         raise CheckpointError(
-            f"{source}: unexpected byte at file offset {offset} after the header JSON "
-            "(only space padding may follow it)"
+            f"{source} is an .npy file holding Python objects (dtype {dtype}), which only "
+            "pickle can read; refused"
         )
-    if not isinstance(parsed, dict):
-        raise CheckpointError(
-            f"{source}: the header JSON is a {type(parsed).__name__}, not an object"
-        )
+    fh.seek(0)
+    try:
+        return np.load(fh, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise CheckpointError(f"{source}: damaged .npy file: {exc}") from exc
 
-    metadata = parsed.pop("__metadata__", None)
-    if metadata is not None and (
-        not isinstance(metadata, dict)
-        or not all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items())
-    ):
-        raise CheckpointError(f"{source}: '__metadata__' must map strings to strings")
 
-    data_len = size - 8 - n
-    entries = {}
-    for name, info in parsed.items():
-        entries[name] = _check_entry(name, info, data_len, 8 + n, source)
-    # The byte ranges must tile the data section exactly: no gaps, overlaps or trailing bytes.
-    position = 0
-    for name, info in sorted(entries.items(), key=lambda kv: tuple(kv[1]["data_offsets"])):
-        begin, end = info["data_offsets"]
-        if begin != position:
-            raise CheckpointError(
-                f"{source}: tensor {name!r} starts at data offset {begin} (file offset "
-                f"{8 + n + begin}), expected {position}: the byte ranges overlap or leave a gap"
+class _Reader:
+    """Builds the saved object from a checked header, checking each node of the structure tree
+    in the same pass that builds it. ``read(name)`` gives a tensor's array."""
+
+    def __init__(self, header: dict, data_start: int, read, target: str, source: str):
+        self.data_start = data_start
+        self.metadata = header.pop("__metadata__", None) or {}
+        self.entries = header  # name -> {"dtype", "shape", "data_offsets"}, checked by the package
+        self.read, self.target, self.source = read, target, source
+        self.used: set[str] = set()  # the tensors the structure has named so far
+
+    def build(self):
+        try:
+            tree = self._tree_json()
+            if tree is None:  # a plain safetensors file: a flat state_dict of Tensors
+                return {name: self._tensor(name, None, False) for name in self.entries}
+            try:
+                root = json.loads(tree)
+            except json.JSONDecodeError as exc:
+                raise self._bad(f"the tree is invalid JSON at offset {exc.pos}") from None
+            obj = self._node(root)
+        except RecursionError:  # a crafted structure nested thousands deep
+            raise CheckpointError(f"{self.source}: the header is nested too deeply") from None
+        missing = set(self.entries) - self.used
+        if missing:
+            raise self._bad(f"tensors {sorted(missing)} are in the file but not in the structure")
+        return obj
+
+    def _bad(self, why: str) -> CheckpointError:
+        return CheckpointError(f"{self.source}: corrupted tinygrad_mom metadata: {why}")
+
+    def _tree_json(self) -> str | None:
+        """The structure's JSON text, its header digest checked; None for a plain file."""
+        for key, value in self.metadata.items():
+            if key != _META_KEY and value.startswith(_MAGIC):
+                raise CheckpointError(
+                    f"{self.source}: metadata key {key!r} holds tinygrad_mom structure but should "
+                    f"be {_META_KEY!r}: the header is corrupted"
+                )
+        if _META_KEY not in self.metadata:
+            return None
+        try:
+            container = json.loads(self.metadata[_META_KEY])
+        except json.JSONDecodeError as exc:
+            raise self._bad(f"invalid JSON at metadata offset {exc.pos}") from None
+        if not isinstance(container, dict) or set(container) != {
+            "tinygrad_mom_checkpoint", "tree", "sha256"
+        }:
+            raise self._bad("expected the keys tinygrad_mom_checkpoint, tree and sha256")
+        if container["tinygrad_mom_checkpoint"] != _FORMAT_VERSION:
+            raise self._bad(f"unsupported format version {container['tinygrad_mom_checkpoint']!r}")
+        tree = container["tree"]
+        if not isinstance(tree, str):
+            raise self._bad("the tree is not a JSON string")
+        described = {name: [i["dtype"], i["shape"]] for name, i in self.entries.items()}
+        if _header_digest(described, tree) != container["sha256"]:
+            raise self._bad(
+                "the SHA-256 of the header (tensor names, dtypes, shapes and structure) does not "
+                "match the one stored at save time"
             )
-        position = end
-    if position != data_len:
-        raise CheckpointError(
-            f"{source}: the tensors end at data offset {position} (file offset {8 + n + position})"
-            f" but the file has {data_len - position} more bytes after them"
-        )
-    return 8 + n, entries, metadata or {}
+        return tree
 
-
-def _check_entry(name: str, info, data_len: int, data_start: int, source: str) -> dict:
-    """Validate one tensor's dtype, shape and byte range."""
-    where = f"{source}: tensor {name!r}"
-    if not isinstance(info, dict) or set(info) != {"dtype", "shape", "data_offsets"}:
-        raise CheckpointError(f"{where}: header entry must have exactly dtype, shape, data_offsets")
-    dtype_name, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
-    if dtype_name not in _DTYPES:
-        if dtype_name in _FOREIGN_DTYPES:
-            raise CheckpointError(f"{where} has dtype {dtype_name}, which NumPy cannot represent")
-        raise CheckpointError(f"{where} has unknown dtype {dtype_name!r}")
-
-    def is_count(v):
-        return isinstance(v, int) and not isinstance(v, bool) and v >= 0
-
-    if not isinstance(shape, list) or not all(is_count(d) for d in shape):
-        raise CheckpointError(f"{where}: shape {shape!r} is not a list of non-negative ints")
-    if not (isinstance(offsets, list) and len(offsets) == 2 and all(is_count(o) for o in offsets)):
-        raise CheckpointError(
-            f"{where}: data_offsets {offsets!r} is not a pair of non-negative ints"
-        )
-    begin, end = offsets
-    if begin > end:
-        raise CheckpointError(f"{where}: data_offsets [{begin}, {end}] run backwards")
-    expected = math.prod(shape) * _DTYPES[dtype_name].itemsize
-    if end - begin != expected:
-        raise CheckpointError(
-            f"{where}: data_offsets [{begin}, {end}] hold {end - begin} bytes, but shape "
-            f"{shape} of {dtype_name} needs {expected}"
-        )
-    if end > data_len:
-        raise CheckpointError(
-            f"{where} ends at file offset {data_start + end}, but the file is only "
-            f"{data_start + data_len} bytes long (truncated)"
-        )
-    return info
-
-
-class _Tree:
-    """The decoded structure of a tinygrad_mom checkpoint, validated against the tensors."""
-
-    def __init__(self, root, digests: dict):
-        self.root = root
-        self.digests = digests
-
-    def build(self, arrays: dict, target: str, source: str):
-        return self._build(self.root, arrays, target, source)
-
-    def _build(self, node, arrays, target, source):
-        if not isinstance(node, dict):
-            return node  # None, bool, int, float, str
-        kind = node["t"]
+    def _node(self, node):
+        if node is None or isinstance(node, (bool, int, float, str)):
+            return node
+        kind = node.get("t") if isinstance(node, dict) else None
         if kind == "dict":
-            return {
-                (k if tag == "s" else int(k)): self._build(v, arrays, target, source)
-                for (tag, k), v in node["items"]
-            }
+            out = {}
+            for item in self._items(node, kind):
+                key, value = self._dict_item(item)
+                out[key] = self._node(value)
+            return out
         if kind in ("list", "tuple"):
-            items = [self._build(v, arrays, target, source) for v in node["items"]]
+            items = [self._node(value) for value in self._items(node, kind)]
             return tuple(items) if kind == "tuple" else items
         if kind == "float":
+            if node.get("v") not in ("nan", "inf", "-inf"):
+                raise self._bad(f"bad special float {node.get('v')!r:.80}")
             return float(node["v"])
         if kind == "npscalar":
-            dtype = _DTYPES[node["dtype"]]
-            little = np.frombuffer(bytes.fromhex(node["hex"]), dtype=dtype.newbyteorder("<"))
-            return little[0].astype(dtype)
-        arr = arrays[node["key"]]  # each array is built once, owned, and used by one node
-        if kind == "ndarray":
-            return arr
-        return _to_tensor(arr, target, node["requires_grad"], node["key"], source)
+            return self._npscalar(node)
+        if kind in ("tensor", "ndarray"):
+            key, digest = node.get("key"), node.get("sha256")
+            if not isinstance(key, str) or key not in self.entries:
+                raise self._bad(f"the structure names tensor {key!r:.80}, which is not in the file")
+            if key in self.used:
+                raise self._bad(f"tensor {key!r} is named twice in the structure")
+            if not isinstance(digest, str):
+                raise self._bad(f"tensor {key!r} has no SHA-256")
+            if kind == "ndarray":
+                return self._array(key, digest)
+            if not isinstance(node.get("requires_grad"), bool):
+                raise self._bad(f"tensor {key!r} has no requires_grad flag")
+            return self._tensor(key, digest, node["requires_grad"])
+        raise self._bad(f"unexpected node {node!r:.80}")
 
-
-def _to_tensor(arr: np.ndarray, target: str, requires_grad: bool, name: str, source: str) -> Tensor:
-    if arr.dtype.kind not in "biuf":
-        raise CheckpointError(
-            f"{source}: tensor {name!r} has dtype {arr.dtype}, which Tensors do not support"
-        )
-    t = Tensor._wrap(backend.to_device(arr, target) if target != "cpu" else arr)
-    if requires_grad:
-        t.requires_grad_(True)
-    return t
-
-
-def _read_tree(metadata: dict, entries: dict, source: str) -> _Tree | None:
-    """Parse and check the tinygrad_mom structure; None for a plain safetensors file."""
-    container_text = metadata.get(_META_KEY)
-    for key, value in metadata.items():
-        if key != _META_KEY and value.startswith(_MAGIC):
-            raise CheckpointError(
-                f"{source}: metadata key {key!r} holds tinygrad_mom structure but should be "
-                f"{_META_KEY!r}: the header is corrupted"
-            )
-    if container_text is None:
-        return None
-
-    def bad(why: str) -> CheckpointError:
-        return CheckpointError(f"{source}: corrupted tinygrad_mom metadata: {why}")
-
-    try:
-        container = json.loads(container_text)
-    except json.JSONDecodeError as exc:
-        raise bad(f"invalid JSON at metadata offset {exc.pos}") from None
-    if not isinstance(container, dict) or set(container) != {
-        "tinygrad_mom_checkpoint",
-        "tree",
-        "sha256",
-    }:
-        raise bad("expected the keys tinygrad_mom_checkpoint, tree and sha256")
-    if container["tinygrad_mom_checkpoint"] != _FORMAT_VERSION:
-        raise bad(f"unsupported format version {container['tinygrad_mom_checkpoint']!r}")
-    tree_json = container["tree"]
-    if not isinstance(tree_json, str):
-        raise bad("the tree is not a JSON string")
-    described = {name: [i["dtype"], i["shape"]] for name, i in entries.items()}
-    if _header_digest(described, tree_json) != container["sha256"]:
-        raise bad(
-            "the SHA-256 of the header (tensor names, dtypes, shapes and structure) does not "
-            "match the one stored at save time"
-        )
-    try:
-        root = json.loads(tree_json)
-    except json.JSONDecodeError as exc:
-        raise bad(f"the tree is invalid JSON at offset {exc.pos}") from None
-    digests: dict[str, str] = {}
-    _check_node(root, entries, digests, bad)
-    missing = set(entries) - set(digests)
-    if missing:
-        raise bad(f"tensors {sorted(missing)} are in the file but not in the structure")
-    return _Tree(root, digests)
-
-
-def _check_node(node, entries: dict, digests: dict, bad) -> None:
-    """Recursively check that a structure node is well formed (before anything is built)."""
-    if node is None or isinstance(node, (bool, int, float, str)):
-        return
-    if not isinstance(node, dict) or "t" not in node:
-        raise bad(f"unexpected node {node!r:.80}")
-    kind = node["t"]
-    if kind == "dict":
+    def _items(self, node: dict, kind: str) -> list:
         items = node.get("items")
         if not isinstance(items, list):
-            raise bad("a dict node has no item list")
-        for item in items:
-            if not (
-                isinstance(item, list)
-                and len(item) == 2
-                and isinstance(item[0], list)
-                and len(item[0]) == 2
-            ):
-                raise bad(f"malformed dict item {item!r:.80}")
-            (tag, key), value = item
-            if not (
-                (tag == "s" and isinstance(key, str))
-                or (tag == "i" and isinstance(key, int) and not isinstance(key, bool))
-            ):
-                raise bad(f"malformed dict key {item[0]!r:.80}")
-            _check_node(value, entries, digests, bad)
-    elif kind in ("list", "tuple"):
-        if not isinstance(node.get("items"), list):
-            raise bad(f"a {kind} node has no item list")
-        for value in node["items"]:
-            _check_node(value, entries, digests, bad)
-    elif kind == "float":
-        if node.get("v") not in ("nan", "inf", "-inf"):
-            raise bad(f"bad special float {node.get('v')!r}")
-    elif kind == "npscalar":
-        dtype = _DTYPES.get(node.get("dtype"))
-        hex_ = node.get("hex")
-        if dtype is None or not isinstance(hex_, str) or len(hex_) != 2 * dtype.itemsize:
-            raise bad(f"malformed NumPy scalar {node!r:.80}")
+            raise self._bad(f"a {kind} node has no item list")
+        return items
+
+    def _dict_item(self, item):
+        if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], list)
+                and len(item[0]) == 2):
+            raise self._bad(f"malformed dict item {item!r:.80}")
+        (tag, key), value = item
+        if not ((tag == "s" and isinstance(key, str))
+                or (tag == "i" and isinstance(key, int) and not isinstance(key, bool))):
+            raise self._bad(f"malformed dict key {item[0]!r:.80}")
+        return key, value
+
+    def _npscalar(self, node: dict):
+        name, hex_ = node.get("dtype"), node.get("hex")
+        dtype = _DTYPES.get(name) if isinstance(name, str) else None
         try:
-            bytes.fromhex(hex_)
+            data = bytes.fromhex(hex_) if dtype is not None and isinstance(hex_, str) else b""
         except ValueError:
-            raise bad(f"malformed NumPy scalar {node!r:.80}") from None
-    elif kind in ("tensor", "ndarray"):
-        key = node.get("key")
-        if key not in entries:
-            raise bad(f"the structure names tensor {key!r}, which is not in the file")
-        if key in digests:
-            raise bad(f"tensor {key!r} is named twice in the structure")
-        if not isinstance(node.get("sha256"), str):
-            raise bad(f"tensor {key!r} has no SHA-256")
-        if kind == "tensor":
-            if not isinstance(node.get("requires_grad"), bool):
-                raise bad(f"tensor {key!r} has no requires_grad flag")
-            if node["requires_grad"] and _DTYPES[entries[key]["dtype"]].kind != "f":
-                raise bad(f"tensor {key!r} of dtype {entries[key]['dtype']} cannot require grad")
-        digests[key] = node["sha256"]
-    else:
-        raise bad(f"unknown node type {kind!r}")
+            data = b""
+        if dtype is None or len(data) != dtype.itemsize:
+            raise self._bad(f"malformed NumPy scalar {node!r:.80}")
+        return np.frombuffer(data, dtype=dtype.newbyteorder("<"))[0].astype(dtype)
+
+    def _array(self, name: str, digest: str | None) -> np.ndarray:
+        """A tensor's bytes as a new array it owns, checked against its SHA-256 (files written
+        by save carry one per tensor)."""
+        self.used.add(name)
+        info = self.entries[name]
+        if info["dtype"] not in _DTYPES:  # valid safetensors, but not NumPy (BF16, F8_*, ...)
+            raise CheckpointError(
+                f"{self.source}: tensor {name!r} has dtype {info['dtype']}, which NumPy cannot "
+                "represent"
+            )
+        arr = self.read(name)
+        if digest is not None and _bytes_digest(arr.reshape(-1).view(np.uint8)) != digest:
+            begin, end = (self.data_start + o for o in info["data_offsets"])
+            raise CheckpointError(
+                f"{self.source}: the data of tensor {name!r} (file bytes {begin} to {end}) does "
+                "not match its SHA-256: the file is corrupted"
+            )
+        return arr
+
+    def _tensor(self, name: str, digest: str | None, requires_grad: bool) -> Tensor:
+        arr = self._array(name, digest)
+        if arr.dtype.kind not in "biuf":
+            raise CheckpointError(
+                f"{self.source}: tensor {name!r} has dtype {arr.dtype}, which Tensors do not "
+                "support"
+            )
+        if requires_grad and arr.dtype.kind != "f":
+            raise self._bad(f"tensor {name!r} of dtype {arr.dtype} cannot require grad")
+        t = Tensor._wrap(backend.to_device(arr, self.target) if self.target != "cpu" else arr)
+        if requires_grad:
+            t.requires_grad_(True)
+        return t
+
+
+def _target_device(map_location, device) -> str:
+    """The canonical device that loaded Tensors go to."""
+    for name, value in (("map_location", map_location), ("device", device)):
+        if value is not None and not isinstance(value, str):
+            raise TypeError(
+                f"{name} must be a device string such as 'cpu' or 'cuda:0' or None, got "
+                f"{type(value).__name__} (dict and callable map_locations are not supported)"
+            )
+    if map_location is not None and device is not None:
+        if backend.parse_device(map_location) != backend.parse_device(device):
+            raise ValueError(f"map_location={map_location!r} and device={device!r} disagree")
+    return backend.parse_device(device if device is not None else map_location)

@@ -1821,6 +1821,232 @@ class Tensor:
     def take_along_dim(self, indices, dim=None) -> Tensor:
         return _ops.take_along_dim(self, indices, dim)
 
+    # --- masks, scatter, index_* (out of place, and in place through _apply_inplace) ----------
+    def masked_fill(self, mask, value) -> Tensor:
+        return _ops.masked_fill(self, mask, value)
+
+    def masked_fill_(self, mask, value) -> Tensor:
+        return self._apply_inplace("masked_fill_", lambda t: _ops.masked_fill(t, mask, value),
+                                   value)
+
+    def masked_select(self, mask) -> Tensor:
+        return _ops.masked_select(self, mask)
+
+    def masked_scatter(self, mask, source) -> Tensor:
+        return _ops.masked_scatter(self, mask, source)
+
+    def masked_scatter_(self, mask, source) -> Tensor:
+        return self._apply_inplace("masked_scatter_",
+                                   lambda t: _ops.masked_scatter(t, mask, source), source)
+
+    def scatter(self, dim: int, index, src=None, *, value=None, reduce=None) -> Tensor:
+        return _ops.scatter(self, dim, index, src, value=value, reduce=reduce)
+
+    def scatter_(self, dim: int, index, src=None, *, value=None, reduce=None) -> Tensor:
+        return self._apply_inplace(
+            "scatter_", lambda t: _ops.scatter(t, dim, index, src, value=value, reduce=reduce),
+            src, value)
+
+    def scatter_add(self, dim: int, index, src) -> Tensor:
+        return _ops.scatter_add(self, dim, index, src)
+
+    def scatter_add_(self, dim: int, index, src) -> Tensor:
+        return self._apply_inplace("scatter_add_",
+                                   lambda t: _ops.scatter_add(t, dim, index, src), src)
+
+    def scatter_reduce(self, dim: int, index, src, reduce: str, *,
+                       include_self: bool = True) -> Tensor:
+        return _ops.scatter_reduce(self, dim, index, src, reduce, include_self=include_self)
+
+    def scatter_reduce_(self, dim: int, index, src, reduce: str, *,
+                        include_self: bool = True) -> Tensor:
+        return self._apply_inplace("scatter_reduce_", lambda t: _ops.scatter_reduce(
+            t, dim, index, src, reduce, include_self=include_self), src)
+
+    def index_select(self, dim: int, index) -> Tensor:
+        return _ops.index_select(self, dim, index)
+
+    def index_add(self, dim: int, index, source, *, alpha=1) -> Tensor:
+        return _ops.index_add(self, dim, index, source, alpha=alpha)
+
+    def index_add_(self, dim: int, index, source, *, alpha=1) -> Tensor:
+        return self._apply_inplace(
+            "index_add_", lambda t: _ops.index_add(t, dim, index, source, alpha=alpha), source)
+
+    def index_copy(self, dim: int, index, source) -> Tensor:
+        return _ops.index_copy(self, dim, index, source)
+
+    def index_copy_(self, dim: int, index, source) -> Tensor:
+        return self._apply_inplace("index_copy_",
+                                   lambda t: _ops.index_copy(t, dim, index, source), source)
+
+    def index_fill(self, dim: int, index, value) -> Tensor:
+        return _ops.index_fill(self, dim, index, value)
+
+    def index_fill_(self, dim: int, index, value) -> Tensor:
+        return self._apply_inplace("index_fill_",
+                                   lambda t: _ops.index_fill(t, dim, index, value), value)
+
+    def take(self, index) -> Tensor:
+        return _ops.take(self, index)
+
+    def clamp_min(self, min) -> Tensor:  # noqa: A002  (PyTorch's argument name)
+        return _ops.clamp_min(self, min)
+
+    def clamp_max(self, max) -> Tensor:  # noqa: A002
+        return _ops.clamp_max(self, max)
+
+    def addcmul(self, tensor1, tensor2, *, value=1) -> Tensor:
+        return _ops.addcmul(self, tensor1, tensor2, value=value)
+
+    def addcdiv(self, tensor1, tensor2, *, value=1) -> Tensor:
+        return _ops.addcdiv(self, tensor1, tensor2, value=value)
+
+    def lerp(self, end, weight) -> Tensor:
+        return _ops.lerp(self, end, weight)
+
+    # --- the trailing-underscore spellings of elementwise methods: one line each over
+    # _apply_inplace, which computes the out-of-place method and writes it into self
+    def _apply_inplace(self, name: str, fn, *operands) -> Tensor:
+        """``self`` overwritten by ``fn(self)`` with PyTorch's in-place rules: a leaf that
+        requires grad raises; on a non-leaf (or with an operand that requires grad) the write
+        is recorded as ``self[...] = fn(self)``, and every write bumps the version counter, so
+        a backward that saved the old values raises. The result must keep self's shape and be
+        castable to self's dtype; nothing changes when it is not."""
+        other = next((o for o in operands if isinstance(o, Tensor) and o._requires_grad), None)
+        record = self._check_inplace(name, other)
+        if record:
+            result = fn(self.clone() if self._requires_grad else Tensor._wrap(self.array.copy()))
+        else:
+            with no_grad():
+                result = fn(Tensor._wrap(self.array))
+        if tuple(result.shape) != tuple(self.shape):
+            raise ValueError(
+                f"{name}: the result has shape {tuple(result.shape)}, but an in-place operation "
+                f"keeps the tensor's shape {tuple(self.shape)}"
+            )
+        if not np.can_cast(result.dtype, self.dtype, casting="same_kind"):
+            raise TypeError(
+                f"{name}: result type {result.dtype} can't be cast to the desired output type "
+                f"{self.dtype}"
+            )
+        if record:
+            _ops.setitem(self, Ellipsis, result)
+            return self
+        self.array[...] = result.array
+        _bump_version(self.array)
+        return self
+
+    def pow_(self, exponent) -> Tensor:
+        return self._apply_inplace("pow_", lambda t: t.pow(exponent), exponent)
+
+    def neg_(self) -> Tensor:
+        return self._apply_inplace("neg_", Tensor.neg)
+
+    def abs_(self) -> Tensor:
+        return self._apply_inplace("abs_", Tensor.abs)
+
+    def sqrt_(self) -> Tensor:
+        return self._apply_inplace("sqrt_", Tensor.sqrt)
+
+    def rsqrt_(self) -> Tensor:
+        return self._apply_inplace("rsqrt_", Tensor.rsqrt)
+
+    def square_(self) -> Tensor:
+        return self._apply_inplace("square_", Tensor.square)
+
+    def exp_(self) -> Tensor:
+        return self._apply_inplace("exp_", Tensor.exp)
+
+    def expm1_(self) -> Tensor:
+        return self._apply_inplace("expm1_", Tensor.expm1)
+
+    def log_(self) -> Tensor:
+        return self._apply_inplace("log_", Tensor.log)
+
+    def log1p_(self) -> Tensor:
+        return self._apply_inplace("log1p_", Tensor.log1p)
+
+    def log2_(self) -> Tensor:
+        return self._apply_inplace("log2_", Tensor.log2)
+
+    def log10_(self) -> Tensor:
+        return self._apply_inplace("log10_", Tensor.log10)
+
+    def sin_(self) -> Tensor:
+        return self._apply_inplace("sin_", Tensor.sin)
+
+    def cos_(self) -> Tensor:
+        return self._apply_inplace("cos_", Tensor.cos)
+
+    def tan_(self) -> Tensor:
+        return self._apply_inplace("tan_", Tensor.tan)
+
+    def sinh_(self) -> Tensor:
+        return self._apply_inplace("sinh_", Tensor.sinh)
+
+    def cosh_(self) -> Tensor:
+        return self._apply_inplace("cosh_", Tensor.cosh)
+
+    def asin_(self) -> Tensor:
+        return self._apply_inplace("asin_", Tensor.asin)
+
+    def acos_(self) -> Tensor:
+        return self._apply_inplace("acos_", Tensor.acos)
+
+    def atan_(self) -> Tensor:
+        return self._apply_inplace("atan_", Tensor.atan)
+
+    def tanh_(self) -> Tensor:
+        return self._apply_inplace("tanh_", Tensor.tanh)
+
+    def sigmoid_(self) -> Tensor:
+        return self._apply_inplace("sigmoid_", Tensor.sigmoid)
+
+    def relu_(self) -> Tensor:
+        return self._apply_inplace("relu_", Tensor.relu)
+
+    def erf_(self) -> Tensor:
+        return self._apply_inplace("erf_", Tensor.erf)
+
+    def floor_(self) -> Tensor:
+        return self._apply_inplace("floor_", Tensor.floor)
+
+    def ceil_(self) -> Tensor:
+        return self._apply_inplace("ceil_", Tensor.ceil)
+
+    def trunc_(self) -> Tensor:
+        return self._apply_inplace("trunc_", Tensor.trunc)
+
+    def round_(self, *, decimals: int = 0) -> Tensor:
+        return self._apply_inplace("round_", lambda t: t.round(decimals=decimals))
+
+    def sign_(self) -> Tensor:
+        return self._apply_inplace("sign_", Tensor.sign)
+
+    def reciprocal_(self) -> Tensor:
+        return self._apply_inplace("reciprocal_", Tensor.reciprocal)
+
+    def clamp_min_(self, min) -> Tensor:  # noqa: A002
+        return self._apply_inplace("clamp_min_", lambda t: t.clamp_min(min))
+
+    def clamp_max_(self, max) -> Tensor:  # noqa: A002
+        return self._apply_inplace("clamp_max_", lambda t: t.clamp_max(max))
+
+    def clip_(self, min=None, max=None) -> Tensor:  # noqa: A002
+        return self.clamp_(min, max)
+
+    def addcmul_(self, tensor1, tensor2, *, value=1) -> Tensor:
+        return self._apply_inplace("addcmul_", lambda t: t.addcmul(tensor1, tensor2, value=value),
+                                   tensor1, tensor2)
+
+    def addcdiv_(self, tensor1, tensor2, *, value=1) -> Tensor:
+        return self._apply_inplace("addcdiv_", lambda t: t.addcdiv(tensor1, tensor2, value=value),
+                                   tensor1, tensor2)
+
+    def lerp_(self, end, weight) -> Tensor:
+        return self._apply_inplace("lerp_", lambda t: t.lerp(end, weight), end, weight)
+
     def split(self, split_size, dim: int = 0) -> tuple:
         return _ops.split(self, split_size, dim)
 
@@ -1841,6 +2067,31 @@ class Tensor:
 
     def trace(self) -> Tensor:
         return _ops.trace(self)
+
+    # linear algebra: PyTorch's legacy method spellings (tm.linalg holds the rest)
+    def inverse(self) -> Tensor:
+        return _linalg.inverse(self)
+
+    def det(self) -> Tensor:
+        return _linalg.legacy_det(self)
+
+    def logdet(self) -> Tensor:
+        return _linalg.logdet(self)
+
+    def slogdet(self):
+        return _linalg.legacy_slogdet(self)
+
+    def cholesky(self, upper: bool = False) -> Tensor:
+        return _linalg.legacy_cholesky(self, upper)
+
+    def qr(self, some: bool = True):
+        return _linalg.legacy_qr(self, some)
+
+    def svd(self, some: bool = True, compute_uv: bool = True):
+        return _linalg.legacy_svd(self, some, compute_uv)
+
+    def pinverse(self, rcond: float = 1e-15) -> Tensor:
+        return _linalg.pinverse(self, rcond)
 
     # ==========================================================================================
 
@@ -2041,6 +2292,7 @@ def _shape_arg(size) -> tuple:
     return tuple(out)
 
 
+from . import linalg as _linalg  # noqa: E402
 from . import ops as _ops  # noqa: E402  (ops needs Tensor and Function defined above)
 from . import tensor_xp as _tensor_xp  # noqa: E402
 

@@ -44,6 +44,9 @@ RECURRENT_CASES = [
     ("RNN", {"nonlinearity": "relu", "num_layers": 2}),
     ("LSTM", {}),
     ("LSTM", {"num_layers": 2, "bidirectional": True, "batch_first": True}),
+    ("LSTM", {"proj_size": 2}),
+    ("LSTM", {"proj_size": 3, "num_layers": 2, "bidirectional": True, "batch_first": True}),
+    ("LSTM", {"proj_size": 1, "num_layers": 2, "bias": False}),
     ("GRU", {"bias": False}),
     ("GRU", {"num_layers": 2, "bidirectional": True}),
 ]
@@ -89,6 +92,35 @@ def test_cells_match_torch_batched_and_unbatched(name):
         np.testing.assert_allclose(o.numpy(force=True), t.detach().numpy(force=True), atol=1e-12)
 
 
+def test_lstm_proj_size_with_initial_state_unbatched_matches_torch():
+    torch = torch_or_skip()
+    torch.manual_seed(1)
+    theirs = torch.nn.LSTM(3, 4, num_layers=2, bidirectional=True, proj_size=2).double()
+    ours = nn.LSTM(3, 4, num_layers=2, bidirectional=True, proj_size=2, dtype=tm.float64)
+    load_from_torch(ours, theirs)
+    assert ours.weight_hr_l1_reverse.shape == (2, 4) and ours.weight_ih_l1.shape == (16, 4)
+    assert ours.weight_hh_l0.shape == (16, 2)
+    for batch in [(2,), ()]:
+        x = RNG.standard_normal((5,) + batch + (3,))
+        h0 = RNG.standard_normal((4,) + batch + (2,))
+        c0 = RNG.standard_normal((4,) + batch + (4,))
+        t_out, (t_h, t_c) = theirs(torch.tensor(x), (torch.tensor(h0), torch.tensor(c0)))
+        o_out, (o_h, o_c) = ours(f64(x), (f64(h0), f64(c0)))
+        assert o_out.shape == tuple(t_out.shape) == (5,) + batch + (4,)
+        for a, b in [(o_out, t_out), (o_h, t_h), (o_c, t_c)]:
+            np.testing.assert_allclose(a.numpy(force=True), b.detach().numpy(), atol=1e-12)
+
+
+def test_lstm_proj_size_gradcheck(device):
+    lstm = nn.LSTM(2, 3, proj_size=2, bidirectional=True, dtype=tm.float64, device=device)
+    h0 = f64(RNG.standard_normal((2, 2, 2)), device)
+    c0 = f64(RNG.standard_normal((2, 2, 3)), device)
+    x = f64(RNG.standard_normal((3, 2, 2)), device)
+    params = [lstm.weight_hr_l0, lstm.weight_hr_l0_reverse]
+    assert tm.gradcheck(lambda a, h, c, *w: lstm(a, (h, c))[0], [x, h0, c0, *params])
+    assert tm.gradgradcheck(lambda a, h, c: lstm(a, (h, c))[0], [x[:2], h0, c0])
+
+
 def test_recurrent_gradcheck_and_initial_state(device):
     lstm = nn.LSTM(2, 3, dtype=tm.float64, device=device)
     h0 = f64(RNG.standard_normal((1, 2, 3)), device)
@@ -120,8 +152,13 @@ def test_recurrent_defaults_init_and_errors():
         nn.LSTM(3, 5)(tm.randn(7, 2, 3), tm.zeros(1, 2, 5))
     with pytest.raises(ValueError, match="nonlinearity"):
         nn.RNN(3, 5, nonlinearity="sigmoid")
+    with pytest.raises(ValueError, match="proj_size has to be smaller than hidden_size"):
+        nn.LSTM(3, 5, proj_size=5)
     with pytest.raises(ValueError, match="proj_size"):
-        nn.LSTM(3, 5, proj_size=2)
+        nn.LSTM(3, 5, proj_size=-1)
+    with pytest.raises(ValueError, match=r"h_0 has shape \(2, 2, 5\), expected \(2, 2, 2\)"):
+        nn.LSTM(3, 5, 2, proj_size=2)(tm.randn(7, 2, 3), (tm.zeros(2, 2, 5), tm.zeros(2, 2, 5)))
+    assert repr(nn.LSTM(3, 5, proj_size=2)).startswith("LSTM(3, 5, proj_size=2)")
     with pytest.raises(TypeError, match="hidden_size"):
         nn.RNN(3, "5")
     assert repr(nn.LSTM(3, 5, 2, batch_first=True)).startswith(
@@ -207,8 +244,85 @@ def test_embedding_init_pretrained_and_errors():
         emb(tm.tensor([10]))
     with pytest.raises(TypeError, match="integer indices"):
         emb(tm.tensor([1.0]))
-    with pytest.raises(ValueError, match="not supported"):
-        nn.Embedding(3, 2, max_norm=1.0)
+    with pytest.raises(ValueError, match="sparse=True"):
+        nn.Embedding(3, 2, sparse=True)
+    with pytest.raises(ValueError, match="sparse=True"):
+        F.embedding(tm.tensor([0]), tm.ones(3, 2), sparse=True)
+    with pytest.raises(ValueError, match="max_norm"):
+        nn.Embedding(3, 2, max_norm=-1.0)
+    with pytest.raises(TypeError, match="scale_grad_by_freq"):
+        nn.Embedding(3, 2, scale_grad_by_freq=1)
+    with pytest.raises(ValueError, match="norm_type"):
+        F.embedding(tm.tensor([0]), tm.ones(3, 2), max_norm=1.0, norm_type=0)
+    before = tm.ones(3, 2) * 5
+    with pytest.raises(IndexError):  # checked before the renorm writes anything
+        F.embedding(tm.tensor([0, 3]), before, max_norm=1.0)
+    assert np.all(before.numpy() == 5)
+
+
+EMBEDDING_OPTIONS = [
+    {"max_norm": 1.0},
+    {"max_norm": 1.5, "norm_type": 1.0},
+    {"max_norm": 0.7, "norm_type": float("inf"), "padding_idx": 2},
+    {"scale_grad_by_freq": True},
+    {"scale_grad_by_freq": True, "padding_idx": 1, "max_norm": 2.0, "norm_type": 3.0},
+]
+
+
+@pytest.mark.parametrize("kwargs", EMBEDDING_OPTIONS)
+def test_embedding_max_norm_and_scale_grad_by_freq_match_torch(kwargs):
+    torch = torch_or_skip()
+    torch.manual_seed(3)
+    theirs = torch.nn.Embedding(6, 3, **kwargs).double()
+    ours = nn.Embedding(6, 3, **kwargs, dtype=tm.float64)
+    load_from_torch(ours, theirs)
+    assert repr(ours).split("\n")[0].startswith(repr(theirs))
+    idx = np.array([[0, 1, 4], [1, 1, 2]])
+    for _ in range(2):  # the second call sees the renormalised rows
+        t, o = theirs(torch.tensor(idx)), ours(tm.tensor(idx))
+        np.testing.assert_allclose(o.numpy(force=True), t.detach().numpy(), atol=1e-15)
+        np.testing.assert_allclose(ours.weight.detach().numpy(), theirs.weight.detach().numpy(),
+                                   atol=1e-15)  # in place, only the looked-up rows
+        w = RNG.standard_normal(t.shape)
+        (t * torch.tensor(w)).sum().backward()
+        (o * f64(w, requires_grad=False)).sum().backward()
+        np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(),
+                                   atol=1e-15)
+    ft = torch.nn.functional.embedding(torch.tensor(idx), theirs.weight.detach().clone(),
+                                       **kwargs)
+    fo = F.embedding(tm.tensor(idx), ours.weight.detach().clone(), **kwargs)
+    np.testing.assert_allclose(fo.numpy(), ft.numpy(), atol=1e-15)
+
+
+def test_embedding_max_norm_renorms_in_place_outside_autograd():
+    weight = tm.tensor(np.array([[3.0, 4.0], [0.3, 0.4], [6.0, 8.0]]), requires_grad=True)
+    out = F.embedding(tm.tensor([0, 1]), weight, max_norm=1.0)
+    w = weight.detach().numpy()
+    np.testing.assert_allclose(w[0], np.array([3.0, 4.0]) / (5 + 1e-7))
+    np.testing.assert_allclose(w[1:], [[0.3, 0.4], [6.0, 8.0]])  # under the norm / not looked up
+    out.sum().backward()  # the lookup does not save the weight: the renorm is no conflict
+    np.testing.assert_allclose(weight.grad.numpy(), [[1, 1], [1, 1], [0, 0]])
+    # a graph that saved the weight before the renorm raises at backward (PyTorch's rule)
+    saved = (weight * weight).sum()
+    F.embedding(tm.tensor([2]), weight, max_norm=1.0)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        saved.backward()
+
+
+def test_embedding_scale_grad_by_freq_by_hand(device):
+    # not the derivative of the lookup (so no gradcheck/gradgradcheck, as in PyTorch): each
+    # row's gradient is divided by its count in the batch
+    idx_array = np.array([[0, 2, 2], [3, 2, 0]])
+    idx = tm.tensor(idx_array, device=device)
+    weight = f64(RNG.standard_normal((4, 3)), device)
+    g = RNG.standard_normal((2, 3, 3))
+    out = F.embedding(idx, weight, scale_grad_by_freq=True)
+    np.testing.assert_array_equal(out.numpy(force=True), weight.numpy(force=True)[idx_array])
+    out.backward(tm.tensor(g, device=device))
+    expected = np.zeros((4, 3))
+    counts = np.bincount(idx_array.ravel(), minlength=4)
+    np.add.at(expected, idx_array, g / counts[idx_array][..., None])
+    np.testing.assert_allclose(weight.grad.numpy(force=True), expected, atol=1e-15)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -270,12 +270,18 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
-    """max(x, 0). ``inplace`` is accepted for compatibility; the result is always a new tensor."""
+    """max(x, 0); ``inplace=True`` overwrites ``input`` (``input.relu_()``) and returns it."""
+    if inplace:
+        _check_tensor(input, "relu")
+        return input.relu_()
     return ops.relu(input)
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
-    """x if x > 0 else negative_slope·x (``inplace`` accepted, computed out of place)."""
+    """x if x > 0 else negative_slope·x; ``inplace=True`` overwrites ``input`` and returns it."""
+    if inplace:
+        _check_tensor(input, "leaky_relu")
+        return input._apply_inplace("leaky_relu_", lambda t: ops.leaky_relu(t, negative_slope))
     return ops.leaky_relu(input, negative_slope)
 
 
@@ -334,8 +340,8 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     """Inverted dropout: zero each element with probability ``p`` and scale the rest by 1/(1-p).
 
     The mask is drawn from the generator that ``tm.manual_seed`` seeds (on the input's
-    device). Identity when ``training`` is False or ``p`` is 0. ``inplace`` is accepted for
-    compatibility; the result is always a new tensor.
+    device). Identity when ``training`` is False or ``p`` is 0. ``inplace=True`` multiplies
+    ``input`` by the mask in place (``mul_``) and returns it.
     """
     _check_tensor(input, "dropout")
     p = _check_p(p)
@@ -348,7 +354,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     with backend.device_context(input.device):  # CuPy draws on its current device
         keep = backend.rng(input.device).random(input.shape) >= p
         mask = xp.asarray(keep, dtype=input.dtype) * input.dtype.type(scale)
-    return input * Tensor._wrap(mask)
+    return input.mul_(Tensor._wrap(mask)) if inplace else input * Tensor._wrap(mask)
 
 
 # ----------------------------------------------------------------------------------------------

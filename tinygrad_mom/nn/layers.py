@@ -473,14 +473,14 @@ class AdaptiveAvgPool2d(Module):
 
 
 class ReLU(Module):
-    """max(x, 0). ``inplace`` is accepted for compatibility; results are always new tensors."""
+    """max(x, 0); ``inplace=True`` overwrites the input (PyTorch's ``nn.ReLU(inplace=True)``)."""
 
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = V.flag("inplace", inplace, where="ReLU")
 
     def forward(self, input: Tensor) -> Tensor:
-        return ops.relu(input)
+        return F.relu(input, self.inplace)
 
     def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""
@@ -496,7 +496,7 @@ class LeakyReLU(Module):
         self.inplace = V.flag("inplace", inplace, where="LeakyReLU")
 
     def forward(self, input: Tensor) -> Tensor:
-        return ops.leaky_relu(input, self.negative_slope)
+        return F.leaky_relu(input, self.negative_slope, self.inplace)
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
@@ -553,7 +553,7 @@ class Dropout(Module):
         self.inplace = V.flag("inplace", inplace, where="Dropout")
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.dropout(input, self.p, self.training)
+        return F.dropout(input, self.p, self.training, self.inplace)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"

@@ -79,7 +79,7 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
     with backend.device_context(input.device):
         keep = backend.rng(input.device).random(mask_shape) >= p
         mask = xp.asarray(keep, dtype=input.dtype) * input.dtype.type(scale)
-    return input * Tensor._wrap(mask)
+    return input.mul_(Tensor._wrap(mask)) if inplace else input * Tensor._wrap(mask)
 
 
 class MaxPool1d(Module):
@@ -131,7 +131,7 @@ class Dropout2d(Module):
         self.inplace = V.flag("inplace", inplace, where="Dropout2d")
 
     def forward(self, input: Tensor) -> Tensor:
-        return dropout2d(input, self.p, self.training)
+        return dropout2d(input, self.p, self.training, self.inplace)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"

@@ -9,6 +9,7 @@ Cell equations (PyTorch's):
     RNN:  h' = tanh(W_ih x + b_ih + W_hh h + b_hh)         (or relu)
     LSTM: i, f, g, o = chunks of W_ih x + b_ih + W_hh h + b_hh  (in that order)
           c' = σ(f)·c + σ(i)·tanh(g);  h' = σ(o)·tanh(c')
+          with proj_size > 0: h' = W_hr (σ(o)·tanh(c')), h has proj_size features
     GRU:  r, z, n chunks; r = σ(x_r + h_r), z = σ(x_z + h_z), n = tanh(x_n + r·h_n)
           h' = (1 − z)·n + z·h     (x_* from W_ih x + b_ih, h_* from W_hh h + b_hh)
 """
@@ -37,8 +38,9 @@ def _chunk(t: Tensor, n: int) -> list[Tensor]:
 
 
 def _cell(mode: str, gx: Tensor, h: Tensor, c: Tensor | None, w_hh: Tensor,
-          b_hh: Tensor | None):
-    """One time step: ``gx`` is the input projection W_ih x + b_ih for this step."""
+          b_hh: Tensor | None, w_hr: Tensor | None = None):
+    """One time step: ``gx`` is the input projection W_ih x + b_ih for this step; ``w_hr``
+    the LSTM's output projection (``proj_size > 0``)."""
     gh = ops.matmul(h, ops.transpose(w_hh, 0, 1))
     if b_hh is not None:
         gh = gh + b_hh
@@ -49,7 +51,10 @@ def _cell(mode: str, gx: Tensor, h: Tensor, c: Tensor | None, w_hh: Tensor,
     if mode == "LSTM":
         i, f, g, o = _chunk(gx + gh, 4)
         c = ops.sigmoid(f) * c + ops.sigmoid(i) * ops.tanh(g)
-        return ops.sigmoid(o) * ops.tanh(c), c
+        h = ops.sigmoid(o) * ops.tanh(c)
+        if w_hr is not None:  # h = W_hr (o ⊙ tanh c): h has proj_size features
+            h = ops.matmul(h, ops.transpose(w_hr, 0, 1))
+        return h, c
     xr, xz, xn = _chunk(gx, 3)
     hr, hz, hn = _chunk(gh, 3)
     r = ops.sigmoid(xr + hr)
@@ -110,21 +115,30 @@ class RNNBase(Module):
         self.batch_first = V.flag("batch_first", batch_first, where=name)
         self.dropout = V.number_in("dropout", dropout, 0.0, 1.0, where=name)
         self.bidirectional = V.flag("bidirectional", bidirectional, where=name)
-        if V.int_at_least("proj_size", proj_size, 0, where=name):
-            raise ValueError(f"{name}: proj_size > 0 is not supported here")
-        self.proj_size = 0
+        self.proj_size = V.int_at_least("proj_size", proj_size, 0, where=name)
+        if self.proj_size and mode != "LSTM":
+            raise ValueError(f"{name}: proj_size is only supported for LSTM, got "
+                             f"proj_size={self.proj_size}")
+        if self.proj_size >= self.hidden_size:
+            raise ValueError(
+                f"{name}: proj_size has to be smaller than hidden_size, got "
+                f"proj_size={self.proj_size} and hidden_size={self.hidden_size}"
+            )
         gate_size = _GATES[mode] * hidden_size
         directions = 2 if bidirectional else 1
+        out_size = self.proj_size or hidden_size  # the size of h (PyTorch's real_hidden_size)
         self._flat_weights_names = []
         for layer in range(num_layers):
-            layer_input = input_size if layer == 0 else hidden_size * directions
+            layer_input = input_size if layer == 0 else out_size * directions
             for direction in range(directions):
                 suffix = f"_l{layer}" + ("_reverse" if direction else "")
                 shapes = [(f"weight_ih{suffix}", (gate_size, layer_input)),
-                          (f"weight_hh{suffix}", (gate_size, hidden_size))]
+                          (f"weight_hh{suffix}", (gate_size, out_size))]
                 if bias:
                     shapes += [(f"bias_ih{suffix}", (gate_size,)),
                                (f"bias_hh{suffix}", (gate_size,))]
+                if self.proj_size:
+                    shapes.append((f"weight_hr{suffix}", (self.proj_size, hidden_size)))
                 for pname, shape in shapes:
                     setattr(self, pname, Parameter(_empty(shape, device, dtype)))
                     self._flat_weights_names.append(pname)
@@ -138,7 +152,7 @@ class RNNBase(Module):
         suffix = f"_l{layer}" + ("_reverse" if direction else "")
         get = self._parameters.get
         return (get(f"weight_ih{suffix}"), get(f"weight_hh{suffix}"), get(f"bias_ih{suffix}"),
-                get(f"bias_hh{suffix}"))
+                get(f"bias_hh{suffix}"), get(f"weight_hr{suffix}"))
 
     def forward(self, input: Tensor, hx=None):
         name = type(self).__name__
@@ -159,14 +173,14 @@ class RNNBase(Module):
         for layer in range(self.num_layers):
             outputs = []
             for direction in range(directions):
-                w_ih, w_hh, b_ih, b_hh = self._weights(layer, direction)
+                w_ih, w_hh, b_ih, b_hh, w_hr = self._weights(layer, direction)
                 projected = _project(layer_input, w_ih, b_ih)  # (steps, batch, gates)
                 k = layer * directions + direction
                 h, c = h0[k], (c0[k] if c0 is not None else None)
                 seq = [None] * steps
                 order = range(steps - 1, -1, -1) if direction else range(steps)
                 for t in order:
-                    h, c = _cell(self.mode, projected[t], h, c, w_hh, b_hh)
+                    h, c = _cell(self.mode, projected[t], h, c, w_hh, b_hh, w_hr)
                     seq[t] = h
                 outputs.append(ops.stack(seq))
                 h_n.append(h)
@@ -186,21 +200,22 @@ class RNNBase(Module):
         return output, ((h_n, c_n) if self.mode == "LSTM" else h_n)
 
     def _initial_state(self, hx, shape: tuple, batched: bool, like: Tensor, where: str):
-        expected = shape if batched else (shape[0], shape[2])
+        # with proj_size, h has proj_size features and c hidden_size (PyTorch's shapes)
+        h_shape = shape[:2] + (self.proj_size or shape[2],)
 
-        def prepare(t, arg):
-            _check_hidden(t, expected, where, arg, like)
+        def prepare(t, arg, full):
+            _check_hidden(t, full if batched else (full[0], full[2]), where, arg, like)
             return t if batched else ops.unsqueeze(t, 1)
 
         if self.mode == "LSTM":
             if hx is None:
-                return self._zeros(shape, like), self._zeros(shape, like)
+                return self._zeros(h_shape, like), self._zeros(shape, like)
             if not isinstance(hx, (tuple, list)) or len(hx) != 2:
                 raise TypeError(f"{where}: hx must be a tuple (h_0, c_0), got {V.describe(hx)}")
-            return prepare(hx[0], "h_0"), prepare(hx[1], "c_0")
+            return prepare(hx[0], "h_0", h_shape), prepare(hx[1], "c_0", shape)
         if hx is None:
             return self._zeros(shape, like), None
-        return prepare(hx, "hx"), None
+        return prepare(hx, "hx", shape), None
 
     @staticmethod
     def _zeros(shape: tuple, like: Tensor) -> Tensor:
@@ -218,6 +233,8 @@ class RNNBase(Module):
             text += f", dropout={self.dropout}"
         if self.bidirectional:
             text += ", bidirectional=True"
+        if self.proj_size:
+            text += f", proj_size={self.proj_size}"
         return text
 
 
@@ -242,7 +259,9 @@ class RNN(RNNBase):
 
 class LSTM(RNNBase):
     """``nn.LSTM(input_size, hidden_size, num_layers=1, ...)``;
-    ``forward(input, (h_0, c_0)=None) -> (output, (h_n, c_n))``. Gate order i, f, g, o."""
+    ``forward(input, (h_0, c_0)=None) -> (output, (h_n, c_n))``. Gate order i, f, g, o.
+    ``proj_size > 0`` adds ``weight_hr_l{k}`` (proj_size, hidden_size): h = W_hr (o ⊙ tanh c),
+    so h_0/h_n and the output have proj_size features per direction, c hidden_size."""
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
