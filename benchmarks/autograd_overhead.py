@@ -33,6 +33,19 @@ import sys
 RESULTS = pathlib.Path(__file__).parent / "results" / "autograd_overhead.json"
 RESULTS_INSTRUCTIONS = RESULTS.with_name("autograd_overhead_instructions.json")
 
+# The measured chain: 100 x (multiply, add) on a (4, 4) tensor that requires grad, 200 ops.
+CHAIN = r"""
+x = tm.Tensor(np.random.default_rng(6).standard_normal((4, 4), dtype=np.float32),
+              requires_grad=True)
+def chain(backward=True):
+    y = x
+    for _ in range(100):
+        y = (y * 0.999) + 0.001
+    if backward:
+        y.sum().backward()
+    x.grad = None
+"""
+
 # Runs inside one process with PYTHONPATH=<tree>: prints {"overhead_us": .., "cnn_ms": ..}.
 WORKER = r"""
 import json, statistics, sys, time
@@ -48,15 +61,7 @@ def median_time(work, repeats, warmup):
         t0 = time.perf_counter(); work(); times.append(time.perf_counter() - t0)
     return statistics.median(times)
 
-x = tm.Tensor(np.random.default_rng(6).standard_normal((4, 4), dtype=np.float32),
-              requires_grad=True)
-def chain():
-    y = x
-    for _ in range(100):
-        y = (y * 0.999) + 0.001
-    y.sum().backward()
-    x.grad = None
-
+""" + CHAIN + r"""
 from seed_step import batch, initial_weights, make_tm_trainer
 images, labels = batch(64)
 trainer = make_tm_trainer(initial_weights())
@@ -75,17 +80,9 @@ import sys
 import numpy as np
 import tinygrad_mom as tm
 chains, mode = int(sys.argv[1]), sys.argv[2]
-x = tm.Tensor(np.random.default_rng(6).standard_normal((4, 4), dtype=np.float32),
-              requires_grad=True)
-def chain():
-    y = x
-    for _ in range(100):
-        y = (y * 0.999) + 0.001
-    if mode == "both":
-        y.sum().backward()
-    x.grad = None
+""" + CHAIN + r"""
 for _ in range(3 + chains):
-    chain()
+    chain(mode == "both")
 """
 CHAINS = (10, 50)
 OPS_PER_CHAIN = 200
