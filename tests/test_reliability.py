@@ -171,6 +171,19 @@ def test_fit_resume_with_a_bad_history_fails_before_training(tmp_path):
     _assert_same(before, _snapshot(model, opt, scheduler))
 
 
+def test_fit_resume_monitoring_a_metric_the_history_lacks_fails_before_anything(tmp_path):
+    # the first run had no val_loader (its history holds no val_loss); the resumed one
+    # monitors val_loss: refused, naming the metric, with the model still as it was
+    _trained(tmp_path, momentum=0.9)
+    model, opt, scheduler = _fresh(momentum=0.9)
+    before = _snapshot(model, opt, scheduler)
+    loader = DataLoader(_problem(), batch_size=16, seed=0)
+    with pytest.raises(CheckpointError, match="monitors 'val_loss'.*resume with the same"):
+        fit(model, opt, loader, val_loader=loader, epochs=3, scheduler=scheduler,
+            checkpoint_dir=tmp_path, resume=True, progress=False, log=None)
+    _assert_same(before, _snapshot(model, opt, scheduler))
+
+
 def test_a_good_checkpoint_still_loads(tmp_path):
     model, opt, scheduler = _trained(tmp_path, momentum=0.9)
     m2, o2, s2 = _fresh(momentum=0.9)

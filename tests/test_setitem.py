@@ -257,3 +257,35 @@ def test_zero_fill_and_random_fills_cut_the_gradient(device):
         # only through y*x
         np.testing.assert_array_equal(x.grad.numpy(force=True), y.detach().numpy(force=True))
         x.grad = None
+
+
+@pytest.mark.parametrize("make_opt", [
+    lambda ps: tm.optim.SGD(ps, lr=0.1, momentum=0.9), lambda ps: tm.optim.Adam(ps, lr=0.1),
+], ids=["SGD", "Adam"])
+def test_an_optimizer_step_counts_as_an_inplace_write(make_opt):
+    # PyTorch's classic GAN mistake: a graph built before step() is used after it. The second
+    # layer's weight was saved (the first layer's gradient needs it) and then updated: raise,
+    # never a gradient from the new weights.
+    tm.manual_seed(0)
+    model = tm.nn.Sequential(tm.nn.Linear(3, 4), tm.nn.Tanh(), tm.nn.Linear(4, 1))
+    opt = make_opt(model.parameters())
+    loss = (model(tm.randn(5, 3)) ** 2).sum()
+    loss.backward(retain_graph=True)
+    opt.step()
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        loss.backward()
+    for _ in range(2):  # the usual loop, forward after each step, is unaffected
+        opt.zero_grad()
+        (model(tm.randn(5, 3)) ** 2).sum().backward()
+        opt.step()
+
+
+def test_an_optimizer_step_between_forward_and_backward_raises_in_torch_too():
+    torch = pytest.importorskip("torch")
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    loss = (model(torch.randn(5, 3)) ** 2).sum()
+    loss.backward(retain_graph=True)
+    opt.step()
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        loss.backward()

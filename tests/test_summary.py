@@ -67,7 +67,18 @@ def test_a_shared_layer_is_listed_per_call_and_the_model_is_left_as_it_was():
     ]
     assert stats.total_params == 12 and stats.total_mult_adds == 2 * 12
     assert model.training and all("forward" not in m.__dict__ for m in model.modules())
+    assert all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())
     assert model(tm.zeros(1, 3)).shape == (1, 3)
+
+
+def test_a_users_forward_hooks_still_run_and_stay():
+    model = nn.Sequential(nn.Linear(3, 2))
+    seen = []
+    model[0].register_forward_hook(lambda module, args, out: seen.append(tuple(out.shape)))
+    stats = summary(model, (4, 3), verbose=0)
+    assert seen == [(4, 2)] and stats.layers[1].output_size == [4, 2]
+    model(tm.zeros(1, 3))
+    assert seen == [(4, 2), (1, 2)]
 
 
 @pytest.mark.parametrize(
@@ -89,3 +100,4 @@ def test_an_error_in_forward_leaves_the_model_intact():
     with pytest.raises(ValueError, match="in_features=3"):
         summary(model, (1, 5), verbose=0)  # wrong feature count
     assert all("forward" not in m.__dict__ for m in model.modules())
+    assert all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())

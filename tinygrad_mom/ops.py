@@ -95,15 +95,17 @@ from .tensor import (
 
 def _scalar_constant(value, like: Tensor) -> Tensor:
     """A Python number as a constant with PyTorch's dtype rule: it takes the tensor's dtype."""
-    dtype = like.dtype
-    if isinstance(value, (bool, np.bool_)):
+    # raw attributes and the commonest case (a float) first: this runs once per op that has a
+    # number operand, as in ``y * 0.5``
+    dtype = like.array.dtype
+    if type(value) is float or isinstance(value, np.floating):
+        if dtype.kind != "f":
+            dtype = get_default_dtype()
+    elif isinstance(value, (bool, np.bool_)):
         pass
     elif isinstance(value, (int, np.integer)):
         if dtype.kind == "b":
             dtype = np.dtype(np.int64)
-    elif isinstance(value, (float, np.floating)):
-        if dtype.kind != "f":
-            dtype = get_default_dtype()
     else:
         raise TypeError(
             f"unsupported operand type {type(value).__name__}: expected a Tensor or a number"
@@ -153,9 +155,10 @@ def _binary_operands(a, b) -> tuple[Tensor, Tensor]:
         a = _as_operand(a, b)
     elif not isinstance(b, Tensor):
         b = _as_operand(b, a)
-    if a.dtype != b.dtype:
+    aa, ba = a.array, b.array  # raw attributes: Tensor.shape builds a Size each time
+    if aa.dtype != ba.dtype:
         a, b = _promote(a, b)
-    sa, sb = a.array.shape, b.array.shape  # raw tuples: Tensor.shape builds a Size each time
+    sa, sb = aa.shape, ba.shape
     if sa != sb and sa and sb:  # () broadcasts with anything
         _broadcast_shape(sa, sb)
     return a, b

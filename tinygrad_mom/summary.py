@@ -191,45 +191,37 @@ def summary(
     layers: list[LayerInfo] = []
     stack: list[LayerInfo] = []
     per_depth: dict[int, int] = {}
-    originals = {}
 
-    def recording(module: Module, forward):
-        def wrapper(*args, **kwargs):
-            depth_now = len(stack)
-            per_depth[depth_now] = per_depth.get(depth_now, 0) + 1
-            info = LayerInfo(module, depth_now, per_depth[depth_now])
-            if stack:
-                stack[-1].children.append(info)
-                stack[-1].is_leaf = False
-            layers.append(info)
-            stack.append(info)
-            try:
-                out = forward(*args, **kwargs)
-            finally:
-                stack.pop()
-            if isinstance(out, Tensor):
-                info.output_size = list(out.shape)
-                info.output_bytes = out.numel() * out.array.itemsize
-            return out
+    def enter(module: Module, args) -> None:  # forward pre-hook: a layer's call begins
+        depth_now = len(stack)
+        per_depth[depth_now] = per_depth.get(depth_now, 0) + 1
+        info = LayerInfo(module, depth_now, per_depth[depth_now])
+        if stack:
+            stack[-1].children.append(info)
+            stack[-1].is_leaf = False
+        layers.append(info)
+        stack.append(info)
 
-        return wrapper
+    def leave(module: Module, args, out) -> None:  # forward hook: that call has returned
+        info = stack.pop()
+        if isinstance(out, Tensor):
+            info.output_size = list(out.shape)
+            info.output_bytes = out.numel() * out.array.itemsize
 
     was_training = model.training
-    # Record calls by shadowing each module's bound forward with an instance attribute for
-    # this one pass; the finally block removes every one, so the model is left as it was.
+    # Record the calls of this one pass with forward hooks; the finally block removes them
+    # all, so the model is left as it was (a user's own hooks still run, after ours begin).
+    handles = []
     for module in model.modules():
-        if "forward" in module.__dict__:
-            originals[id(module)] = module.__dict__["forward"]
-        object.__setattr__(module, "forward", recording(module, module.forward))
+        handles.append(module.register_forward_pre_hook(enter, prepend=True))
+        handles.append(module.register_forward_hook(leave))
     try:
         model.eval()
         with no_grad():
             model(input_data)
     finally:
-        for module in model.modules():
-            del module.__dict__["forward"]
-            if id(module) in originals:
-                object.__setattr__(module, "forward", originals[id(module)])
+        for handle in handles:
+            handle.remove()
         model.train(was_training)
 
     all_params = list(model.parameters())

@@ -290,11 +290,24 @@ class Function:
                     break
             else:
                 return Tensor._wrap(out)
-            fn.parents = tuple(
-                t._ctx if t._ctx is not None else (t if t._requires_grad else None) for t in inputs
-            )
-            fn.needs_input_grad = tuple(p is not None for p in fn.parents)
-            fn.in_shapes = tuple(a.shape for a in arrays)
+            # per input: its producer (a Function), the leaf itself, or None (a constant);
+            # one plain loop, as this runs once per recorded op (generator expressions cost
+            # about twice as much here)
+            fn.parents = parents = []
+            fn.in_shapes = shapes = []
+            needs = []
+            for t, a in zip(inputs, arrays):
+                shapes.append(a.shape)
+                if t._ctx is not None:
+                    parents.append(t._ctx)
+                    needs.append(True)
+                elif t._requires_grad:
+                    parents.append(t)
+                    needs.append(True)
+                else:
+                    parents.append(None)
+                    needs.append(False)
+            fn.needs_input_grad = tuple(needs)  # PyTorch's type: a user's backward may read it
             # The output's identity, so that create_graph can tell which saved arrays are graph
             # tensors (this node's output, or an input: its producer's output) and which are
             # constants. Sound: every saved array was alive during forward, beside the output.

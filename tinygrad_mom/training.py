@@ -504,7 +504,9 @@ def fit(
     history: list[dict] = []
     start_epoch = 0
     if resume:
-        state = load_checkpoint(checkpoint_dir, _unwrap(model), optimizer, scheduler)
+        monitored = (monitor,) + ((early_stopping.monitor,) if early_stopping else ())
+        state = load_checkpoint(checkpoint_dir, _unwrap(model), optimizer, scheduler,
+                                history_keys=monitored)
         history, start_epoch = state["history"], state["epoch"]
         if log:
             log(f"resumed from {Path(checkpoint_dir) / CHECKPOINT_NAME} after epoch {start_epoch}")
@@ -672,12 +674,15 @@ def save_checkpoint(
     return path
 
 
-def load_checkpoint(directory, model, optimizer, scheduler=None) -> dict:
+def load_checkpoint(directory, model, optimizer, scheduler=None, *,
+                    history_keys: tuple[str, ...] = ()) -> dict:
     """Restore model, optimizer, scheduler and RNG from ``directory``; returns the checkpoint.
 
     Transactional: the file, and every part of it (model weights, optimizer and scheduler
     state, epoch, history, random state) is checked against what it is loaded into first,
-    and only then applied, so on any error nothing has changed. Raises
+    and only then applied, so on any error nothing has changed. ``history_keys``: metrics
+    that every history row must hold as a number (``fit`` passes the ones it monitors, so a
+    run resumed with another ``monitor`` is refused before anything is loaded). Raises
     :class:`CheckpointError` (a ValueError) naming the part, or FileNotFoundError.
     """
     path = Path(directory) / CHECKPOINT_NAME
@@ -710,6 +715,12 @@ def load_checkpoint(directory, model, optimizer, scheduler=None) -> dict:
         raise bad(f"'history' must be a list of dicts with string keys, got {V.describe(history)}")
     if len(history) != epoch:
         raise bad(f"'history' has {len(history)} rows, but 'epoch' says {epoch} epochs ran")
+    for key in history_keys:
+        for row in history:
+            if not V.is_real(row.get(key)):
+                raise bad(f"this run monitors {key!r}, but history row {row.get('epoch', '?')} "
+                          f"holds {V.describe(row.get(key))} for it (the run that wrote it "
+                          f"did not record {key!r}); resume with the same monitor")
     if not isinstance(state["model"], dict):
         raise bad(f"'model' must be a dict of arrays, got {V.describe(state['model'])}")
     commits = []

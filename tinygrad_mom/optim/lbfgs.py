@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from .. import _validation as V
 from ..backend import get_array_module
-from ..tensor import Tensor, enable_grad
+from ..tensor import Tensor, _bump_version, enable_grad
 from .optimizer import Optimizer
 
 
@@ -165,6 +165,7 @@ class LBFGS(Optimizer):
         for p in self._params:
             n = p.array.size
             p.array += (t * d[offset:offset + n]).reshape(p.shape).astype(p.dtype, copy=False)
+            _bump_version(p.array)
             offset += n
 
     def _copy_params(self) -> list:
@@ -173,6 +174,7 @@ class LBFGS(Optimizer):
     def _set_params(self, arrays: list) -> None:
         for p, a in zip(self._params, arrays):
             p.array[...] = a
+            _bump_version(p.array)
 
     def _evaluate(self, closure: Callable) -> float:
         with enable_grad():

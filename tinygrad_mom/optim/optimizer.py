@@ -26,7 +26,7 @@ from .. import _validation as V
 from .. import backend
 from ..backend import get_array_module
 from ..nn.utils import RemovableHandle
-from ..tensor import Tensor, enable_grad
+from ..tensor import Tensor, _bump_version, enable_grad
 
 __all__ = ["Optimizer", "ParamState", "required"]
 
@@ -311,6 +311,9 @@ class Optimizer:
                     backend.call_on_device_of(
                         p.array, self._update_at, index, p.array, grad.array, group
                     )
+                    # a graph that saved this parameter before the step now raises at
+                    # backward, as in PyTorch, instead of using the new values
+                    _bump_version(p.array)
                 index += 1
         for hook in list(self._step_post_hooks.values()):
             hook(self, args, kwargs)
