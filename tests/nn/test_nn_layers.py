@@ -158,6 +158,12 @@ def test_conv2d_output_sizes():
     assert nn.AdaptiveAvgPool2d(1)(x).shape == (2, 3, 1, 1)
 
 
+@pytest.mark.parametrize("stride", [2, (1, 2), (2, 1)])
+def test_conv2d_same_padding_refuses_any_stride_above_one(stride):
+    with pytest.raises(ValueError, match="Conv2d: padding='same' is not supported for strided"):
+        nn.Conv2d(3, 4, 3, stride=stride, padding="same")
+
+
 def test_pooling_values():
     x = tm.arange(16, dtype=tm.float32).reshape(1, 1, 4, 4)
     np.testing.assert_array_equal(nn.MaxPool2d(2)(x).numpy(force=True)[0, 0], [[5, 7], [13, 15]])

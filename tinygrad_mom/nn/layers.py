@@ -144,35 +144,9 @@ class Conv2d(Module):
         self.in_channels = _count(in_channels, "in_channels", "Conv2d")
         self.out_channels = _count(out_channels, "out_channels", "Conv2d")
         V.flag("bias", bias, where="Conv2d")
-        if groups != 1:
-            raise ValueError(f"Conv2d: groups={groups} is not supported; only groups=1 is")
-        if padding_mode != "zeros":
-            raise ValueError(
-                f"Conv2d: padding_mode={padding_mode!r} is not supported; only 'zeros' is"
-            )
-        self.kernel_size = _pair(kernel_size, "kernel_size")
-        self.stride = _pair(stride, "stride")
-        self.dilation = _pair(dilation, "dilation")
-        for name, pair in (
-            ("kernel_size", self.kernel_size),
-            ("stride", self.stride),
-            ("dilation", self.dilation),
-        ):
-            if min(pair) < 1:
-                raise ValueError(f"Conv2d: {name} must be >= 1, got {pair}")
-        if isinstance(padding, str):
-            if padding not in ("same", "valid"):
-                raise ValueError(
-                    f"Conv2d: invalid padding string {padding!r}, should be one of "
-                    f"{{'valid', 'same'}}"
-                )
-            if padding == "same" and self.stride != (1, 1):
-                raise ValueError("Conv2d: padding='same' is not supported for strided convolutions")
-            self.padding = padding
-        else:
-            self.padding = _pair(padding, "padding")
-            if min(self.padding) < 0:
-                raise ValueError(f"Conv2d: padding must be non-negative, got {padding!r}")
+        self.kernel_size, self.stride, self.padding, self.dilation = _conv_options(
+            "Conv2d", 2, kernel_size, stride, padding, dilation, groups, padding_mode
+        )
         self.groups = groups
         self.padding_mode = padding_mode
         self.weight = Parameter(
@@ -196,19 +170,7 @@ class Conv2d(Module):
         return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation)
 
     def extra_repr(self) -> str:
-        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
-        s += f", stride={self.stride}"
-        if self.padding != (0, 0):
-            s += (
-                f", padding={self.padding!r}"
-                if isinstance(self.padding, str)
-                else f", padding={self.padding}"
-            )
-        if self.dilation != (1, 1):
-            s += f", dilation={self.dilation}"
-        if self.bias is None:
-            s += ", bias=False"
-        return s
+        return _conv_repr(self, (0, 0))
 
 
 def _conv_options(layer, n, kernel_size, stride, padding, dilation, groups, padding_mode,
@@ -231,7 +193,7 @@ def _conv_options(layer, n, kernel_size, stride, padding, dilation, groups, padd
             raise ValueError(
                 f"{layer}: invalid padding string {padding!r}, should be one of {{'valid', 'same'}}"
             )
-        if padding == "same" and min(stride) != 1:
+        if padding == "same" and any(s != 1 for s in stride):  # PyTorch: any stride > 1
             raise ValueError(f"{layer}: padding='same' is not supported for strided convolutions")
     else:
         if isinstance(padding, str):
