@@ -249,15 +249,19 @@ _COMPARISONS = {
 }
 
 
+def _raw_binary(function: str, a: Tensor, b: Tensor, **kwargs) -> Tensor:
+    """``xp.<function>(a, b)`` on two operands of one device, not recorded by autograd (a
+    comparison, logical, bitwise or integer result has no gradient)."""
+    _check_same_device((a, b), (a.array, b.array))
+    xp = get_array_module(a.array)
+    return Tensor._wrap(xp.asarray(getattr(xp, function)(a.array, b.array, **kwargs)))
+
+
 def compare(a, b, op: str) -> Tensor:
     """An elementwise comparison (``lt``, ``le``, ``gt``, ``ge``, ``eq``, ``ne``): a bool tensor."""
     if not isinstance(b, (Tensor, int, float, bool, np.number, np.bool_, list, tuple, np.ndarray)):
         return NotImplemented
-    a, b = _binary_operands(a, b)
-    _check_same_device((a, b), (a.array, b.array))
-    xp = get_array_module(a.array)
-    fn = getattr(xp, _COMPARISONS[op].__name__)
-    return Tensor._wrap(xp.asarray(fn(a.array, b.array)))
+    return _raw_binary(_COMPARISONS[op].__name__, *_binary_operands(a, b))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1140,10 +1144,7 @@ def isclose(input: Tensor, other, rtol: float = 1e-05, atol: float = 1e-08,
         if not value >= 0:
             raise ValueError(f"isclose(): '{arg}' must be non-negative, got {value}")
     a, b = _binary_operands(_tensor_arg(input, "isclose"), other)
-    _check_same_device((a, b), (a.array, b.array))
-    xp = get_array_module(a.array)
-    return Tensor._wrap(xp.asarray(xp.isclose(a.array, b.array, rtol=rtol, atol=atol,
-                                              equal_nan=equal_nan)))
+    return _raw_binary("isclose", a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
 
 
 def allclose(input: Tensor, other, rtol: float = 1e-05, atol: float = 1e-08,
@@ -1178,9 +1179,7 @@ def logical_not(input: Tensor, *, out=None) -> Tensor:
 def _logical(name: str):
     def f(input: Tensor, other, *, out=None) -> Tensor:
         a, b = _binary_operands(_tensor_arg(input, name), other)
-        _check_same_device((a, b), (a.array, b.array))
-        xp = get_array_module(a.array)
-        return _finish(Tensor._wrap(xp.asarray(getattr(xp, name)(a.array, b.array))), out, name)
+        return _finish(_raw_binary(name, a, b), out, name)
 
     f.__name__ = f.__qualname__ = name
     f.__doc__ = f"Elementwise {name.split('_')[1]} of the truth values, broadcasting."
@@ -1199,9 +1198,7 @@ def _bitwise(name: str):
         a, b = _binary_operands(_tensor_arg(input, name), other)
         if a.dtype.kind not in "biu" or b.dtype.kind not in "biu":
             raise TypeError(f"{name}(): needs integer or bool tensors, got {a.dtype} and {b.dtype}")
-        _check_same_device((a, b), (a.array, b.array))
-        xp = get_array_module(a.array)
-        return _finish(Tensor._wrap(xp.asarray(getattr(xp, name)(a.array, b.array))), out, name)
+        return _finish(_raw_binary(name, a, b), out, name)
 
     f.__name__ = f.__qualname__ = name
     f.__doc__ = f"Elementwise {name.split('_')[1]} of the bits (logical for bool), broadcasting."
@@ -1225,10 +1222,7 @@ def bitwise_not(input: Tensor, *, out=None) -> Tensor:
 def remainder(input, other, *, out=None) -> Tensor:
     """input − floor(input / other)·other: the sign of the divisor, as Python's % and PyTorch."""
     if _integer_pair(input, other):
-        a, b = _binary_operands(input, other)
-        _check_same_device((a, b), (a.array, b.array))
-        xp = get_array_module(a.array)
-        return _finish(Tensor._wrap(xp.asarray(xp.remainder(a.array, b.array))), out,
+        return _finish(_raw_binary("remainder", *_binary_operands(input, other)), out,
                        "remainder")
     return _finish(_sub(input, _mul(floor(_div(input, other)), other)), out, "remainder")
 
