@@ -67,14 +67,7 @@ class Adam(Optimizer):
         eps = float(group["eps"])
         wd = float(group["weight_decay"])
         amsgrad = group["amsgrad"]
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = xp.zeros_like(p)
-            state["exp_avg_sq"] = xp.zeros_like(p)
-            if amsgrad:
-                state["max_exp_avg_sq"] = xp.zeros_like(p)
-        state["step"] += 1
-        step = state["step"]
+        step = self._start_step(p, state, group)
         if group["decoupled_weight_decay"]:
             if wd != 0.0:
                 p *= 1.0 - lr * wd
@@ -90,8 +83,6 @@ class Adam(Optimizer):
         bias_correction2 = 1.0 - beta2**step
         step_size = lr / bias_correction1
         if amsgrad:
-            if "max_exp_avg_sq" not in state:  # amsgrad switched on mid-run
-                state["max_exp_avg_sq"] = xp.zeros_like(p)
             vmax = state["max_exp_avg_sq"]
             xp.maximum(vmax, v, out=vmax)
             v = vmax
@@ -101,22 +92,28 @@ class Adam(Optimizer):
         denom += eps
         addcdiv_(xp, p, m, denom, -step_size, self.scratch(p, 0))
 
-    def _fused_update(self, p, g, state: dict, group: dict) -> None:
-        """The rule as one kernel (:func:`~tinygrad_mom.optim.fused.adam_rule`)."""
-        self._fused_ready(p)
+    @staticmethod
+    def _start_step(p, state: dict, group: dict) -> int:
+        """The lazy state (zeros like ``p``; the AMSGrad maximum also when amsgrad is switched
+        on mid-run) and the new step count: shared by the two update paths."""
         xp = get_array_module(p)
-        lr = float(group["lr"])
-        beta1, beta2 = (float(b) for b in group["betas"])
-        wd = float(group["weight_decay"])
-        amsgrad = group["amsgrad"]
         if not state:
             state["step"] = 0
             state["exp_avg"] = xp.zeros_like(p)
             state["exp_avg_sq"] = xp.zeros_like(p)
-        if amsgrad and "max_exp_avg_sq" not in state:
+        if group["amsgrad"] and "max_exp_avg_sq" not in state:
             state["max_exp_avg_sq"] = xp.zeros_like(p)
         state["step"] += 1
-        step = state["step"]
+        return state["step"]
+
+    def _fused_update(self, p, g, state: dict, group: dict) -> None:
+        """The rule as one kernel (:func:`~tinygrad_mom.optim.fused.adam_rule`)."""
+        self._fused_ready(p)
+        lr = float(group["lr"])
+        beta1, beta2 = (float(b) for b in group["betas"])
+        wd = float(group["weight_decay"])
+        amsgrad = group["amsgrad"]
+        step = self._start_step(p, state, group)
         arrays = {"p": p, "g": g, "m": state["exp_avg"], "v": state["exp_avg_sq"]}
         if amsgrad:
             arrays["vmax"] = state["max_exp_avg_sq"]

@@ -66,14 +66,7 @@ class RMSprop(Optimizer):
         xp = get_array_module(p)
         lr, alpha = float(group["lr"]), float(group["alpha"])
         eps, mu = float(group["eps"]), float(group["momentum"])
-        if not state:
-            state["step"] = 0
-            state["square_avg"] = xp.zeros_like(p)
-        if mu > 0 and "momentum_buffer" not in state:
-            state["momentum_buffer"] = xp.zeros_like(p)
-        if group["centered"] and "grad_avg" not in state:
-            state["grad_avg"] = xp.zeros_like(p)
-        state["step"] += 1
+        self._start_step(p, state, group)
         d = self._direction(p, g, group)
         avg = self.scratch(p, 1)
         sq = state["square_avg"]
@@ -98,19 +91,25 @@ class RMSprop(Optimizer):
         else:
             addcdiv_(xp, p, d, avg, -lr, self.scratch(p, 0))
 
-    def _fused_update(self, p, g, state: dict, group: dict) -> None:
-        """The rule as one kernel (:func:`~tinygrad_mom.optim.fused.rmsprop_rule`)."""
-        self._fused_ready(p)
+    @staticmethod
+    def _start_step(p, state: dict, group: dict) -> None:
+        """The lazy state (zeros like ``p``; a buffer also when its option is switched on
+        mid-run) and the step count: shared by the two update paths."""
         xp = get_array_module(p)
-        alpha, mu = float(group["alpha"]), float(group["momentum"])
         if not state:
             state["step"] = 0
             state["square_avg"] = xp.zeros_like(p)
-        if mu > 0 and "momentum_buffer" not in state:
+        if float(group["momentum"]) > 0 and "momentum_buffer" not in state:
             state["momentum_buffer"] = xp.zeros_like(p)
         if group["centered"] and "grad_avg" not in state:
             state["grad_avg"] = xp.zeros_like(p)
         state["step"] += 1
+
+    def _fused_update(self, p, g, state: dict, group: dict) -> None:
+        """The rule as one kernel (:func:`~tinygrad_mom.optim.fused.rmsprop_rule`)."""
+        self._fused_ready(p)
+        alpha, mu = float(group["alpha"]), float(group["momentum"])
+        self._start_step(p, state, group)
         arrays = {"p": p, "g": g, "sq": state["square_avg"]}
         if group["centered"]:
             arrays["ga"] = state["grad_avg"]
