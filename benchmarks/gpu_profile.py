@@ -80,20 +80,9 @@ class Marks:
         return out
 
 
-def tm_parts(device: str, n: int):
-    """The library's step, split into parts: returns step(marks)."""
-    import models
-
-    weights = initial_weights(0)
-    model = models.SeedCNN().to(device)
-    with tm.no_grad():
-        for p, w in zip(model.parameters(), weights, strict=True):
-            p.copy_(tm.Tensor(w, device=device))
-    layers = list(model.features) + list(model.classifier)
-    loss_fn = tm.nn.CrossEntropyLoss()
-    opt = tm.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
-    xn, yn = batch(n, 2)
-    x, y = tm.Tensor(xn, device=device), tm.Tensor(yn, device=device)
+def marked_step(layers, loss_fn, opt, x, y):
+    """One training step over ``layers`` that marks the end of each part (either framework:
+    both spell zero_grad, backward and step the same)."""
 
     def step(marks: Marks) -> None:
         marks.mark("start")
@@ -111,6 +100,24 @@ def tm_parts(device: str, n: int):
         marks.mark("optimizer step")
 
     return step
+
+
+def tm_parts(device: str, n: int):
+    """The library's step, split into parts: returns step(marks)."""
+    import models
+
+    weights = initial_weights(0)
+    model = models.SeedCNN().to(device)
+    with tm.no_grad():
+        for p, w in zip(model.parameters(), weights, strict=True):
+            p.copy_(tm.Tensor(w, device=device))
+    layers = list(model.features) + list(model.classifier)
+    loss_fn = tm.nn.CrossEntropyLoss()
+    opt = tm.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
+    xn, yn = batch(n, 2)
+    x, y = tm.Tensor(xn, device=device), tm.Tensor(yn, device=device)
+
+    return marked_step(layers, loss_fn, opt, x, y)
 
 
 def torch_parts(device: str, n: int):
@@ -132,22 +139,7 @@ def torch_parts(device: str, n: int):
     xn, yn = batch(n, 2)
     x, y = torch.from_numpy(xn).to(device), torch.from_numpy(yn).to(device)
 
-    def step(marks: Marks) -> None:
-        marks.mark("start")
-        opt.zero_grad()
-        marks.mark("zero_grad")
-        h = x
-        for i, layer in enumerate(layers):
-            h = layer(h)
-            marks.mark(f"forward {i:2d} {type(layer).__name__}")
-        loss = loss_fn(h, y)
-        marks.mark("loss")
-        loss.backward()
-        marks.mark("backward")
-        opt.step()
-        marks.mark("optimizer step")
-
-    return step
+    return marked_step(layers, loss_fn, opt, x, y)
 
 
 def profile(framework: str, step, device: str, warmup: int, repeats: int) -> dict:
